@@ -1,0 +1,314 @@
+//! The internal storage seam.
+//!
+//! **Not for external implementation.** This trait changes without notice as backends and
+//! features are added; the stable API is the `alphanode` facade. Every backend (SQLite now,
+//! Redis, PostgreSQL later) implements it and must pass the `anp-conformance` suite unchanged.
+//!
+//! Conventions, so every backend reads the same:
+//! - Methods are named noun first (`job_fetch`, `queue_pause`) and take one `…Params` value.
+//!   The method name is also the name of its SQL file / Lua script, its tracing span
+//!   (`anp.store.<name>`) and its metrics label (`op="<name>"`).
+//! - Time is an input: callers pass `now` from their [`Clock`](crate::Clock); a store never
+//!   reads the wall clock to decide a transition, so tests control time.
+//! - Each call is atomic: one transaction (SQLite, PostgreSQL) or one script per queue (Redis).
+//!   Batch methods apply the whole batch in one round trip where the backend can.
+//! - Errors use [`Error`](crate::Error); a store that cannot be reached returns
+//!   [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) (retry-safe, nothing changed).
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::id::JobId;
+use crate::job::{AttemptError, Enqueued, Job, JobState, NewJob};
+use crate::names::{Kind, QueueName};
+
+/// A running job's lease, presented with every heartbeat and acknowledgement. The `token`
+/// fences: after a job was rescued and fetched again it carries a new token, and writes with
+/// the old one are rejected ([`AckResult::LeaseLost`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Lease {
+    /// The job.
+    pub id: JobId,
+    /// Its queue (backends that shard by queue need it to find the job).
+    pub queue: QueueName,
+    /// Fencing token issued by `job_fetch`.
+    pub token: i64,
+}
+
+/// Parameters of [`Store::job_enqueue_many`].
+#[derive(Clone, Debug)]
+pub struct JobEnqueueManyParams {
+    /// Jobs to add, already validated.
+    pub jobs: Vec<NewJob>,
+    /// Now; jobs without `run_at`, or with `run_at <= now`, are `available`, others `scheduled`.
+    pub now: Timestamp,
+}
+
+/// Parameters of [`Store::job_fetch`].
+#[derive(Clone, Debug)]
+pub struct JobFetchParams {
+    /// Queue to fetch from. A paused queue yields nothing.
+    pub queue: QueueName,
+    /// At most this many jobs.
+    pub limit: u32,
+    /// Worker id recorded as lease owner.
+    pub worker: String,
+    /// Now; becomes `attempted_at`.
+    pub now: Timestamp,
+    /// Lease expiry given to every fetched job.
+    pub lease_until: Timestamp,
+}
+
+/// How one attempt ended, as the worker reports it to the store.
+#[derive(Clone, Debug)]
+pub enum AckOutcome {
+    /// → `completed`.
+    Complete,
+    /// → `retryable`, runs again at `at`; the failure is appended to the history.
+    Retry {
+        /// When to run again.
+        at: Timestamp,
+        /// The failed attempt.
+        error: AttemptError,
+    },
+    /// → `dead` (attempts exhausted or not retry-safe).
+    Dead {
+        /// The failed attempt.
+        error: AttemptError,
+    },
+    /// → `scheduled` at `at`; the attempt is given back (not counted).
+    Snooze {
+        /// When to run again.
+        at: Timestamp,
+    },
+    /// → `cancelled`, with the reason in the history.
+    Cancel {
+        /// Why.
+        error: AttemptError,
+    },
+    /// → `available` at once; the attempt is given back (graceful shutdown).
+    HandBack,
+}
+
+/// One acknowledgement.
+#[derive(Clone, Debug)]
+pub struct JobAck {
+    /// The lease the attempt ran under.
+    pub lease: Lease,
+    /// How it ended.
+    pub outcome: AckOutcome,
+}
+
+/// Parameters of [`Store::job_ack_many`].
+#[derive(Clone, Debug)]
+pub struct JobAckManyParams {
+    /// Acknowledgements, applied in order.
+    pub acks: Vec<JobAck>,
+    /// Now; becomes `finalized_at` for final states.
+    pub now: Timestamp,
+}
+
+/// What happened to one acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AckResult {
+    /// Recorded.
+    Applied,
+    /// Rejected: the job is no longer running under this lease (rescued, cancelled, deleted).
+    LeaseLost,
+}
+
+/// Parameters of [`Store::job_heartbeat_many`].
+#[derive(Clone, Debug)]
+pub struct JobHeartbeatManyParams {
+    /// Leases to extend.
+    pub leases: Vec<Lease>,
+    /// New expiry.
+    pub lease_until: Timestamp,
+}
+
+/// Parameters of [`Store::job_wait`].
+#[derive(Clone, Debug)]
+pub struct JobWaitParams {
+    /// Queues of interest.
+    pub queues: Vec<QueueName>,
+    /// Give up after this long (returning `Ok`).
+    pub timeout: Duration,
+}
+
+/// Parameters of [`Store::job_rescue_expired`].
+#[derive(Clone, Debug)]
+pub struct JobRescueParams {
+    /// Leases that expired before this instant are rescued.
+    pub now: Timestamp,
+    /// At most this many per call.
+    pub limit: u32,
+}
+
+/// A job whose lease expired and was taken back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rescued {
+    /// The job.
+    pub id: JobId,
+    /// Its queue.
+    pub queue: QueueName,
+    /// Its kind.
+    pub kind: Kind,
+    /// The attempt that was lost.
+    pub attempt: u32,
+    /// `available` (attempts remain) or `dead`.
+    pub state: JobState,
+}
+
+/// Parameters of [`Store::job_promote_due`].
+#[derive(Clone, Debug)]
+pub struct JobPromoteParams {
+    /// Scheduled and retryable jobs with `run_at <= now` become available.
+    pub now: Timestamp,
+    /// At most this many per call.
+    pub limit: u32,
+}
+
+/// Parameters of [`Store::job_prune`]: retention of finished jobs.
+#[derive(Clone, Debug)]
+pub struct JobPruneParams {
+    /// Now.
+    pub now: Timestamp,
+    /// Completed and cancelled jobs older than this are deleted…
+    pub finished_max_age: Duration,
+    /// …and beyond the newest this many per queue.
+    pub finished_max_count: u64,
+    /// Dead jobs older than this are deleted…
+    pub dead_max_age: Duration,
+    /// …and beyond the newest this many per queue.
+    pub dead_max_count: u64,
+    /// At most this many deletions per call (keeps each transaction short).
+    pub limit: u32,
+}
+
+/// Parameters of [`Store::job_list`]. Newest first.
+#[derive(Clone, Debug, Default)]
+pub struct JobListParams {
+    /// Only these states (empty: all).
+    pub states: Vec<JobState>,
+    /// Only this queue.
+    pub queue: Option<QueueName>,
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Only ids strictly less than this (paging).
+    pub before: Option<JobId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Parameters of [`Store::job_retry_dead`].
+#[derive(Clone, Debug)]
+pub struct JobRetryDeadParams {
+    /// Only this queue.
+    pub queue: Option<QueueName>,
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Now; becomes `run_at`.
+    pub now: Timestamp,
+    /// At most this many per call.
+    pub limit: u32,
+}
+
+/// Counts and age for one queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueInfo {
+    /// The queue.
+    pub queue: QueueName,
+    /// Whether fetching is paused.
+    pub paused: bool,
+    /// Jobs per state (every state present, zeros included).
+    pub counts: BTreeMap<JobState, u64>,
+    /// `run_at` of the oldest available job.
+    pub oldest_available_at: Option<Timestamp>,
+}
+
+/// What a store says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    /// `sqlite`, `redis`.
+    pub backend: String,
+    /// The schema / key-layout version the store holds.
+    pub schema_version: u32,
+    /// The server or library version.
+    pub server_version: String,
+}
+
+/// The storage seam. See the module docs: internal, noun-first, one params value, atomic.
+#[async_trait]
+pub trait Store: Send + Sync + Debug + 'static {
+    /// Backend name: `sqlite`, `redis`.
+    fn backend(&self) -> &'static str;
+
+    /// The store's URL with any password replaced by `***`, for logs and output.
+    fn redacted_url(&self) -> String;
+
+    /// Round trip to the store; reports schema and server versions.
+    async fn store_ping(&self) -> Result<StoreInfo>;
+
+    /// Adds jobs in one atomic batch; for a unique key that matches a live job, returns that
+    /// job's id marked duplicate and adds nothing. Results are in input order.
+    async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>>;
+
+    /// Moves up to `limit` available jobs of the queue to `running` under fresh leases, highest
+    /// priority first (lowest number), FIFO (`run_at`, then id) within a priority; increments
+    /// each job's `attempt`. No job is ever held by two live leases.
+    async fn job_fetch(&self, p: JobFetchParams) -> Result<Vec<Job>>;
+
+    /// Applies acknowledgements in one batch. Each is applied only if the job is still running
+    /// under that lease; otherwise its result is [`AckResult::LeaseLost`] and nothing changes.
+    async fn job_ack_many(&self, p: JobAckManyParams) -> Result<Vec<AckResult>>;
+
+    /// Extends leases; returns, per lease, whether it is still held.
+    async fn job_heartbeat_many(&self, p: JobHeartbeatManyParams) -> Result<Vec<bool>>;
+
+    /// Waits until jobs may have become available in one of the queues (something was
+    /// enqueued or promoted), or the timeout passes. May return early spuriously; must not
+    /// busy-poll the store.
+    async fn job_wait(&self, p: JobWaitParams) -> Result<()>;
+
+    /// Takes back running jobs whose lease expired: the lost attempt is appended to the error
+    /// history (retry-safe); the job becomes available, or dead when it had no attempts left.
+    async fn job_rescue_expired(&self, p: JobRescueParams) -> Result<Vec<Rescued>>;
+
+    /// Makes due scheduled and retryable jobs available; returns how many.
+    async fn job_promote_due(&self, p: JobPromoteParams) -> Result<u64>;
+
+    /// Deletes finished jobs beyond the retention; returns how many.
+    async fn job_prune(&self, p: JobPruneParams) -> Result<u64>;
+
+    /// One job with its history; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) if absent.
+    async fn job_get(&self, id: JobId) -> Result<Job>;
+
+    /// Jobs matching the filters, newest first.
+    async fn job_list(&self, p: JobListParams) -> Result<Vec<Job>>;
+
+    /// Makes a dead, cancelled, completed, retryable or scheduled job available now. If it had
+    /// used all its attempts it gets one more. Running jobs are a conflict.
+    async fn job_retry(&self, id: JobId, now: Timestamp) -> Result<Job>;
+
+    /// Makes dead jobs available again (as [`Store::job_retry`]); returns how many.
+    async fn job_retry_dead(&self, p: JobRetryDeadParams) -> Result<u64>;
+
+    /// Cancels a job that is not final. A running job's lease is voided: its worker's
+    /// acknowledgement will be rejected.
+    async fn job_cancel(&self, id: JobId, now: Timestamp) -> Result<Job>;
+
+    /// Deletes a job that is not running.
+    async fn job_delete(&self, id: JobId) -> Result<()>;
+
+    /// Every queue that holds jobs or was paused, with counts per state.
+    async fn queue_list(&self) -> Result<Vec<QueueInfo>>;
+
+    /// Pauses (`paused = true`) or resumes fetching from a queue, effective for every worker.
+    async fn queue_set_paused(&self, queue: QueueName, paused: bool, now: Timestamp) -> Result<()>;
+}
