@@ -1,0 +1,128 @@
+//! # anp-conformance
+//!
+//! One behaviour suite that every alphanode backend runs unchanged (River's `riverdrivertest`,
+//! Oban's engine tests). A backend provides a [`Harness`] — a fresh, isolated store per test
+//! and its URL — and instantiates the suite with [`conformance_suite!`]:
+//!
+//! ```ignore
+//! anp_conformance::conformance_suite!(SqliteHarness, env!("CARGO_BIN_EXE_anp"));
+//! ```
+//!
+//! # Layout
+//! - [`store`]: the Store seam itself: enqueue, fetch order, every ack outcome, fencing,
+//!   heartbeats, rescue, promotion, uniqueness, pause, prune, retry, cancel, delete, listing,
+//!   waiting.
+//! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead,
+//!   heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
+//! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
+//!   killed with SIGKILL mid-job whose job another worker completes with the lost attempt in
+//!   its history.
+//! - [`util`]: waiting on conditions with a deadline (never a bare sleep).
+//!
+//! Tests wait on worker events or store state with deadlines; time-dependent store cases pass
+//! explicit instants (the Store takes `now` as input), so no case depends on wall-clock luck.
+
+pub mod process;
+pub mod store;
+pub mod util;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anp_core::Store;
+
+/// What a backend provides to the suite. One harness per test; dropping it releases
+/// everything it started (temp files, private servers).
+#[async_trait::async_trait]
+pub trait Harness: Send + Sync + Sized + 'static {
+    /// Sets up an isolated, empty store.
+    async fn new() -> Self;
+    /// A handle to the store (each call may open a new connection, as another process would).
+    async fn store(&self) -> Arc<dyn Store>;
+    /// The URL `anp --store` takes for this store.
+    fn url(&self) -> String;
+    /// A scratch directory that lives as long as the harness.
+    fn dir(&self) -> PathBuf;
+}
+
+/// Instantiates every conformance case as a `#[tokio::test]` for harness `$h`; `$anp` is the
+/// path of the `anp` binary (`env!("CARGO_BIN_EXE_anp")`) for the real-process cases.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($h:ty, $anp:expr) => {
+        $crate::conformance_suite!(@store $h;
+            enqueue_then_get_round_trips,
+            enqueue_in_future_is_scheduled,
+            fetch_orders_by_priority_then_fifo,
+            fetch_respects_limit_and_queue,
+            concurrent_fetchers_never_share_a_job,
+            ack_complete,
+            ack_retry_records_error_and_reschedules,
+            ack_dead_records_not_retry_safe,
+            snooze_and_hand_back_give_the_attempt_back,
+            ack_cancel,
+            ack_batch_mixed_with_stale_lease,
+            stale_lease_is_rejected_after_rescue,
+            heartbeat_extends_lease_and_reports_lost,
+            rescue_marks_dead_when_attempts_exhausted,
+            promote_makes_due_jobs_available,
+            unique_key_returns_existing_job,
+            unique_key_within_one_batch,
+            unique_key_free_again_after_finish_unless_period,
+            paused_queue_is_not_fetched,
+            prune_by_age_and_count,
+            retry_gives_dead_job_one_more_attempt,
+            retry_dead_in_bulk,
+            cancel_rules,
+            delete_rules,
+            unknown_job_is_not_found,
+            queue_list_counts_every_state,
+            job_list_filters_and_pages,
+            job_wait_wakes_on_enqueue_from_another_handle,
+            ping_reports_backend
+        );
+        $crate::conformance_suite!(@store $h;
+            worker_applies_every_outcome,
+            worker_panic_is_a_failed_attempt,
+            worker_retries_until_dead,
+            worker_unknown_kind_is_retried,
+            worker_heartbeat_keeps_a_long_job,
+            worker_shutdown_lets_short_jobs_finish,
+            worker_shutdown_hands_back_after_grace,
+            worker_lease_lost_result_is_rejected,
+            workers_complete_each_job_exactly_once,
+            worker_idle_then_picks_up_new_job
+        );
+        $crate::conformance_suite!(@process $h, $anp;
+            processes_complete_each_job_exactly_once,
+            sigkill_mid_job_is_rescued_and_recorded,
+            sigterm_hands_back_running_job,
+            poison_job_that_kills_workers_ends_dead
+        );
+    };
+    (@store $h:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let h = <$h as $crate::Harness>::new().await;
+                $crate::cases::$case(&h).await;
+            }
+        )*
+    };
+    (@process $h:ty, $anp:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let h = <$h as $crate::Harness>::new().await;
+                $crate::process::$case(&h, std::path::Path::new($anp)).await;
+            }
+        )*
+    };
+}
+
+/// Every store and worker case, under one path for the macro.
+pub mod cases {
+    pub use crate::store::*;
+    pub use crate::worker::*;
+}

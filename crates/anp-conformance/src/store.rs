@@ -1,0 +1,1012 @@
+//! Cases on the Store seam itself. Each takes a fresh harness; time is passed explicitly.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anp_core::store::{
+    AckOutcome, AckResult, JobAck, JobAckManyParams, JobEnqueueManyParams, JobHeartbeatManyParams,
+    JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
+    JobWaitParams,
+};
+use anp_core::{AttemptError, ErrorKind, JobState, Unique};
+use jiff::Timestamp;
+
+use crate::util::{ack, enqueue, fetch, k, new_job, plus, q};
+use crate::Harness;
+
+fn err(attempt: u32, at: Timestamp, msg: &str, retry_safe: bool) -> AttemptError {
+    AttemptError {
+        attempt,
+        at,
+        message: msg.into(),
+        retry_safe,
+    }
+}
+
+/// Enqueued jobs come back from `job_get` with every field as given.
+pub async fn enqueue_then_get_round_trips<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut j = new_job("email.send", "mail", 7);
+    j.priority = 3;
+    j.max_attempts = 4;
+    j.args = anp_core::Args::from_json(r#"{"to":"a@b.c","n":[1,2,{"x":null}]}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = j.id;
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams { jobs: vec![j], now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.len(), 1);
+    assert_eq!(res[0].id, id);
+    assert!(!res[0].duplicate);
+    assert_eq!(res[0].state, JobState::Available);
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.kind, k("email.send"));
+    assert_eq!(got.queue, q("mail"));
+    assert_eq!(got.state, JobState::Available);
+    assert_eq!(got.priority, 3);
+    assert_eq!(got.attempt, 0);
+    assert_eq!(got.max_attempts, 4);
+    let args: serde_json::Value = got.args.decode().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(args, serde_json::json!({"to":"a@b.c","n":[1,2,{"x":null}]}));
+    assert_eq!(got.created_at.as_microsecond(), now.as_microsecond());
+    assert_eq!(got.run_at.as_microsecond(), now.as_microsecond());
+    assert!(got.errors.is_empty());
+    assert!(got.finalized_at.is_none() && got.attempted_at.is_none());
+}
+
+/// A job with `run_at` in the future is scheduled and not fetched until promoted.
+pub async fn enqueue_in_future_is_scheduled<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut j = new_job("a", "default", 1);
+    j.run_at = Some(plus(now, 60));
+    let id = enqueue(&*s, vec![j], now).await[0];
+    assert_eq!(
+        s.job_get(id).await.map(|j| j.state).ok(),
+        Some(JobState::Scheduled)
+    );
+    assert!(
+        fetch(&*s, "default", 10, plus(now, 61)).await.is_empty(),
+        "scheduled jobs need promotion"
+    );
+    let n = s
+        .job_promote_due(JobPromoteParams {
+            now: plus(now, 59),
+            limit: 100,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 0, "not due yet");
+    let n = s
+        .job_promote_due(JobPromoteParams {
+            now: plus(now, 60),
+            limit: 100,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 1);
+    let got = fetch(&*s, "default", 10, plus(now, 61)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, id);
+}
+
+/// Lower priority numbers first; FIFO within a priority.
+pub async fn fetch_orders_by_priority_then_fifo<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut jobs = Vec::new();
+    for (n, prio) in [(0u64, 5u8), (1, 9), (2, 0), (3, 5), (4, 0), (5, 9)] {
+        let mut j = new_job("a", "default", n);
+        j.priority = prio;
+        jobs.push(j);
+    }
+    let ids = enqueue(&*s, jobs, now).await;
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        for j in fetch(&*s, "default", 2, now).await {
+            order.push(j.id);
+        }
+    }
+    assert_eq!(order, vec![ids[2], ids[4], ids[0], ids[3], ids[1], ids[5]]);
+}
+
+/// `limit` bounds the batch; other queues are untouched; fetched jobs are running with a lease.
+pub async fn fetch_respects_limit_and_queue<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut jobs: Vec<_> = (0..5).map(|n| new_job("a", "one", n)).collect();
+    jobs.push(new_job("a", "two", 99));
+    enqueue(&*s, jobs, now).await;
+    let got = fetch(&*s, "one", 3, now).await;
+    assert_eq!(got.len(), 3);
+    for j in &got {
+        assert_eq!(j.state, JobState::Running);
+        assert_eq!(j.attempt, 1);
+        assert_eq!(j.queue, q("one"));
+        assert_eq!(j.lease_owner.as_deref(), Some("test-worker"));
+        assert!(j.lease_token.is_some());
+        assert_eq!(
+            j.lease_expires_at.map(|t| t.as_microsecond()),
+            Some(plus(now, 30).as_microsecond())
+        );
+    }
+    let tokens: HashSet<_> = got.iter().map(|j| j.lease_token).collect();
+    assert_eq!(tokens.len(), 3, "every lease has its own token");
+    assert_eq!(fetch(&*s, "one", 10, now).await.len(), 2);
+    assert!(fetch(&*s, "one", 10, now).await.is_empty());
+    assert_eq!(fetch(&*s, "two", 10, now).await.len(), 1);
+}
+
+/// Several handles (as several processes) fetching at once never get the same job.
+pub async fn concurrent_fetchers_never_share_a_job<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let total = 2000u64;
+    let jobs: Vec<_> = (0..total).map(|n| new_job("a", "default", n)).collect();
+    enqueue(&*s, jobs, now).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = h.store().await;
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let got = fetch(&*store, "default", 25, now).await;
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|j| j.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut count = 0;
+    for t in tasks {
+        for id in t.await.unwrap_or_else(|e| panic!("{e}")) {
+            count += 1;
+            assert!(seen.insert(id), "job {id} was fetched twice");
+        }
+    }
+    assert_eq!(count, total);
+}
+
+/// Complete → completed, final, lease cleared.
+pub async fn ack_complete<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    assert_eq!(
+        ack(&*s, &j, AckOutcome::Complete, plus(now, 1)).await,
+        AckResult::Applied
+    );
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Completed);
+    assert_eq!(got.attempt, 1);
+    assert_eq!(
+        got.finalized_at.map(|t| t.as_microsecond()),
+        Some(plus(now, 1).as_microsecond())
+    );
+    assert!(got.lease_token.is_none() && got.lease_owner.is_none());
+    assert_eq!(
+        ack(&*s, &j, AckOutcome::Complete, plus(now, 2)).await,
+        AckResult::LeaseLost,
+        "a second ack is rejected"
+    );
+}
+
+/// Retry → retryable at the given time with the error appended; promoted when due.
+pub async fn ack_retry_records_error_and_reschedules<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    let e = err(1, now, "boom: smtp 451", true);
+    let r = ack(
+        &*s,
+        &j,
+        AckOutcome::Retry {
+            at: plus(now, 20),
+            error: e.clone(),
+        },
+        now,
+    )
+    .await;
+    assert_eq!(r, AckResult::Applied);
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Retryable);
+    assert_eq!(got.run_at.as_microsecond(), plus(now, 20).as_microsecond());
+    assert_eq!(got.errors.len(), 1);
+    assert_eq!(got.errors[0].message, "boom: smtp 451");
+    assert_eq!(got.errors[0].attempt, 1);
+    assert!(got.errors[0].retry_safe);
+    assert!(fetch(&*s, "default", 1, plus(now, 30)).await.is_empty());
+    s.job_promote_due(JobPromoteParams {
+        now: plus(now, 20),
+        limit: 10,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let j2 = fetch(&*s, "default", 1, plus(now, 21)).await.remove(0);
+    assert_eq!(j2.attempt, 2);
+    assert_eq!(j2.errors.len(), 1, "history travels with the job");
+    ack(
+        &*s,
+        &j2,
+        AckOutcome::Retry {
+            at: plus(now, 40),
+            error: err(2, plus(now, 21), "again", true),
+        },
+        plus(now, 21),
+    )
+    .await;
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        got.errors.iter().map(|e| e.attempt).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+}
+
+/// Dead keeps the not-retry-safe error and is final.
+pub async fn ack_dead_records_not_retry_safe<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    ack(
+        &*s,
+        &j,
+        AckOutcome::Dead {
+            error: err(1, now, "card declined", false),
+        },
+        now,
+    )
+    .await;
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Dead);
+    assert!(got.finalized_at.is_some());
+    assert!(!got.errors[0].retry_safe);
+    s.job_promote_due(JobPromoteParams {
+        now: plus(now, 10_000),
+        limit: 10,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        fetch(&*s, "default", 1, plus(now, 10_000)).await.is_empty(),
+        "dead jobs stay dead"
+    );
+}
+
+/// Snooze and hand-back don't spend the attempt.
+pub async fn snooze_and_hand_back_give_the_attempt_back<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    for _ in 0..5 {
+        let j = fetch(&*s, "default", 1, now).await.remove(0);
+        assert_eq!(j.attempt, 1);
+        ack(&*s, &j, AckOutcome::HandBack, now).await;
+        let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.state, JobState::Available);
+        assert_eq!(got.attempt, 0);
+    }
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    ack(&*s, &j, AckOutcome::Snooze { at: plus(now, 5) }, now).await;
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Scheduled);
+    assert_eq!(got.attempt, 0);
+    assert_eq!(got.run_at.as_microsecond(), plus(now, 5).as_microsecond());
+    assert!(got.errors.is_empty(), "snooze is not an error");
+}
+
+/// Cancel from a handler → cancelled with the reason.
+pub async fn ack_cancel<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    ack(
+        &*s,
+        &j,
+        AckOutcome::Cancel {
+            error: err(1, now, "user deleted", false),
+        },
+        now,
+    )
+    .await;
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Cancelled);
+    assert_eq!(got.errors[0].message, "user deleted");
+    assert!(got.finalized_at.is_some());
+}
+
+/// A batch applies each ack on its own: a stale one doesn't spoil the rest.
+pub async fn ack_batch_mixed_with_stale_lease<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let ids = enqueue(
+        &*s,
+        (0..3).map(|n| new_job("a", "default", n)).collect(),
+        now,
+    )
+    .await;
+    let jobs = fetch(&*s, "default", 3, now).await;
+    let mut stale = jobs[1].lease().unwrap_or_else(|| panic!("no lease"));
+    stale.token = stale.token.wrapping_add(1);
+    let acks = vec![
+        JobAck {
+            lease: jobs[0].lease().unwrap_or_else(|| panic!()),
+            outcome: AckOutcome::Complete,
+        },
+        JobAck {
+            lease: stale,
+            outcome: AckOutcome::Complete,
+        },
+        JobAck {
+            lease: jobs[2].lease().unwrap_or_else(|| panic!()),
+            outcome: AckOutcome::Complete,
+        },
+    ];
+    let r = s
+        .job_ack_many(JobAckManyParams { acks, now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r,
+        vec![AckResult::Applied, AckResult::LeaseLost, AckResult::Applied]
+    );
+    for (i, j) in jobs.iter().enumerate() {
+        let want = if i == 1 {
+            JobState::Running
+        } else {
+            JobState::Completed
+        };
+        assert_eq!(s.job_get(j.id).await.map(|j| j.state).ok(), Some(want));
+    }
+    assert_eq!(ids.len(), 3);
+}
+
+/// Fencing: once rescued and fetched again, the old worker's ack and heartbeat are rejected
+/// and the new attempt wins.
+pub async fn stale_lease_is_rejected_after_rescue<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let old = fetch(&*s, "default", 1, now).await.remove(0);
+    let rescued = s
+        .job_rescue_expired(JobRescueParams {
+            now: plus(now, 31),
+            limit: 10,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].id, id);
+    assert_eq!(rescued[0].state, JobState::Available);
+    let new = fetch(&*s, "default", 1, plus(now, 32)).await.remove(0);
+    assert_eq!(new.attempt, 2);
+    assert_ne!(new.lease_token, old.lease_token);
+    assert_eq!(
+        ack(&*s, &old, AckOutcome::Complete, plus(now, 33)).await,
+        AckResult::LeaseLost
+    );
+    let hb = s
+        .job_heartbeat_many(JobHeartbeatManyParams {
+            leases: vec![old.lease().unwrap_or_else(|| panic!())],
+            lease_until: plus(now, 100),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hb, vec![false]);
+    assert_eq!(
+        s.job_get(id).await.map(|j| j.state).ok(),
+        Some(JobState::Running)
+    );
+    assert_eq!(
+        ack(&*s, &new, AckOutcome::Complete, plus(now, 34)).await,
+        AckResult::Applied
+    );
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Completed);
+    assert_eq!(got.errors.len(), 1, "the lost attempt is recorded");
+    assert_eq!(got.errors[0].attempt, 1);
+    assert!(got.errors[0].retry_safe);
+    assert!(
+        got.errors[0].message.contains("lease expired"),
+        "{}",
+        got.errors[0].message
+    );
+}
+
+/// Heartbeats push the expiry out so the rescuer leaves the job alone.
+pub async fn heartbeat_extends_lease_and_reports_lost<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    let hb = s
+        .job_heartbeat_many(JobHeartbeatManyParams {
+            leases: vec![j.lease().unwrap_or_else(|| panic!())],
+            lease_until: plus(now, 90),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hb, vec![true]);
+    let r = s
+        .job_rescue_expired(JobRescueParams {
+            now: plus(now, 60),
+            limit: 10,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.is_empty(), "lease was extended to +90s");
+    assert_eq!(
+        s.job_get(id)
+            .await
+            .map(|j| j.lease_expires_at.map(|t| t.as_microsecond()))
+            .ok(),
+        Some(Some(plus(now, 90).as_microsecond()))
+    );
+    let r = s
+        .job_rescue_expired(JobRescueParams {
+            now: plus(now, 91),
+            limit: 10,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.len(), 1);
+}
+
+/// A lost attempt that was the last one sends the job to dead.
+pub async fn rescue_marks_dead_when_attempts_exhausted<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut j = new_job("a", "default", 1);
+    j.max_attempts = 2;
+    let id = enqueue(&*s, vec![j], now).await[0];
+    let mut t = now;
+    for attempt in 1..=2u32 {
+        let got = fetch(&*s, "default", 1, t).await;
+        assert_eq!(got.len(), 1, "attempt {attempt} is fetched");
+        t = plus(t, 31);
+        let r = s
+            .job_rescue_expired(JobRescueParams { now: t, limit: 10 })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].attempt, attempt);
+    }
+    let got = s.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Dead);
+    assert_eq!(got.errors.len(), 2);
+    assert!(fetch(&*s, "default", 1, plus(t, 1)).await.is_empty());
+}
+
+/// Due scheduled and retryable jobs become available, others stay.
+pub async fn promote_makes_due_jobs_available<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut a = new_job("a", "default", 1);
+    a.run_at = Some(plus(now, 10));
+    let mut b = new_job("a", "other", 2);
+    b.run_at = Some(plus(now, 100));
+    let ids = enqueue(&*s, vec![a, b], now).await;
+    let n = s
+        .job_promote_due(JobPromoteParams {
+            now: plus(now, 10),
+            limit: 10,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 1);
+    assert_eq!(
+        s.job_get(ids[0]).await.map(|j| j.state).ok(),
+        Some(JobState::Available)
+    );
+    assert_eq!(
+        s.job_get(ids[1]).await.map(|j| j.state).ok(),
+        Some(JobState::Scheduled)
+    );
+}
+
+/// A unique key held by an unfinished job returns that job as a duplicate.
+pub async fn unique_key_returns_existing_job<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut a = new_job("a", "default", 1);
+    a.unique = Some(Unique::key("report:42").unwrap_or_else(|e| panic!("{e}")));
+    let first = a.id;
+    enqueue(&*s, vec![a], now).await;
+    let mut b = new_job("a", "default", 2);
+    b.unique = Some(Unique::key("report:42").unwrap_or_else(|e| panic!("{e}")));
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![b.clone()],
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res[0].id, first);
+    assert!(res[0].duplicate);
+    assert_eq!(res[0].state, JobState::Available);
+    assert!(s.job_get(b.id).await.is_err(), "nothing was added");
+    // Same key on another queue is a different job.
+    b.queue = q("other");
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![b.clone()],
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!res[0].duplicate);
+    // Running still counts as unfinished.
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    let mut c = new_job("a", "default", 3);
+    c.unique = Some(Unique::key("report:42").unwrap_or_else(|e| panic!("{e}")));
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams { jobs: vec![c], now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (res[0].id, res[0].duplicate, res[0].state),
+        (first, true, JobState::Running)
+    );
+    let _ = j;
+}
+
+/// Duplicates inside one batch resolve to the first job of the batch.
+pub async fn unique_key_within_one_batch<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let jobs: Vec<_> = (0..3)
+        .map(|n| {
+            let mut j = new_job("a", "default", n);
+            j.unique = Some(Unique::key("same").unwrap_or_else(|e| panic!("{e}")));
+            j
+        })
+        .collect();
+    let first = jobs[0].id;
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams { jobs, now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        res.iter().map(|r| (r.id, r.duplicate)).collect::<Vec<_>>(),
+        vec![(first, false), (first, true), (first, true)]
+    );
+    assert_eq!(fetch(&*s, "default", 10, now).await.len(), 1);
+}
+
+/// After the job finishes the key is free again — unless a period says otherwise.
+pub async fn unique_key_free_again_after_finish_unless_period<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mk = |n, period: Option<u64>| {
+        let mut j = new_job("a", "default", n);
+        let mut u = Unique::key("k").unwrap_or_else(|e| panic!("{e}"));
+        u.period = period.map(Duration::from_secs);
+        j.unique = Some(u);
+        j
+    };
+    enqueue(&*s, vec![mk(1, None)], now).await;
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    ack(&*s, &j, AckOutcome::Complete, now).await;
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![mk(2, None)],
+            now: plus(now, 1),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!res[0].duplicate, "finished jobs free the key");
+    let second = res[0].id;
+    let j = fetch(&*s, "default", 1, plus(now, 1)).await.remove(0);
+    ack(&*s, &j, AckOutcome::Complete, plus(now, 2)).await;
+    // With a 1-hour period, the completed job created at now+1 still counts.
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![mk(3, Some(3600))],
+            now: plus(now, 10),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (res[0].id, res[0].duplicate, res[0].state),
+        (second, true, JobState::Completed)
+    );
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![mk(4, Some(3600))],
+            now: plus(now, 3602),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!res[0].duplicate, "outside the period the key is free");
+}
+
+/// A paused queue yields nothing until resumed; other queues are unaffected.
+pub async fn paused_queue_is_not_fetched<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    enqueue(
+        &*s,
+        vec![new_job("a", "default", 1), new_job("a", "other", 2)],
+        now,
+    )
+    .await;
+    s.queue_set_paused(q("default"), true, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let other_handle = h.store().await;
+    assert!(
+        fetch(&*other_handle, "default", 10, now).await.is_empty(),
+        "pause applies to every handle"
+    );
+    assert_eq!(fetch(&*s, "other", 10, now).await.len(), 1);
+    let info = s.queue_list().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(info
+        .iter()
+        .any(|q| q.queue.as_str() == "default" && q.paused));
+    s.queue_set_paused(q("default"), false, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fetch(&*s, "default", 10, now).await.len(), 1);
+}
+
+/// Finished jobs are pruned by age and by count per queue; unfinished ones never.
+pub async fn prune_by_age_and_count<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let ids = enqueue(
+        &*s,
+        (0..6).map(|n| new_job("a", "default", n)).collect(),
+        now,
+    )
+    .await;
+    let jobs = fetch(&*s, "default", 5, now).await;
+    // Finish 5 jobs at now+0..4 s; the 6th stays available.
+    for (i, j) in jobs.iter().enumerate() {
+        ack(&*s, j, AckOutcome::Complete, plus(now, i as u64)).await;
+    }
+    let prune = |max_age: u64, max_count: u64, at: Timestamp| JobPruneParams {
+        now: at,
+        finished_max_age: Duration::from_secs(max_age),
+        finished_max_count: max_count,
+        dead_max_age: Duration::from_secs(1_000_000),
+        dead_max_count: 1000,
+        limit: 1000,
+    };
+    let n = s
+        .job_prune(prune(1000, 3, plus(now, 10)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 2, "count limit keeps the newest 3");
+    let n = s
+        .job_prune(prune(8, 1000, plus(now, 11)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 1, "age limit removes the one finished at now+2");
+    let left = s
+        .job_list(JobListParams {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(left.len(), 3);
+    assert!(left
+        .iter()
+        .any(|j| j.id == ids[5] && j.state == JobState::Available));
+}
+
+/// Retrying a job that used all its attempts gives it exactly one more.
+pub async fn retry_gives_dead_job_one_more_attempt<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut j = new_job("a", "default", 1);
+    j.max_attempts = 1;
+    let id = enqueue(&*s, vec![j], now).await[0];
+    let j = fetch(&*s, "default", 1, now).await.remove(0);
+    ack(
+        &*s,
+        &j,
+        AckOutcome::Dead {
+            error: err(1, now, "x", true),
+        },
+        now,
+    )
+    .await;
+    let got = s
+        .job_retry(id, plus(now, 5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Available);
+    assert_eq!(got.max_attempts, 2);
+    assert!(got.finalized_at.is_none());
+    assert_eq!(got.errors.len(), 1, "history is kept");
+    let j = fetch(&*s, "default", 1, plus(now, 5)).await.remove(0);
+    assert_eq!(j.attempt, 2);
+    let e = s
+        .job_retry(id, now)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("retrying a running job must fail"));
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+}
+
+/// `job_retry_dead` revives only dead jobs matching the filters.
+pub async fn retry_dead_in_bulk<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut jobs: Vec<_> = (0..4).map(|n| new_job("a", "default", n)).collect();
+    jobs.push(new_job("b", "default", 9));
+    enqueue(&*s, jobs, now).await;
+    for j in fetch(&*s, "default", 5, now).await {
+        let outcome = if j.args.as_json().contains('3') {
+            AckOutcome::Complete
+        } else {
+            AckOutcome::Dead {
+                error: err(1, now, "x", false),
+            }
+        };
+        ack(&*s, &j, outcome, now).await;
+    }
+    let n = s
+        .job_retry_dead(JobRetryDeadParams {
+            queue: Some(q("default")),
+            kind: Some(k("a")),
+            now,
+            limit: 100,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 3);
+    let n = s
+        .job_retry_dead(JobRetryDeadParams {
+            queue: None,
+            kind: None,
+            now,
+            limit: 100,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 1, "only kind b remained dead");
+    assert_eq!(fetch(&*s, "default", 10, now).await.len(), 4);
+}
+
+/// Cancel works on unfinished jobs (voiding a running lease) and refuses final ones.
+pub async fn cancel_rules<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let ids = enqueue(
+        &*s,
+        vec![new_job("a", "default", 1), new_job("a", "default", 2)],
+        now,
+    )
+    .await;
+    let got = s
+        .job_cancel(ids[0], now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.state, JobState::Cancelled);
+    let running = fetch(&*s, "default", 1, now).await.remove(0);
+    assert_eq!(running.id, ids[1]);
+    s.job_cancel(ids[1], now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ack(&*s, &running, AckOutcome::Complete, now).await,
+        AckResult::LeaseLost,
+        "the worker's result is discarded"
+    );
+    assert_eq!(
+        s.job_get(ids[1]).await.map(|j| j.state).ok(),
+        Some(JobState::Cancelled)
+    );
+    let e = s
+        .job_cancel(ids[0], now)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("cancel of a final job must fail"));
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("cancelled"), "{e}");
+}
+
+/// Delete refuses running jobs and unknown ids.
+pub async fn delete_rules<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let ids = enqueue(
+        &*s,
+        vec![new_job("a", "default", 1), new_job("a", "default", 2)],
+        now,
+    )
+    .await;
+    let running = fetch(&*s, "default", 1, now).await.remove(0);
+    let e = s
+        .job_delete(running.id)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleting a running job must fail"));
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    let other = if running.id == ids[0] { ids[1] } else { ids[0] };
+    s.job_delete(other).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.job_get(other).await.err().map(|e| e.kind()),
+        Some(ErrorKind::NotFound)
+    );
+    assert_eq!(
+        s.job_delete(other).await.err().map(|e| e.kind()),
+        Some(ErrorKind::NotFound)
+    );
+}
+
+/// Unknown ids give NotFound with the id in the message, and change nothing.
+pub async fn unknown_job_is_not_found<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let id = anp_core::JobId::new();
+    let e = s
+        .job_get(id)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.to_string().contains(&id.to_string()), "{e}");
+    assert!(!e.retry_safe());
+    assert_eq!(
+        s.job_retry(id, now).await.err().map(|e| e.kind()),
+        Some(ErrorKind::NotFound)
+    );
+    assert_eq!(
+        s.job_cancel(id, now).await.err().map(|e| e.kind()),
+        Some(ErrorKind::NotFound)
+    );
+}
+
+/// Queue listing counts every state and the oldest available job.
+pub async fn queue_list_counts_every_state<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut later = new_job("a", "default", 9);
+    later.run_at = Some(plus(now, 100));
+    let mut jobs: Vec<_> = (0..4).map(|n| new_job("a", "default", n)).collect();
+    jobs.push(later);
+    jobs.push(new_job("a", "zeta", 1));
+    enqueue(&*s, jobs, now).await;
+    let f = fetch(&*s, "default", 2, now).await;
+    ack(&*s, &f[0], AckOutcome::Complete, now).await;
+    let list = s.queue_list().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        list.iter().map(|q| q.queue.as_str()).collect::<Vec<_>>(),
+        vec!["default", "zeta"]
+    );
+    let d = &list[0];
+    assert_eq!(d.counts.len(), 7, "every state is present");
+    let c = |st: JobState| d.counts.get(&st).copied().unwrap_or(99);
+    assert_eq!(
+        (
+            c(JobState::Available),
+            c(JobState::Running),
+            c(JobState::Completed),
+            c(JobState::Scheduled),
+            c(JobState::Dead)
+        ),
+        (2, 1, 1, 1, 0)
+    );
+    assert_eq!(
+        d.oldest_available_at.map(|t| t.as_microsecond()),
+        Some(now.as_microsecond())
+    );
+    assert!(!d.paused);
+}
+
+/// Listing filters by state, queue and kind, newest first, with paging.
+pub async fn job_list_filters_and_pages<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut jobs: Vec<_> = (0..5).map(|n| new_job("a", "default", n)).collect();
+    jobs.push(new_job("b", "other", 5));
+    let ids = enqueue(&*s, jobs, now).await;
+    let all = s
+        .job_list(JobListParams {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        all.iter().map(|j| j.id).collect::<Vec<_>>(),
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let page1 = s
+        .job_list(JobListParams {
+            queue: Some(q("default")),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        page1.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+    let page2 = s
+        .job_list(JobListParams {
+            queue: Some(q("default")),
+            limit: 2,
+            before: Some(ids[3]),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        page2.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    let b = s
+        .job_list(JobListParams {
+            kind: Some(k("b")),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.len(), 1);
+    fetch(&*s, "default", 1, now).await;
+    let running = s
+        .job_list(JobListParams {
+            states: vec![JobState::Running],
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(running.len(), 1);
+    let two = s
+        .job_list(JobListParams {
+            states: vec![JobState::Running, JobState::Available],
+            queue: Some(q("default")),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(two.len(), 5);
+}
+
+/// An idle `job_wait` returns soon after another handle (another process) enqueues.
+pub async fn job_wait_wakes_on_enqueue_from_another_handle<H: Harness>(h: &H) {
+    let waiter = h.store().await;
+    let writer = h.store().await;
+    let started = std::time::Instant::now();
+    let wait = tokio::spawn(async move {
+        waiter
+            .job_wait(JobWaitParams {
+                queues: vec![q("default")],
+                timeout: Duration::from_secs(20),
+            })
+            .await
+    });
+    // Give the waiter time to start waiting; a wake-up before that is also fine.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    enqueue(&*writer, vec![new_job("a", "default", 1)], Timestamp::now()).await;
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("job_wait did not wake within 10s of an enqueue"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// `store_ping` answers with the backend name and a schema version.
+pub async fn ping_reports_backend<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let info = s.store_ping().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.backend, s.backend());
+    assert!(info.schema_version >= 1);
+    assert!(!s.redacted_url().is_empty());
+}

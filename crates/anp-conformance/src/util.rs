@@ -1,0 +1,113 @@
+//! Helpers shared by the cases: building jobs, acking, and waiting on conditions.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anp_core::job::ts_add;
+use anp_core::store::{
+    AckOutcome, AckResult, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams,
+};
+use anp_core::{Args, Job, Kind, NewJob, QueueName, Store};
+use jiff::Timestamp;
+
+/// A queue name that is known to be valid.
+pub fn q(name: &str) -> QueueName {
+    QueueName::parse(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A kind name that is known to be valid.
+pub fn k(name: &str) -> Kind {
+    Kind::parse(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A job of `kind` on `queue` with args `{"n": n}`.
+pub fn new_job(kind: &str, queue: &str, n: u64) -> NewJob {
+    let mut j = NewJob::new(
+        k(kind),
+        Args::from_json(&format!("{{\"n\":{n}}}")).unwrap_or_else(|e| panic!("{e}")),
+    );
+    j.queue = q(queue);
+    j
+}
+
+/// Enqueues and returns the ids, panicking on error.
+pub async fn enqueue(store: &dyn Store, jobs: Vec<NewJob>, now: Timestamp) -> Vec<anp_core::JobId> {
+    store
+        .job_enqueue_many(JobEnqueueManyParams { jobs, now })
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// Fetches up to `limit` from `queue` with a 30 s lease from `now`.
+pub async fn fetch(store: &dyn Store, queue: &str, limit: u32, now: Timestamp) -> Vec<Job> {
+    store
+        .job_fetch(JobFetchParams {
+            queue: q(queue),
+            limit,
+            worker: "test-worker".into(),
+            now,
+            lease_until: ts_add(now, Duration::from_secs(30)),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("fetch: {e}"))
+}
+
+/// Acks one job with `outcome`.
+pub async fn ack(store: &dyn Store, job: &Job, outcome: AckOutcome, now: Timestamp) -> AckResult {
+    let lease = job
+        .lease()
+        .unwrap_or_else(|| panic!("job {} has no lease", job.id));
+    store
+        .job_ack_many(JobAckManyParams {
+            acks: vec![JobAck { lease, outcome }],
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("ack: {e}"))
+        .pop()
+        .unwrap_or_else(|| panic!("ack returned nothing"))
+}
+
+/// `t + secs`.
+pub fn plus(t: Timestamp, secs: u64) -> Timestamp {
+    ts_add(t, Duration::from_secs(secs))
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics with `what` after `deadline`.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > deadline {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `job` reaches `state` (store polled every 20 ms), returning it.
+pub async fn wait_state(
+    store: &Arc<dyn Store>,
+    id: anp_core::JobId,
+    state: anp_core::JobState,
+    deadline: Duration,
+) -> Job {
+    wait_for(&format!("job {id} to be {state}"), deadline, || {
+        let store = store.clone();
+        async move {
+            let j = store.job_get(id).await.ok()?;
+            (j.state == state).then_some(j)
+        }
+    })
+    .await
+}

@@ -1,0 +1,534 @@
+//! Cases on the in-process worker runtime running on the backend.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alphanode::maintenance::MaintenanceOptions;
+use alphanode::worker::WorkerEvent;
+use alphanode::{Client, EnqueueOptions, JobArgs, JobContext, Outcome, Worker, WorkerOptions};
+use anp_core::store::JobListParams;
+use anp_core::{JobId, JobState, Store};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::util::{wait_for, wait_state};
+use crate::Harness;
+
+/// The test job: `action` says what the handler does.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Act {
+    /// complete | retry | fail | snooze | cancel | panic | error | sleep:<ms> | block
+    pub action: String,
+}
+
+impl JobArgs for Act {
+    const KIND: &'static str = "conformance.act";
+}
+
+fn act(action: &str) -> Act {
+    Act {
+        action: action.to_owned(),
+    }
+}
+
+/// What every test handler shares: how often each job ran, and a gate for blocking handlers.
+#[derive(Default, Debug)]
+struct Probe {
+    runs: Mutex<HashMap<JobId, u32>>,
+    gate: Notify,
+}
+
+fn options(
+    lease: Duration,
+    grace: Duration,
+    poll: Duration,
+    fast_maintenance: bool,
+) -> WorkerOptions {
+    WorkerOptions {
+        lease,
+        grace,
+        poll_interval: poll,
+        maintenance: fast_maintenance.then(|| MaintenanceOptions {
+            rescue_every: Duration::from_millis(100),
+            promote_every: Duration::from_millis(50),
+            ..MaintenanceOptions::default()
+        }),
+        ..WorkerOptions::default()
+    }
+}
+
+fn worker(
+    store: Arc<dyn Store>,
+    probe: Arc<Probe>,
+    opts: WorkerOptions,
+    concurrency: usize,
+) -> Worker {
+    Worker::builder(store)
+        .options(opts)
+        .queue("default", concurrency)
+        .register(move |ctx: JobContext, a: Act| {
+            let probe = probe.clone();
+            async move {
+                *probe
+                    .runs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(ctx.id())
+                    .or_default() += 1;
+                let out = match a.action.as_str() {
+                    "complete" => Outcome::Complete,
+                    "retry" => Outcome::retry_after(Duration::from_secs(3600), "try later"),
+                    "retry-now" => Outcome::retry_after(Duration::ZERO, "again"),
+                    "fail" => Outcome::fail("bad input"),
+                    "snooze" => Outcome::Snooze(Duration::from_secs(3600)),
+                    "cancel" => Outcome::cancel("no longer needed"),
+                    "panic" => panic!("kaboom"),
+                    "error" => return Err("plain error".to_owned()),
+                    "block" => {
+                        tokio::select! {
+                            _ = probe.gate.notified() => {}
+                            _ = ctx.cancelled() => {}
+                        }
+                        Outcome::Complete
+                    }
+                    "forever" => std::future::pending().await,
+                    s => match s.strip_prefix("sleep:").and_then(|ms| ms.parse().ok()) {
+                        Some(ms) => {
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
+                            Outcome::Complete
+                        }
+                        None => return Err(format!("unknown action {s}")),
+                    },
+                };
+                Ok(out)
+            }
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn start(w: &Worker) -> JoinHandle<()> {
+    let w = w.clone();
+    tokio::spawn(async move {
+        w.run()
+            .await
+            .unwrap_or_else(|e| panic!("worker failed: {e}"))
+    })
+}
+
+async fn stop(w: &Worker, h: JoinHandle<()>) {
+    w.shutdown_token().cancel();
+    tokio::time::timeout(Duration::from_secs(30), h)
+        .await
+        .unwrap_or_else(|_| panic!("worker did not stop within 30s"))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn next_event<F: Fn(&WorkerEvent) -> bool>(
+    rx: &mut Receiver<WorkerEvent>,
+    what: &str,
+    f: F,
+) -> WorkerEvent {
+    let deadline = Duration::from_secs(20);
+    tokio::time::timeout(deadline, async {
+        loop {
+            match rx.recv().await {
+                Ok(e) if f(&e) => return e,
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => panic!("event channel closed waiting for {what}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out after {deadline:?} waiting for {what}"))
+}
+
+async fn enqueue(c: &Client, a: &str) -> JobId {
+    c.enqueue(&act(a), EnqueueOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}
+
+/// Each handler outcome lands in its documented state.
+pub async fn worker_applies_every_outcome<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let mut ids = HashMap::new();
+    for a in ["complete", "retry", "fail", "snooze", "cancel", "error"] {
+        ids.insert(a, enqueue(&c, a).await);
+    }
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            false,
+        ),
+        10,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    let mut acked = 0;
+    while acked < 6 {
+        next_event(&mut rx, "6 acks", |e| {
+            matches!(e, WorkerEvent::Acked { .. })
+        })
+        .await;
+        acked += 1;
+    }
+    stop(&w, handle).await;
+    let get = |a: &str| {
+        let (s, id) = (store.clone(), ids[a]);
+        async move { s.job_get(id).await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    assert_eq!(get("complete").await.state, JobState::Completed);
+    let r = get("retry").await;
+    assert_eq!(r.state, JobState::Retryable);
+    assert_eq!(r.errors[0].message, "try later");
+    assert!(r.errors[0].retry_safe);
+    assert!(r.run_at > jiff::Timestamp::now());
+    let f = get("fail").await;
+    assert_eq!(f.state, JobState::Dead);
+    assert!(!f.errors[0].retry_safe);
+    assert_eq!(f.errors[0].message, "bad input");
+    let s = get("snooze").await;
+    assert_eq!((s.state, s.attempt), (JobState::Scheduled, 0));
+    assert_eq!(get("cancel").await.state, JobState::Cancelled);
+    let e = get("error").await;
+    assert_eq!(e.state, JobState::Retryable);
+    assert_eq!(e.errors[0].message, "plain error");
+}
+
+/// A panicking handler is a failed attempt with the panic message; the worker keeps running.
+pub async fn worker_panic_is_a_failed_attempt<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let bad = enqueue(&c, "panic").await;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let handle = start(&w);
+    let j = wait_state(&store, bad, JobState::Retryable, Duration::from_secs(20)).await;
+    assert!(
+        j.errors[0].message.contains("kaboom"),
+        "{}",
+        j.errors[0].message
+    );
+    assert!(
+        j.errors[0].message.contains("panicked"),
+        "{}",
+        j.errors[0].message
+    );
+    let good = enqueue(&c, "complete").await;
+    wait_state(&store, good, JobState::Completed, Duration::from_secs(20)).await;
+    stop(&w, handle).await;
+}
+
+/// A job that always fails is retried until `max_attempts`, then dead, with every attempt in
+/// its history.
+pub async fn worker_retries_until_dead<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = c
+        .enqueue(
+            &act("retry-now"),
+            EnqueueOptions {
+                max_attempts: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let probe = Arc::new(Probe::default());
+    let w = worker(
+        store.clone(),
+        probe.clone(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_millis(100),
+            true,
+        ),
+        2,
+    );
+    let handle = start(&w);
+    let j = wait_state(&store, id, JobState::Dead, Duration::from_secs(30)).await;
+    stop(&w, handle).await;
+    assert_eq!(j.attempt, 3);
+    assert_eq!(
+        j.errors.iter().map(|e| e.attempt).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(
+        j.errors[2].message.contains("no attempts left"),
+        "{}",
+        j.errors[2].message
+    );
+    assert_eq!(
+        probe
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id),
+        Some(&3)
+    );
+}
+
+/// A kind nobody registered is a retry-safe failure naming the kind (another worker version
+/// may know it).
+pub async fn worker_unknown_kind_is_retried<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = c
+        .enqueue_raw(
+            crate::util::k("nobody.handles.this"),
+            anp_core::Args::empty_object(),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let handle = start(&w);
+    let j = wait_state(&store, id, JobState::Retryable, Duration::from_secs(20)).await;
+    stop(&w, handle).await;
+    assert!(
+        j.errors[0]
+            .message
+            .contains("no handler for kind nobody.handles.this"),
+        "{}",
+        j.errors[0].message
+    );
+    assert!(j.errors[0].retry_safe);
+}
+
+/// A job running three times longer than its lease keeps it by heartbeat: never rescued.
+pub async fn worker_heartbeat_keeps_a_long_job<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = enqueue(&c, "sleep:3500").await;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            true,
+        ),
+        2,
+    );
+    let handle = start(&w);
+    let j = wait_state(&store, id, JobState::Completed, Duration::from_secs(30)).await;
+    stop(&w, handle).await;
+    assert_eq!(j.attempt, 1, "never rescued");
+    assert!(j.errors.is_empty(), "{:?}", j.errors);
+}
+
+/// Shutdown waits for running jobs that finish within the grace period.
+pub async fn worker_shutdown_lets_short_jobs_finish<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = enqueue(&c, "sleep:400").await;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    next_event(&mut rx, "the job to start", |e| {
+        matches!(e, WorkerEvent::Started { .. })
+    })
+    .await;
+    stop(&w, handle).await;
+    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(j.state, JobState::Completed);
+}
+
+/// Jobs still running after the grace period go back to the queue, attempt not spent.
+pub async fn worker_shutdown_hands_back_after_grace<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = enqueue(&c, "forever").await;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    next_event(&mut rx, "the job to start", |e| {
+        matches!(e, WorkerEvent::Started { .. })
+    })
+    .await;
+    stop(&w, handle).await;
+    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(j.state, JobState::Available);
+    assert_eq!(j.attempt, 0, "handing back does not spend the attempt");
+    assert!(j.errors.is_empty());
+    assert!(j.lease_token.is_none());
+}
+
+/// A job cancelled by an operator while running: the heartbeat notices, the handler is told,
+/// and its result is not recorded.
+pub async fn worker_lease_lost_result_is_rejected<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let id = enqueue(&c, "block").await;
+    let probe = Arc::new(Probe::default());
+    let w = worker(
+        store.clone(),
+        probe.clone(),
+        options(
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    next_event(&mut rx, "the job to start", |e| {
+        matches!(e, WorkerEvent::Started { .. })
+    })
+    .await;
+    store
+        .job_cancel(id, jiff::Timestamp::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    next_event(&mut rx, "the lease loss", |e| {
+        *e == WorkerEvent::LeaseLost { id }
+    })
+    .await;
+    probe.gate.notify_waiters();
+    stop(&w, handle).await;
+    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(j.state, JobState::Cancelled);
+}
+
+/// Three workers on separate handles run 600 jobs: each exactly once, none lost.
+pub async fn workers_complete_each_job_exactly_once<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let n = 600;
+    let args: Vec<Act> = (0..n).map(|_| act("complete")).collect();
+    let ids: Vec<JobId> = c
+        .enqueue_many(&args, EnqueueOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let probe = Arc::new(Probe::default());
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let w = worker(
+            h.store().await,
+            probe.clone(),
+            options(
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+                Duration::from_millis(200),
+                false,
+            ),
+            8,
+        );
+        let handle = start(&w);
+        workers.push((w, handle));
+    }
+    wait_for("all jobs completed", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let done = store
+                .job_list(JobListParams {
+                    states: vec![JobState::Completed],
+                    limit: 10_000,
+                    ..Default::default()
+                })
+                .await
+                .ok()?;
+            (done.len() == n).then_some(())
+        }
+    })
+    .await;
+    for (w, handle) in workers {
+        stop(&w, handle).await;
+    }
+    let runs = probe.runs.lock().unwrap_or_else(|p| p.into_inner());
+    assert_eq!(runs.len(), n);
+    for id in &ids {
+        assert_eq!(
+            runs.get(id),
+            Some(&1),
+            "job {id} ran {:?} times",
+            runs.get(id)
+        );
+    }
+}
+
+/// An idle worker with a 60 s poll interval picks up a job enqueued by another handle within
+/// seconds: it waits on the store's wake-up, not on a timer.
+pub async fn worker_idle_then_picks_up_new_job<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            false,
+        ),
+        2,
+    );
+    let handle = start(&w);
+    // Let the worker go idle (its first fetch comes back empty).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let other = Client::new(h.store().await);
+    let id = enqueue(&other, "complete").await;
+    let t = std::time::Instant::now();
+    wait_state(&store, id, JobState::Completed, Duration::from_secs(10)).await;
+    let took = t.elapsed();
+    stop(&w, handle).await;
+    assert!(took < Duration::from_secs(10), "picked up after {took:?}");
+}

@@ -1,0 +1,513 @@
+//! `anp.toml`: queues, job kinds (commands and HTTP calls) and worker settings for `anp work`.
+//!
+//! Parsing happens in two steps (ripgrep's low/high split): serde reads what was typed into
+//! `Raw*` types, rejecting unknown keys, then [`Config::load`] checks every value and builds
+//! the checked [`Config`]. Every error names the file, the line and the key, and what was
+//! expected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anp_core::{Error, Kind, QueueName, RetryPolicy};
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+/// Parses a duration as typed by a user: `500ms`, `30s`, `5m`, `1h30m`, `2d`, `1 day`, or ISO
+/// 8601 (`PT30S`). Days are 24 hours.
+pub fn parse_duration(what: &str, s: &str) -> Result<Duration, Error> {
+    let bad = || {
+        Error::invalid(
+            what.to_owned(),
+            format!("{s:?} is not a duration: expected a positive duration such as 500ms, 30s, 5m, 1h30m or 2d"),
+        )
+    };
+    let t = s.trim();
+    let sd = match t.parse::<jiff::SignedDuration>() {
+        Ok(d) => d,
+        Err(_) => {
+            let span: jiff::Span = t.parse().map_err(|_| bad())?;
+            span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .map_err(|_| bad())?
+        }
+    };
+    if sd.is_negative() {
+        return Err(bad());
+    }
+    Duration::try_from(sd).map_err(|_| bad())
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// `store = "…"` if given.
+    pub store: Option<String>,
+    /// `[worker]`.
+    pub worker: WorkerSection,
+    /// `[[queue]]`, in order.
+    pub queues: Vec<QueueSection>,
+    /// `[[job]]` by kind.
+    pub jobs: BTreeMap<Kind, JobSection>,
+}
+
+/// `[worker]`.
+#[derive(Debug, Clone)]
+pub struct WorkerSection {
+    pub lease: Duration,
+    pub grace: Duration,
+    pub max_concurrency: Option<usize>,
+    pub strict_order: bool,
+    pub finished_max_age: Duration,
+    pub finished_max_count: u64,
+    pub dead_max_age: Duration,
+    pub dead_max_count: u64,
+}
+
+/// `[[queue]]`.
+#[derive(Debug, Clone)]
+pub struct QueueSection {
+    pub name: QueueName,
+    pub concurrency: usize,
+    pub weight: u32,
+}
+
+/// `[[job]]`: how a kind runs.
+#[derive(Debug, Clone)]
+pub struct JobSection {
+    pub run: Runner,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// A command or an HTTP call.
+#[derive(Debug, Clone)]
+pub enum Runner {
+    /// argv; args JSON on stdin.
+    Command {
+        argv: Vec<String>,
+        env: BTreeMap<String, String>,
+        dir: Option<PathBuf>,
+    },
+    /// POST args JSON to `url`.
+    Http {
+        url: String,
+        headers: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: Option<Spanned<String>>,
+    #[serde(default)]
+    worker: RawWorker,
+    #[serde(default)]
+    queue: Vec<RawQueue>,
+    #[serde(default)]
+    job: Vec<RawJob>,
+    /// Scheduled tasks are read by the scheduler; accepted here so one file serves both.
+    #[serde(default)]
+    schedule: Vec<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWorker {
+    lease: Option<Spanned<String>>,
+    grace: Option<Spanned<String>>,
+    max_concurrency: Option<Spanned<i64>>,
+    order: Option<Spanned<String>>,
+    keep_finished_for: Option<Spanned<String>>,
+    keep_finished_max: Option<Spanned<i64>>,
+    keep_dead_for: Option<Spanned<String>>,
+    keep_dead_max: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    name: Spanned<String>,
+    concurrency: Option<Spanned<i64>>,
+    weight: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    kind: Spanned<String>,
+    command: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    dir: Option<PathBuf>,
+    url: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    timeout: Option<Spanned<String>>,
+    max_attempts: Option<Spanned<i64>>,
+    backoff_base: Option<Spanned<String>>,
+    backoff_max: Option<Spanned<String>>,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: std::ops::Range<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        msg: impl std::fmt::Display,
+    ) -> Result<T, Error> {
+        Err(Error::invalid(
+            "config",
+            format!("{}:{}: {key}: {msg}", self.path.display(), self.line(span)),
+        ))
+    }
+
+    fn duration(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Result<Duration, Error> {
+        match v {
+            None => Ok(default),
+            Some(s) => match parse_duration(key, s.get_ref()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => self.err(
+                    s.span(),
+                    key,
+                    format!(
+                        "{:?} is not a duration: expected a positive duration such as 30s, 5m or 1h",
+                        s.get_ref()
+                    ),
+                ),
+            },
+        }
+    }
+
+    fn int(
+        &self,
+        v: &Option<Spanned<i64>>,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> Result<i64, Error> {
+        match v {
+            None => Ok(default),
+            Some(n) if range.contains(n.get_ref()) => Ok(*n.get_ref()),
+            Some(n) => self.err(
+                n.span(),
+                key,
+                format!(
+                    "{} is out of range: expected {}-{}",
+                    n.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            ),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid(
+                "config",
+                format!(
+                    "cannot read {}: {e}: expected a readable anp.toml (see examples/anp.toml)",
+                    path.display()
+                ),
+            )
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks config text read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| Ctx { path, text }.line(s))
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            let msg = e.message().trim().replace('\n', " ");
+            Error::invalid("config", format!("{}{line}: {msg}", path.display()))
+        })?;
+        let cx = Ctx { path, text };
+        let w = &raw.worker;
+        let order_strict = match &w.order {
+            None => false,
+            Some(o) => match o.get_ref().as_str() {
+                "weighted" => false,
+                "strict" => true,
+                other => {
+                    return cx.err(
+                        o.span(),
+                        "worker.order",
+                        format!("{other:?} is not an order: expected \"weighted\" or \"strict\""),
+                    )
+                }
+            },
+        };
+        let defaults = alphanode::maintenance::pruner::Retention::default();
+        let worker = WorkerSection {
+            lease: cx.duration(&w.lease, "worker.lease", Duration::from_secs(30))?,
+            grace: cx.duration(&w.grace, "worker.grace", Duration::from_secs(25))?,
+            max_concurrency: match &w.max_concurrency {
+                None => None,
+                Some(_) => {
+                    Some(
+                        cx.int(&w.max_concurrency, "worker.max_concurrency", 1..=10_000, 1)?
+                            as usize,
+                    )
+                }
+            },
+            strict_order: order_strict,
+            finished_max_age: cx.duration(
+                &w.keep_finished_for,
+                "worker.keep_finished_for",
+                defaults.finished_max_age,
+            )?,
+            finished_max_count: cx.int(
+                &w.keep_finished_max,
+                "worker.keep_finished_max",
+                0..=100_000_000,
+                defaults.finished_max_count as i64,
+            )? as u64,
+            dead_max_age: cx.duration(
+                &w.keep_dead_for,
+                "worker.keep_dead_for",
+                defaults.dead_max_age,
+            )?,
+            dead_max_count: cx.int(
+                &w.keep_dead_max,
+                "worker.keep_dead_max",
+                0..=100_000_000,
+                defaults.dead_max_count as i64,
+            )? as u64,
+        };
+        if worker.lease < Duration::from_secs(1) {
+            if let Some(l) = &w.lease {
+                return cx.err(
+                    l.span(),
+                    "worker.lease",
+                    "is too short: expected at least 1s",
+                );
+            }
+        }
+
+        let mut queues = Vec::new();
+        for q in &raw.queue {
+            let name = match QueueName::parse(q.name.get_ref()) {
+                Ok(n) => n,
+                Err(e) => return cx.err(q.name.span(), "queue.name", e.message()),
+            };
+            if queues.iter().any(|x: &QueueSection| x.name == name) {
+                return cx.err(
+                    q.name.span(),
+                    "queue.name",
+                    format!("{name} is declared twice: expected each queue once"),
+                );
+            }
+            queues.push(QueueSection {
+                name,
+                concurrency: cx.int(&q.concurrency, "queue.concurrency", 1..=10_000, 10)? as usize,
+                weight: cx.int(&q.weight, "queue.weight", 1..=1000, 1)? as u32,
+            });
+        }
+
+        let mut jobs = BTreeMap::new();
+        for j in &raw.job {
+            let kind = match Kind::parse(j.kind.get_ref()) {
+                Ok(k) => k,
+                Err(e) => return cx.err(j.kind.span(), "job.kind", e.message()),
+            };
+            let run = match (&j.command, &j.url) {
+                (Some(argv), None) => {
+                    if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
+                        return cx.err(
+                            argv.span(),
+                            "job.command",
+                            "is empty: expected an argv array such as [\"./send.sh\", \"--fast\"]",
+                        );
+                    }
+                    Runner::Command {
+                        argv: argv.get_ref().clone(),
+                        env: j.env.clone(),
+                        dir: j.dir.clone(),
+                    }
+                }
+                (None, Some(url)) => {
+                    let u = url.get_ref();
+                    if !(u.starts_with("http://") || u.starts_with("https://"))
+                        || reqwest::Url::parse(u).is_err()
+                    {
+                        return cx.err(
+                            url.span(),
+                            "job.url",
+                            format!("{u:?} is not a URL: expected http:// or https://"),
+                        );
+                    }
+                    Runner::Http {
+                        url: u.clone(),
+                        headers: j.headers.clone(),
+                    }
+                }
+                _ => {
+                    return cx.err(
+                        j.kind.span(),
+                        &format!("job {kind}"),
+                        "expected exactly one of `command` (argv array) or `url` (HTTP endpoint)",
+                    )
+                }
+            };
+            let mut retry = RetryPolicy::default();
+            retry.max_attempts = cx.int(&j.max_attempts, "job.max_attempts", 1..=1000, 25)? as u32;
+            if j.backoff_base.is_some() {
+                retry.base_secs = cx
+                    .duration(&j.backoff_base, "job.backoff_base", Duration::from_secs(15))?
+                    .as_secs_f64();
+            }
+            if j.backoff_max.is_some() {
+                retry.max_delay_secs = cx
+                    .duration(&j.backoff_max, "job.backoff_max", Duration::from_secs(1))?
+                    .as_secs_f64();
+            }
+            let section = JobSection {
+                run,
+                timeout: cx.duration(&j.timeout, "job.timeout", Duration::from_secs(300))?,
+                retry,
+            };
+            if jobs.insert(kind.clone(), section).is_some() {
+                return cx.err(
+                    j.kind.span(),
+                    "job.kind",
+                    format!("{kind} is declared twice: expected each kind once"),
+                );
+            }
+        }
+        let _ = raw.schedule.len();
+        Ok(Config {
+            path: path.to_owned(),
+            store: raw.store.map(|s| s.into_inner()),
+            worker,
+            queues,
+            jobs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(Path::new("anp.toml"), text)
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("d", "30s").ok(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_duration("d", "1h30m").ok(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_duration("d", "2d").ok(),
+            Some(Duration::from_secs(172_800))
+        );
+        assert_eq!(
+            parse_duration("d", "500ms").ok(),
+            Some(Duration::from_millis(500))
+        );
+        let e = parse_duration("--in", "soon").unwrap_err().to_string();
+        assert_eq!(e, "--in: \"soon\" is not a duration: expected a positive duration such as 500ms, 30s, 5m, 1h30m or 2d; not retried");
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = parse("[[queue]]\nname = \"a\"\nconcurency = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config: anp.toml:3: unknown field `concurency`"),
+            "{e}"
+        );
+        assert!(e.contains("expected one of"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let e = parse("[[queue]]\nname = \"Bad Queue!\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "config: anp.toml:2: queue.name: \"Bad Queue!\" is invalid: expected 1-64 chars of [a-z0-9_-]; not retried");
+        let e = parse("[[job]]\nkind = \"x\"\ncommand = [\"true\"]\ntimeout = \"forever\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config: anp.toml:4: job.timeout: \"forever\" is not a duration"),
+            "{e}"
+        );
+        let e = parse("[[job]]\nkind = \"x\"\n").unwrap_err().to_string();
+        assert!(
+            e.contains("anp.toml:2: job x: expected exactly one of `command`"),
+            "{e}"
+        );
+        let e = parse("[[queue]]\nname = \"a\"\nconcurrency = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("anp.toml:3: queue.concurrency: 0 is out of range: expected 1-10000"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            r#"
+store = "sqlite://x.db"
+[worker]
+lease = "10s"
+order = "strict"
+max_concurrency = 4
+[[queue]]
+name = "default"
+concurrency = 2
+[[job]]
+kind = "echo"
+command = ["sh", "-c", "cat"]
+timeout = "5s"
+max_attempts = 3
+[[job]]
+kind = "hook"
+url = "http://127.0.0.1:9/x"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.store.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(c.worker.lease, Duration::from_secs(10));
+        assert!(c.worker.strict_order);
+        assert_eq!(c.queues[0].concurrency, 2);
+        assert_eq!(c.jobs.len(), 2);
+    }
+}

@@ -1,0 +1,129 @@
+//! `anp`: the alphanode command line.
+//!
+//! # Layout
+//! - `main.rs`: arguments (clap), logging, the error → exit code mapping.
+//! - `cli/<command>.rs`: one file per subcommand.
+//! - `config.rs`: `anp.toml`, checked into typed values.
+//! - `runners/`: command and HTTP job kinds for `anp work`.
+//! - `store.rs`: opening a store from its URL.
+//! - `output.rs`: `--json` vs human output, tables, progress bars.
+
+mod cli;
+mod config;
+mod output;
+mod runners;
+mod store;
+
+use std::process::ExitCode;
+
+use anp_core::{Error, ErrorKind};
+use clap::{Parser, Subcommand};
+
+/// alphanode: reliable background jobs and scheduled tasks, on an embedded SQLite file or Redis.
+#[derive(Parser, Debug)]
+#[command(name = "anp", version, about, max_term_width = 100)]
+struct Cli {
+    /// Store URL: sqlite://PATH (the default, sqlite://anp.db).
+    #[arg(
+        long,
+        global = true,
+        env = "ANP_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
+    /// Print one JSON value on stdout instead of human output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output on stderr (repeat for more); `ANP_LOG` takes a full filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Enqueue one job; prints its id.
+    Enqueue(cli::enqueue::EnqueueArgs),
+    /// Enqueue many jobs from a JSONL file (one job per line), in batches, with progress.
+    Bulk(cli::bulk::BulkArgs),
+    /// List, inspect, retry, cancel and delete jobs.
+    #[command(subcommand)]
+    Jobs(cli::jobs::JobsCommand),
+    /// Queue sizes per state and oldest available job; pause and resume.
+    Queues(cli::queues::QueuesArgs),
+    /// Run jobs: command and HTTP kinds declared in anp.toml.
+    Work(cli::work::WorkArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::init_logging(cli.verbose, matches!(cli.command, Command::Work(_)));
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("anp: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let json = cli.json;
+    let result = rt.block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e, json),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = cli::Ctx {
+        store_url: cli.store,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
+        Command::Bulk(a) => cli::bulk::run(&ctx, a).await,
+        Command::Jobs(c) => cli::jobs::run(&ctx, c).await,
+        Command::Queues(a) => cli::queues::run(&ctx, a).await,
+        Command::Work(a) => cli::work::run(&ctx, a).await,
+    }
+}
+
+/// Exit codes (documented in README.md):
+/// 0 ok · 1 internal error · 2 invalid input · 3 store unavailable (retry safe) · 4 not found ·
+/// 5 conflict with the current state · 6 incompatible store (not alphanode, newer schema,
+/// damaged) · 7 read-only location.
+fn exit_code(kind: Option<ErrorKind>) -> u8 {
+    match kind {
+        Some(ErrorKind::InvalidInput) => 2,
+        Some(ErrorKind::Unavailable) => 3,
+        Some(ErrorKind::NotFound) => 4,
+        Some(ErrorKind::Conflict) | Some(ErrorKind::LeaseLost) => 5,
+        Some(ErrorKind::Incompatible) => 6,
+        Some(ErrorKind::ReadOnly) => 7,
+        _ => 1,
+    }
+}
+
+fn report(e: &anyhow::Error, json: bool) -> ExitCode {
+    let ae = e.downcast_ref::<Error>();
+    let code = exit_code(ae.map(|a| a.kind()));
+    if json {
+        let v = match ae {
+            Some(a) => serde_json::json!({"error": {
+                "op": a.op(), "kind": a.kind().as_str(), "message": a.message(),
+                "retry_safe": a.retry_safe(), "exit_code": code,
+            }}),
+            None => serde_json::json!({"error": {
+                "op": "anp", "kind": "internal", "message": format!("{e:#}"),
+                "retry_safe": false, "exit_code": code,
+            }}),
+        };
+        println!("{v}");
+    }
+    eprintln!("anp: error: {e:#}");
+    ExitCode::from(code)
+}
