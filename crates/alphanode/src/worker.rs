@@ -622,7 +622,8 @@ fn spawn_job(
         tracing::error!(job.id = %job.id, "store returned a fetched job without a lease token");
         return;
     };
-    let cancel = inner.shutdown.child_token();
+    // Not a child of the shutdown token: on shutdown, running jobs get the grace period first.
+    let cancel = CancellationToken::new();
     lock(&inner.running).insert(
         job.id,
         RunningJob {
@@ -726,7 +727,7 @@ async fn run_attempt(
         Err(message) => retry(None, message),
     };
     span.in_scope(|| match &outcome {
-        AckOutcome::Complete => tracing::debug!("job completed"),
+        AckOutcome::Complete => tracing::info!("job completed"),
         AckOutcome::Retry { at, error } => {
             tracing::warn!(error = %error.message, retry_at = %at, "job failed; will retry")
         }

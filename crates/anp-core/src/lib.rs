@@ -24,6 +24,7 @@ pub mod id;
 pub mod job;
 pub mod names;
 pub mod outcome;
+pub mod schedule;
 pub mod store;
 
 pub use backoff::RetryPolicy;

@@ -337,45 +337,44 @@ impl Config {
                 Ok(k) => k,
                 Err(e) => return cx.err(j.kind.span(), "job.kind", e.message()),
             };
-            let run = match (&j.command, &j.url) {
-                (Some(argv), None) => {
-                    if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
-                        return cx.err(
+            let run =
+                match (&j.command, &j.url) {
+                    (Some(argv), None) => {
+                        if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
+                            return cx.err(
                             argv.span(),
                             "job.command",
                             "is empty: expected an argv array such as [\"./send.sh\", \"--fast\"]",
                         );
+                        }
+                        Runner::Command {
+                            argv: argv.get_ref().clone(),
+                            env: j.env.clone(),
+                            dir: j.dir.clone(),
+                        }
                     }
-                    Runner::Command {
-                        argv: argv.get_ref().clone(),
-                        env: j.env.clone(),
-                        dir: j.dir.clone(),
+                    (None, Some(url)) => {
+                        let u = url.get_ref();
+                        if !(u.starts_with("http://") || u.starts_with("https://"))
+                            || reqwest::Url::parse(u).is_err()
+                        {
+                            return cx.err(
+                                url.span(),
+                                "job.url",
+                                format!("{u:?} is not a URL: expected http:// or https://"),
+                            );
+                        }
+                        Runner::Http {
+                            url: u.clone(),
+                            headers: j.headers.clone(),
+                        }
                     }
-                }
-                (None, Some(url)) => {
-                    let u = url.get_ref();
-                    if !(u.starts_with("http://") || u.starts_with("https://"))
-                        || reqwest::Url::parse(u).is_err()
-                    {
-                        return cx.err(
-                            url.span(),
-                            "job.url",
-                            format!("{u:?} is not a URL: expected http:// or https://"),
-                        );
-                    }
-                    Runner::Http {
-                        url: u.clone(),
-                        headers: j.headers.clone(),
-                    }
-                }
-                _ => {
-                    return cx.err(
+                    _ => return cx.err(
                         j.kind.span(),
                         &format!("job {kind}"),
                         "expected exactly one of `command` (argv array) or `url` (HTTP endpoint)",
-                    )
-                }
-            };
+                    ),
+                };
             let mut retry = RetryPolicy::default();
             retry.max_attempts = cx.int(&j.max_attempts, "job.max_attempts", 1..=1000, 25)? as u32;
             if j.backoff_base.is_some() {

@@ -8,6 +8,9 @@
 //! - `store.rs`: opening a store from its URL.
 //! - `output.rs`: `--json` vs human output, tables, progress bars.
 
+// A binary exports nothing: `pub` here only marks what sibling modules use.
+#![allow(unreachable_pub)]
+
 mod cli;
 mod config;
 mod output;
@@ -55,6 +58,9 @@ enum Command {
     Queues(cli::queues::QueuesArgs),
     /// Run jobs: command and HTTP kinds declared in anp.toml.
     Work(cli::work::WorkArgs),
+    /// Cron expressions: `anp cron next EXPR --tz ZONE` prints the next fire times.
+    #[command(subcommand)]
+    Cron(cli::cron::CronCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(c) => cli::jobs::run(&ctx, c).await,
         Command::Queues(a) => cli::queues::run(&ctx, a).await,
         Command::Work(a) => cli::work::run(&ctx, a).await,
+        Command::Cron(c) => cli::cron::run(&ctx, c).await,
     }
 }
 

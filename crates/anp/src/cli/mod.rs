@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod bulk;
+pub mod cron;
 pub mod enqueue;
 pub mod jobs;
 pub mod queues;
