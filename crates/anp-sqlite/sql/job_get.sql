@@ -1,0 +1,5 @@
+-- job_get: one job by id.
+SELECT id, kind, queue, args, state, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, finalized_at, unique_key, lease_owner, lease_expires_at, lease_token, errors
+FROM jobs
+WHERE id = ?1

@@ -1,0 +1,8 @@
+-- job_prune: every queue that holds jobs, by skip-scan over jobs_queue_state (one index seek per
+-- queue instead of a scan of every job).
+WITH RECURSIVE q(name) AS (
+    SELECT (SELECT min(queue) FROM jobs)
+    UNION ALL
+    SELECT (SELECT min(queue) FROM jobs WHERE queue > q.name) FROM q WHERE q.name IS NOT NULL
+)
+SELECT name FROM q WHERE name IS NOT NULL

@@ -1,0 +1,35 @@
+//! `job_cancel`: a job that is not final becomes cancelled; a running job's lease is voided.
+
+use anp_core::{Error, Job, JobId};
+use jiff::Timestamp;
+use rusqlite::{params, Connection};
+
+use crate::conn::OpResult;
+use crate::ops::job_get::not_found;
+use crate::ops::job_state;
+use crate::row::{self, micros};
+
+const OP: &str = "job_cancel";
+
+/// The job as it is now.
+pub(crate) fn run(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
+    let id_text = id.to_string();
+    {
+        let mut stmt = c.prepare_cached(include_str!("../../sql/job_cancel.sql"))?;
+        // `at` as serde writes a Timestamp, so the history entry reads back as an AttemptError.
+        let mut rows = stmt.query(params![id_text, micros(now), now.to_string()])?;
+        if let Some(r) = rows.next()? {
+            return row::job(r);
+        }
+    }
+    match job_state(c, &id_text)? {
+        None => Err(not_found(OP, id).into()),
+        Some(state) => Err(Error::conflict(
+            OP,
+            format!(
+                "job {id} is already {state}: expected a scheduled, available, running or retryable job"
+            ),
+        )
+        .into()),
+    }
+}

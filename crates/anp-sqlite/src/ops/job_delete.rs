@@ -1,0 +1,31 @@
+//! `job_delete`: removes a job that is not running.
+
+use anp_core::{Error, JobId};
+use rusqlite::Connection;
+
+use crate::conn::OpResult;
+use crate::ops::job_get::not_found;
+use crate::ops::job_state;
+
+const OP: &str = "job_delete";
+
+/// Deleted, or why not.
+pub(crate) fn run(c: &Connection, id: JobId) -> OpResult<()> {
+    let id_text = id.to_string();
+    let n = c
+        .prepare_cached(include_str!("../../sql/job_delete.sql"))?
+        .execute([&id_text])?;
+    if n == 1 {
+        return Ok(());
+    }
+    match job_state(c, &id_text)? {
+        None => Err(not_found(OP, id).into()),
+        Some(state) => Err(Error::conflict(
+            OP,
+            format!(
+                "job {id} is {state}: expected a job that is not running; cancel it first or wait"
+            ),
+        )
+        .into()),
+    }
+}

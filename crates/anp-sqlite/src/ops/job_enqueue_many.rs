@@ -1,0 +1,124 @@
+//! `job_enqueue_many`: one transaction for the batch; one INSERT per job, plus unique-key lookups
+//! only for jobs that have a key. A duplicate within the batch resolves to the first job because
+//! the first is already inserted when the second is looked up.
+
+use anp_core::job::{ts_sub, Enqueued};
+use anp_core::store::JobEnqueueManyParams;
+use anp_core::{Error, JobState, NewJob, Unique};
+use rusqlite::{params, Connection};
+
+use crate::conn::OpResult;
+use crate::ops::job_state;
+use crate::row::{self, micros};
+
+/// What the batch did, and whether any new job is available now (to wake local waiters).
+pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enqueued>, bool)> {
+    let now = micros(p.now);
+    let mut insert = c.prepare_cached(include_str!("../../sql/job_enqueue_many.sql"))?;
+    let mut out = Vec::with_capacity(p.jobs.len());
+    let mut any_available = false;
+    for job in &p.jobs {
+        // Callers validate; checking again costs two comparisons and turns a CHECK failure deep
+        // in SQLite into a clear `InvalidInput` (the whole batch is refused).
+        job.validate()?;
+        if let Some(unique) = &job.unique {
+            if let Some(dup) = duplicate(c, job, unique, p)? {
+                out.push(dup);
+                continue;
+            }
+        }
+        let run_at = job.run_at.unwrap_or(p.now);
+        let state = if run_at <= p.now {
+            JobState::Available
+        } else {
+            JobState::Scheduled
+        };
+        let id = job.id.to_string();
+        let inserted = insert.execute(params![
+            id,
+            job.kind.as_str(),
+            job.queue.as_str(),
+            job.args.as_json(),
+            state.as_str(),
+            job.priority,
+            job.max_attempts,
+            micros(run_at),
+            now,
+            job.unique.as_ref().map(|u| u.key.as_str()),
+        ])?;
+        if inserted == 1 {
+            any_available |= state == JobState::Available;
+            out.push(Enqueued {
+                id: job.id,
+                duplicate: false,
+                state,
+            });
+        } else {
+            out.push(existing(c, job, &id, p)?);
+        }
+    }
+    Ok((out, any_available))
+}
+
+/// The job a unique key points to: a live one, or (with a period) one created within it.
+fn duplicate(
+    c: &Connection,
+    job: &NewJob,
+    unique: &Unique,
+    p: &JobEnqueueManyParams,
+) -> OpResult<Option<Enqueued>> {
+    let found = {
+        let mut live = c.prepare_cached(include_str!("../../sql/job_enqueue_many_live.sql"))?;
+        let mut rows = live.query([job.queue.as_str(), unique.key.as_str()])?;
+        match rows.next()? {
+            Some(r) => Some((row::job_id(r, 0)?, row::state(r, 1)?)),
+            None => None,
+        }
+    };
+    let found = match (found, unique.period) {
+        (Some(f), _) => Some(f),
+        (None, Some(period)) => {
+            let since = micros(ts_sub(p.now, period));
+            let mut recent =
+                c.prepare_cached(include_str!("../../sql/job_enqueue_many_recent.sql"))?;
+            let mut rows = recent.query(params![job.queue.as_str(), unique.key.as_str(), since])?;
+            match rows.next()? {
+                Some(r) => Some((row::job_id(r, 0)?, row::state(r, 1)?)),
+                None => None,
+            }
+        }
+        (None, None) => None,
+    };
+    Ok(found.map(|(id, state)| Enqueued {
+        id,
+        duplicate: true,
+        state,
+    }))
+}
+
+/// The INSERT matched an existing row: the same id enqueued again (a client retrying a batch
+/// whose reply it lost) is a duplicate of itself.
+fn existing(
+    c: &Connection,
+    job: &NewJob,
+    id: &str,
+    p: &JobEnqueueManyParams,
+) -> OpResult<Enqueued> {
+    if let Some(state) = job_state(c, id)? {
+        return Ok(Enqueued {
+            id: job.id,
+            duplicate: true,
+            state,
+        });
+    }
+    if let Some(unique) = &job.unique {
+        if let Some(dup) = duplicate(c, job, unique, p)? {
+            return Ok(dup);
+        }
+    }
+    Err(Error::internal(
+        "job_enqueue_many",
+        format!("job {id} was neither inserted nor found: expected one or the other"),
+    )
+    .into())
+}

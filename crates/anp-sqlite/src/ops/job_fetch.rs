@@ -1,0 +1,25 @@
+//! `job_fetch`: one `UPDATE … RETURNING` leases the jobs, inside `BEGIN IMMEDIATE`, so two
+//! fetchers (threads or processes) never lease the same job.
+
+use anp_core::store::JobFetchParams;
+use anp_core::Job;
+use rusqlite::{params, Connection};
+
+use crate::conn::OpResult;
+use crate::row::{self, micros};
+
+/// The leased jobs in (priority, run_at, id) order.
+pub(crate) fn run(c: &Connection, p: &JobFetchParams) -> OpResult<Vec<Job>> {
+    let mut stmt = c.prepare_cached(include_str!("../../sql/job_fetch.sql"))?;
+    let rows = stmt.query(params![
+        micros(p.now),
+        p.worker,
+        micros(p.lease_until),
+        p.queue.as_str(),
+        p.limit,
+    ])?;
+    let mut jobs = row::jobs(rows)?;
+    // RETURNING yields rows in no particular order.
+    jobs.sort_unstable_by_key(|j| (j.priority, j.run_at, j.id));
+    Ok(jobs)
+}

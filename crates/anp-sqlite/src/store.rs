@@ -1,0 +1,405 @@
+//! [`SqliteStore`]: the handle, how it runs SQL off the async runtime, and the [`Store`] impl.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anp_core::job::Enqueued;
+use anp_core::store::{
+    AckResult, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobHeartbeatManyParams,
+    JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
+    JobWaitParams, QueueInfo, Rescued, StoreInfo,
+};
+use anp_core::{Error, Job, JobId, QueueName, Result, Store};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, TransactionBehavior};
+use tracing::Instrument;
+
+use crate::conn::OpResult;
+use crate::options::{self, SqliteOptions};
+use crate::wake::{Wake, POLL_FALLBACK};
+use crate::{open, ops};
+
+/// The SQLite store: one database file shared by any number of processes.
+///
+/// A cheap, cloneable handle (an `Arc` inside); clones share the connections and wake-ups. Writes
+/// go through one connection (`BEGIN IMMEDIATE`, so processes queue on SQLite's lock instead of
+/// deadlocking), reads for operators (`job_get`, `job_list`, `queue_list`, `store_ping`) through
+/// another so they do not wait behind writes. All SQLite work runs on Tokio's blocking pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    url: String,
+    busy_timeout: Duration,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    wake: Wake,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `opts.path`: creates it (mode 0600) if missing and allowed, refuses
+    /// anything that is not an empty file or an alphanode database without changing a byte of
+    /// it, then switches to WAL and applies pending migrations.
+    ///
+    /// Errors: `InvalidInput` (missing directory, path is a directory), `NotFound` (missing file
+    /// with `create: false`), `ReadOnly` (read-only file or directory), `Incompatible` (not
+    /// SQLite, not alphanode, or a newer schema), `Unavailable` (locked beyond the busy timeout).
+    pub async fn open(opts: SqliteOptions) -> Result<SqliteStore> {
+        let path = opts.path.clone();
+        let busy_timeout = opts.busy_timeout;
+        let opened = tokio::task::spawn_blocking(move || open::open(&opts))
+            .await
+            .map_err(|e| Error::internal("sqlite open", format!("the open task failed: {e}")))??;
+        let url = format!("sqlite://{}", path.display());
+        tracing::debug!(%url, "opened SQLite store");
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                wake: Wake::new(&path),
+                path,
+                url,
+                busy_timeout,
+                writer: Mutex::new(opened.writer),
+                reader: Mutex::new(opened.reader),
+            }),
+        })
+    }
+
+    /// Parses `sqlite://<path>[?synchronous=normal|full&busy_timeout_ms=<n>&create=true|false]`:
+    /// `sqlite://anp.db` (relative), `sqlite:///var/lib/anp/anp.db` (absolute). Anything else is
+    /// `InvalidInput`, with a message naming the expected form.
+    pub fn parse_url(url: &str) -> Result<SqliteOptions> {
+        options::parse_url(url)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection, off the runtime.
+    async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> OpResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let run = || -> OpResult<T> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            };
+            run().map_err(|e| e.into_error(op, &inner.url, inner.busy_timeout))
+        });
+        task.await
+            .map_err(|e| Error::internal(op, format!("the SQLite task failed: {e}")))?
+    }
+
+    /// Runs `f` on the reader connection (autocommit; `f` may open a read transaction).
+    async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> OpResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = inner.reader.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn).map_err(|e| e.into_error(op, &inner.url, inner.busy_timeout))
+        });
+        task.await
+            .map_err(|e| Error::internal(op, format!("the SQLite task failed: {e}")))?
+    }
+
+    fn wake_local(&self) {
+        self.inner.wake.wake_local();
+    }
+
+    async fn wait(&self, p: JobWaitParams) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + p.timeout;
+        let watching = self.inner.wake.watching();
+        let queues = Arc::new(p.queues);
+        let mut seen_version = None;
+        loop {
+            let notified = self.inner.wake.notify().notified();
+            tokio::pin!(notified);
+            // Registered before the check: a commit after the check wakes us.
+            notified.as_mut().enable();
+            let qs = Arc::clone(&queues);
+            if self
+                .write("job_wait", move |c| ops::job_wait::any_available(c, &qs))
+                .await?
+            {
+                return Ok(());
+            }
+            if !watching && seen_version.is_none() {
+                seen_version = Some(self.data_version().await?);
+            }
+            loop {
+                let wake_at = if watching {
+                    deadline
+                } else {
+                    deadline.min(tokio::time::Instant::now() + POLL_FALLBACK)
+                };
+                tokio::select! {
+                    _ = &mut notified => break,
+                    _ = tokio::time::sleep_until(wake_at) => {
+                        if tokio::time::Instant::now() >= deadline {
+                            return Ok(());
+                        }
+                        let v = self.data_version().await?;
+                        if seen_version != Some(v) {
+                            seen_version = Some(v);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn data_version(&self) -> Result<i64> {
+        self.read("job_wait", |c| ops::job_wait::data_version(c))
+            .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn redacted_url(&self) -> String {
+        self.inner.url.clone()
+    }
+
+    async fn store_ping(&self) -> Result<StoreInfo> {
+        self.read("store_ping", |c| ops::store_ping::run(c))
+            .instrument(tracing::debug_span!("anp.store.store_ping"))
+            .await
+    }
+
+    async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
+        if p.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (out, any_available) = self
+            .write("job_enqueue_many", move |c| {
+                ops::job_enqueue_many::run(c, &p)
+            })
+            .instrument(tracing::debug_span!("anp.store.job_enqueue_many"))
+            .await?;
+        if any_available {
+            self.wake_local();
+        }
+        Ok(out)
+    }
+
+    async fn job_fetch(&self, p: JobFetchParams) -> Result<Vec<Job>> {
+        if p.limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.write("job_fetch", move |c| ops::job_fetch::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_fetch"))
+            .await
+    }
+
+    async fn job_ack_many(&self, p: JobAckManyParams) -> Result<Vec<AckResult>> {
+        if p.acks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (out, handed_back) = self
+            .write("job_ack_many", move |c| ops::job_ack_many::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_ack_many"))
+            .await?;
+        if handed_back {
+            self.wake_local();
+        }
+        Ok(out)
+    }
+
+    async fn job_heartbeat_many(&self, p: JobHeartbeatManyParams) -> Result<Vec<bool>> {
+        if p.leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write("job_heartbeat_many", move |c| {
+            ops::job_heartbeat_many::run(c, &p)
+        })
+        .instrument(tracing::debug_span!("anp.store.job_heartbeat_many"))
+        .await
+    }
+
+    async fn job_wait(&self, p: JobWaitParams) -> Result<()> {
+        self.wait(p)
+            .instrument(tracing::debug_span!("anp.store.job_wait"))
+            .await
+    }
+
+    async fn job_rescue_expired(&self, p: JobRescueParams) -> Result<Vec<Rescued>> {
+        if p.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (out, any_available) = self
+            .write("job_rescue_expired", move |c| {
+                ops::job_rescue_expired::run(c, &p)
+            })
+            .instrument(tracing::debug_span!("anp.store.job_rescue_expired"))
+            .await?;
+        if any_available {
+            self.wake_local();
+        }
+        Ok(out)
+    }
+
+    async fn job_promote_due(&self, p: JobPromoteParams) -> Result<u64> {
+        if p.limit == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .write("job_promote_due", move |c| ops::job_promote_due::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_promote_due"))
+            .await?;
+        if n > 0 {
+            self.wake_local();
+        }
+        Ok(n)
+    }
+
+    async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
+        self.write("job_prune", move |c| ops::job_prune::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_prune"))
+            .await
+    }
+
+    async fn job_get(&self, id: JobId) -> Result<Job> {
+        self.read("job_get", move |c| ops::job_get::run(c, id))
+            .instrument(tracing::debug_span!("anp.store.job_get"))
+            .await
+    }
+
+    async fn job_list(&self, p: JobListParams) -> Result<Vec<Job>> {
+        self.read("job_list", move |c| ops::job_list::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_list"))
+            .await
+    }
+
+    async fn job_retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        let job = self
+            .write("job_retry", move |c| ops::job_retry::run(c, id, now))
+            .instrument(tracing::debug_span!("anp.store.job_retry"))
+            .await?;
+        self.wake_local();
+        Ok(job)
+    }
+
+    async fn job_retry_dead(&self, p: JobRetryDeadParams) -> Result<u64> {
+        if p.limit == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .write("job_retry_dead", move |c| ops::job_retry_dead::run(c, &p))
+            .instrument(tracing::debug_span!("anp.store.job_retry_dead"))
+            .await?;
+        if n > 0 {
+            self.wake_local();
+        }
+        Ok(n)
+    }
+
+    async fn job_cancel(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        self.write("job_cancel", move |c| ops::job_cancel::run(c, id, now))
+            .instrument(tracing::debug_span!("anp.store.job_cancel"))
+            .await
+    }
+
+    async fn job_delete(&self, id: JobId) -> Result<()> {
+        self.write("job_delete", move |c| ops::job_delete::run(c, id))
+            .instrument(tracing::debug_span!("anp.store.job_delete"))
+            .await
+    }
+
+    async fn queue_list(&self) -> Result<Vec<QueueInfo>> {
+        self.read("queue_list", ops::queue_list::run)
+            .instrument(tracing::debug_span!("anp.store.queue_list"))
+            .await
+    }
+
+    async fn queue_set_paused(&self, queue: QueueName, paused: bool, now: Timestamp) -> Result<()> {
+        self.write("queue_set_paused", move |c| {
+            ops::queue_set_paused::run(c, &queue, paused, now)
+        })
+        .instrument(tracing::debug_span!("anp.store.queue_set_paused"))
+        .await?;
+        if !paused {
+            self.wake_local();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Instant;
+
+    use anp_core::{Args, Kind, NewJob};
+
+    use super::*;
+
+    /// When the WAL file cannot be watched, waiters still notice other stores' commits, by
+    /// reading `PRAGMA data_version` every 50 ms.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_watcher_waiters_poll_data_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anp.db");
+        let mut a = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
+        Arc::get_mut(&mut a.inner).unwrap().wake = Wake::new(&dir.path().join("no/such.db"));
+        assert!(!a.inner.wake.watching(), "the watcher cannot start");
+        let b = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
+        let queue = QueueName::parse("q").unwrap();
+
+        let waiter = {
+            let a = a.clone();
+            let queues = vec![queue.clone()];
+            tokio::spawn(async move {
+                a.job_wait(JobWaitParams {
+                    queues,
+                    timeout: Duration::from_secs(10),
+                })
+                .await
+                .unwrap();
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiter.is_finished());
+        let mut job = NewJob::new(Kind::parse("k").unwrap(), Args::empty_object());
+        job.queue = queue;
+        let enqueued = Instant::now();
+        b.job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![job],
+            now: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+        let woke = waiter.await.unwrap();
+        let latency = woke.saturating_duration_since(enqueued);
+        assert!(latency < Duration::from_secs(2), "{latency:?}");
+    }
+}
