@@ -39,6 +39,8 @@
 //!   [`RawHandler`] for handlers that take JSON (the `anp` command and HTTP runners).
 //! - [`worker`]: [`Worker`] and [`WorkerBuilder`]: per-queue concurrency, batch fetch and ack,
 //!   heartbeats, graceful shutdown.
+//! - [`scheduler`]: [`scheduler::Scheduler`] fires cron schedules, each tick exactly once
+//!   however many schedulers run.
 //! - [`maintenance`]: the services that keep a store healthy, one per file: the rescuer
 //!   (expired leases), the promoter (due scheduled jobs) and the pruner (retention).
 //!
@@ -47,6 +49,7 @@
 pub mod client;
 pub mod handler;
 pub mod maintenance;
+pub mod scheduler;
 pub mod worker;
 
 pub use anp_core::store::{QueueInfo, StoreInfo};

@@ -41,10 +41,16 @@ impl Schedule {
     /// Checks the definition's cron expression and time zone.
     pub fn new(def: ScheduleDef) -> Result<Schedule> {
         let expr = CronExpr::parse(&def.cron).map_err(|e| {
-            Error::invalid(format!("schedule {}", def.name), format!("{}: {}", e.op(), e.message()))
+            Error::invalid(
+                format!("schedule {}", def.name),
+                format!("{}: {}", e.op(), e.message()),
+            )
         })?;
         let tz = Tz::parse(&def.tz).map_err(|e| {
-            Error::invalid(format!("schedule {}", def.name), format!("{}: {}", e.op(), e.message()))
+            Error::invalid(
+                format!("schedule {}", def.name),
+                format!("{}: {}", e.op(), e.message()),
+            )
         })?;
         if def.catch_up == CatchUp::All && def.catch_up_max == 0 {
             return Err(Error::invalid(
@@ -146,7 +152,11 @@ impl fmt::Debug for Scheduler {
             .field("id", &self.options.id)
             .field(
                 "schedules",
-                &self.schedules.iter().map(|s| s.def.name.as_str()).collect::<Vec<_>>(),
+                &self
+                    .schedules
+                    .iter()
+                    .map(|s| s.def.name.as_str())
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -165,13 +175,20 @@ pub struct PassReport {
 
 impl Scheduler {
     /// A scheduler for `schedules` (names must be distinct).
-    pub fn new(store: Arc<dyn Store>, schedules: Vec<Schedule>, options: SchedulerOptions) -> Result<Scheduler> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        schedules: Vec<Schedule>,
+        options: SchedulerOptions,
+    ) -> Result<Scheduler> {
         let mut seen = std::collections::HashSet::new();
         for s in &schedules {
             if !seen.insert(s.def.name.clone()) {
                 return Err(Error::invalid(
                     "scheduler",
-                    format!("schedule {} is declared twice: expected unique names", s.def.name),
+                    format!(
+                        "schedule {} is declared twice: expected unique names",
+                        s.def.name
+                    ),
                 ));
             }
         }
@@ -239,7 +256,11 @@ impl Scheduler {
             .into_iter()
             .map(|i| (i.def.name.clone(), i))
             .collect();
-        if self.schedules.iter().any(|s| !infos.contains_key(&s.def.name)) {
+        if self
+            .schedules
+            .iter()
+            .any(|s| !infos.contains_key(&s.def.name))
+        {
             // Deleted by an operator meanwhile, or a new store: register again.
             self.sync().await?;
             return Ok((PassReport::default(), Duration::ZERO));
@@ -280,26 +301,49 @@ impl Scheduler {
     ) -> Result<()> {
         let passed = u32::try_from(due.count.saturating_sub(1)).unwrap_or(u32::MAX);
         if info.paused {
-            return self.claim(s, latest, None, Some("paused".into()), passed, now, report).await;
+            return self
+                .claim(s, latest, None, Some("paused".into()), passed, now, report)
+                .await;
         }
         match s.def.catch_up {
-            CatchUp::Latest => self.claim(s, latest, Some(s.def.new_job()), None, passed, now, report).await,
+            CatchUp::Latest => {
+                self.claim(s, latest, Some(s.def.new_job()), None, passed, now, report)
+                    .await
+            }
             CatchUp::Skip => {
                 let late = Duration::try_from(now.duration_since(latest)).unwrap_or(Duration::ZERO);
                 if late <= self.options.on_time {
-                    self.claim(s, latest, Some(s.def.new_job()), None, passed, now, report).await
+                    self.claim(s, latest, Some(s.def.new_job()), None, passed, now, report)
+                        .await
                 } else {
-                    let reason = format!("missed by {:.1}s while no scheduler ran (catch_up = skip)", late.as_secs_f64());
-                    self.claim(s, latest, None, Some(reason), passed, now, report).await
+                    let reason = format!(
+                        "missed by {:.1}s while no scheduler ran (catch_up = skip)",
+                        late.as_secs_f64()
+                    );
+                    self.claim(s, latest, None, Some(reason), passed, now, report)
+                        .await
                 }
             }
             CatchUp::All => {
                 let beyond = due.count.saturating_sub(due.tail.len());
                 let mut first = true;
                 for &tick in &due.tail {
-                    let passed_over = if first { u32::try_from(beyond).unwrap_or(u32::MAX) } else { 0 };
+                    let passed_over = if first {
+                        u32::try_from(beyond).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    };
                     first = false;
-                    self.claim(s, tick, Some(s.def.new_job()), None, passed_over, now, report).await?;
+                    self.claim(
+                        s,
+                        tick,
+                        Some(s.def.new_job()),
+                        None,
+                        passed_over,
+                        now,
+                        report,
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -336,11 +380,18 @@ impl Scheduler {
                 report.enqueued += 1;
                 tracing::info!(schedule = %s.def.name, tick = %tick, job.id = %e.id, passed_over, "tick fired");
             }
-            TickClaim::Claimed { job: None, overlap_with } => {
+            TickClaim::Claimed {
+                job: None,
+                overlap_with,
+            } => {
                 report.skipped += 1;
                 match overlap_with {
-                    Some(prev) => tracing::info!(schedule = %s.def.name, tick = %tick, previous = %prev, "tick skipped: previous run still going"),
-                    None if skipping => tracing::info!(schedule = %s.def.name, tick = %tick, reason = ?skip_reason, "tick skipped"),
+                    Some(prev) => {
+                        tracing::info!(schedule = %s.def.name, tick = %tick, previous = %prev, "tick skipped: previous run still going")
+                    }
+                    None if skipping => {
+                        tracing::info!(schedule = %s.def.name, tick = %tick, reason = ?skip_reason, "tick skipped")
+                    }
                     None => {}
                 }
             }

@@ -426,8 +426,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match (
         signal(SignalKind::terminate()),
@@ -445,8 +446,9 @@ async fn wait_for_signal() {
     }
 }
 
+/// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
@@ -695,13 +697,16 @@ async fn run_attempt(
         message,
         retry_safe,
     };
+    // The job's own limit, capped by its kind's policy (a config can lower the attempts of
+    // jobs enqueued elsewhere with the default).
+    let max_attempts = job.max_attempts.min(policy.max_attempts.max(1));
     let retry = |after: Option<Duration>, message: String| {
-        if job.attempt >= job.max_attempts {
+        if job.attempt >= max_attempts {
             AckOutcome::Dead {
                 error: failed(
                     format!(
-                        "{message} (attempt {} of {}: no attempts left)",
-                        job.attempt, job.max_attempts
+                        "{message} (attempt {} of {max_attempts}: no attempts left)",
+                        job.attempt
                     ),
                     true,
                 ),

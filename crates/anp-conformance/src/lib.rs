@@ -14,6 +14,8 @@
 //!   waiting.
 //! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead,
 //!   heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
+//! - [`schedule`]: scheduled tasks: the atomic tick claim, overlap, pause, fire log, and three
+//!   schedulers firing a per-second schedule with each tick once.
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
 //!   killed with SIGKILL mid-job whose job another worker completes with the lost attempt in
 //!   its history.
@@ -23,6 +25,7 @@
 //! explicit instants (the Store takes `now` as input), so no case depends on wall-clock luck.
 
 pub mod process;
+pub mod schedule;
 pub mod store;
 pub mod util;
 pub mod worker;
@@ -94,11 +97,19 @@ macro_rules! conformance_suite {
             workers_complete_each_job_exactly_once,
             worker_idle_then_picks_up_new_job
         );
+        $crate::conformance_suite!(@store $h;
+            schedule_tick_is_claimed_once,
+            schedule_overlap_skips_while_previous_runs,
+            schedule_fire_log_records_decisions_and_is_bounded,
+            schedule_sync_pause_list_delete,
+            three_schedulers_fire_each_tick_once
+        );
         $crate::conformance_suite!(@process $h, $anp;
             processes_complete_each_job_exactly_once,
             sigkill_mid_job_is_rescued_and_recorded,
             sigterm_hands_back_running_job,
-            poison_job_that_kills_workers_ends_dead
+            poison_job_that_kills_workers_ends_dead,
+            schedulers_killed_at_random_fire_each_tick_once
         );
     };
     (@store $h:ty; $($case:ident),* $(,)?) => {
@@ -123,6 +134,7 @@ macro_rules! conformance_suite {
 
 /// Every store and worker case, under one path for the macro.
 pub mod cases {
+    pub use crate::schedule::*;
     pub use crate::store::*;
     pub use crate::worker::*;
 }

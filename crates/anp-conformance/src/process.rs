@@ -288,3 +288,96 @@ pub async fn poison_job_that_kills_workers_ends_dead<H: Harness>(h: &H, anp: &Pa
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+impl AnpProcess {
+    /// Starts `anp --store URL scheduler --config CONFIG` in its own process group.
+    pub fn scheduler(anp: &Path, url: &str, config: &Path, log: PathBuf) -> AnpProcess {
+        use std::os::unix::process::CommandExt;
+        let stderr =
+            std::fs::File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let child = Command::new(anp)
+            .args(["--store", url, "scheduler", "--config"])
+            .arg(config)
+            .env("ANP_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", anp.display()));
+        AnpProcess { child, log }
+    }
+}
+
+/// Three `anp scheduler` processes on a per-second schedule, one SIGKILLed and restarted every
+/// 0.3–1.5 s for `ANP_SOAK_SECS` seconds (default 20): every tick fires exactly once, with no
+/// gap. (The closing note of the scheduler issue quotes a 3-minute run.)
+pub async fn schedulers_killed_at_random_fire_each_tick_once<H: Harness>(h: &H, anp: &Path) {
+    use rand::Rng;
+    let secs: u64 = std::env::var("ANP_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dir = h.dir();
+    let config = write_config(
+        &dir,
+        "anp.toml",
+        "[[schedule]]\nname = \"per-second\"\ncron = \"* * * * * *\"\nkind = \"tick\"\n",
+    );
+    let mut procs: Vec<AnpProcess> = (0..3)
+        .map(|i| AnpProcess::scheduler(anp, &h.url(), &config, dir.join(format!("s{i}.log"))))
+        .collect();
+    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut kills = 0;
+    while std::time::Instant::now() < end {
+        let (pause, victim) = {
+            let mut rng = rand::rng();
+            (
+                rng.random_range(300..1500),
+                rng.random_range(0..procs.len()),
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        procs[victim].signal(Signal::SIGKILL);
+        procs[victim].wait_exit(Duration::from_secs(10)).await;
+        kills += 1;
+        procs[victim] = AnpProcess::scheduler(
+            anp,
+            &h.url(),
+            &config,
+            dir.join(format!("s{victim}-{kills}.log")),
+        );
+    }
+    for p in &procs {
+        let log = p.log.clone();
+        wait_for("the scheduler to start", Duration::from_secs(30), || {
+            let log = log.clone();
+            async move {
+                std::fs::read_to_string(&log)
+                    .ok()?
+                    .contains("scheduler started")
+                    .then_some(())
+            }
+        })
+        .await;
+        p.signal(Signal::SIGTERM);
+    }
+    for p in &mut procs {
+        let status = p.wait_exit(Duration::from_secs(30)).await;
+        assert!(
+            status.success(),
+            "anp scheduler exited with {status} after SIGTERM"
+        );
+    }
+    let store = h.store().await;
+    let name =
+        anp_core::schedule::ScheduleName::parse("per-second").unwrap_or_else(|e| panic!("{e}"));
+    let (_, log) = store
+        .schedule_get(name, 100_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let n =
+        crate::schedule::check_every_tick_once(&*store, &log, (secs as usize).saturating_sub(3))
+            .await;
+    eprintln!("schedulers: {kills} SIGKILLs over {secs}s; {n} ticks fired, each once");
+}

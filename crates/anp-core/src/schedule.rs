@@ -223,3 +223,16 @@ pub enum TickClaim {
     /// Another scheduler (or an earlier call) already decided this tick or a later one.
     AlreadyClaimed,
 }
+
+/// Parameters of `schedule_trigger`: run a schedule's job now, by hand.
+#[derive(Clone, Debug)]
+pub struct ScheduleTriggerParams {
+    /// The schedule.
+    pub name: ScheduleName,
+    /// Now (the logged tick and decided-at).
+    pub now: Timestamp,
+    /// Who triggered it, for the fire log.
+    pub by: String,
+    /// Keep at most this many fire-log entries.
+    pub log_max: u32,
+}

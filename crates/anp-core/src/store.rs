@@ -27,6 +27,10 @@ use crate::error::Result;
 use crate::id::JobId;
 use crate::job::{AttemptError, Enqueued, Job, JobState, NewJob};
 use crate::names::{Kind, QueueName};
+use crate::schedule::{
+    FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
+    TickClaimParams,
+};
 
 /// A running job's lease, presented with every heartbeat and acknowledgement. The `token`
 /// fences: after a job was rescued and fetched again it carries a new token, and writes with
@@ -311,4 +315,39 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// Pauses (`paused = true`) or resumes fetching from a queue, effective for every worker.
     async fn queue_set_paused(&self, queue: QueueName, paused: bool, now: Timestamp) -> Result<()>;
+
+    /// Registers schedule definitions, or updates changed ones (keeping their state). A new
+    /// schedule starts with `last_tick = now`: nothing before its registration fires.
+    async fn schedule_sync(&self, p: ScheduleSyncParams) -> Result<()>;
+
+    /// Every schedule with its state, by name.
+    async fn schedule_list(&self) -> Result<Vec<ScheduleInfo>>;
+
+    /// One schedule and its newest `log_limit` fire-log entries (newest first);
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) if absent.
+    async fn schedule_get(
+        &self,
+        name: ScheduleName,
+        log_limit: u32,
+    ) -> Result<(ScheduleInfo, Vec<FireLogEntry>)>;
+
+    /// Pauses or resumes a schedule (paused ticks are recorded as skipped).
+    async fn schedule_set_paused(
+        &self,
+        name: ScheduleName,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The exactly-once step: if `tick` is later than the schedule's `last_tick`, sets
+    /// `last_tick = tick`, enqueues the job (unless skipping, or the schedule skips overlaps and
+    /// its previous job is unfinished) and appends to the fire log — all atomically. Otherwise
+    /// changes nothing and answers [`TickClaim::AlreadyClaimed`].
+    async fn schedule_claim_tick(&self, p: TickClaimParams) -> Result<TickClaim>;
+
+    /// Enqueues the schedule's job now and logs it as triggered; `last_tick` is unchanged.
+    async fn schedule_trigger(&self, p: ScheduleTriggerParams) -> Result<Enqueued>;
+
+    /// Deletes a schedule and its fire log.
+    async fn schedule_delete(&self, name: ScheduleName) -> Result<()>;
 }

@@ -14,11 +14,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "0001_jobs_and_queues",
-    sql: include_str!("../migrations/0001_jobs_and_queues.sql"),
-}];
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "0001_jobs_and_queues",
+        sql: include_str!("../migrations/0001_jobs_and_queues.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_schedules",
+        sql: include_str!("../migrations/0002_schedules.sql"),
+    },
+];
 
 const _: () = assert!(MIGRATIONS.len() == SCHEMA_VERSION as usize);
 

@@ -32,7 +32,7 @@ pub(crate) const JOB_COLUMNS: [&str; 17] = [
     "errors",
 ];
 
-fn damaged(column: &str, why: impl std::fmt::Display) -> Failure {
+pub(crate) fn damaged(column: &str, why: impl std::fmt::Display) -> Failure {
     Failure::Damaged(format!("column {column}: {why}"))
 }
 
@@ -98,11 +98,11 @@ pub(crate) fn uint(row: &Row<'_>, i: usize, column: &str) -> OpResult<u32> {
     u32::try_from(n).map_err(|_| damaged(column, format!("{n} is out of range")))
 }
 
-fn ts(row: &Row<'_>, i: usize, column: &str) -> OpResult<Timestamp> {
+pub(crate) fn ts(row: &Row<'_>, i: usize, column: &str) -> OpResult<Timestamp> {
     int(row, i, column).map(ts_from_micros)
 }
 
-fn opt_ts(row: &Row<'_>, i: usize, column: &str) -> OpResult<Option<Timestamp>> {
+pub(crate) fn opt_ts(row: &Row<'_>, i: usize, column: &str) -> OpResult<Option<Timestamp>> {
     Ok(opt_int(row, i, column)?.map(ts_from_micros))
 }
 

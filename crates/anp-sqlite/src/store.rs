@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anp_core::job::Enqueued;
+use anp_core::schedule::{
+    FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
+    TickClaimParams,
+};
 use anp_core::store::{
     AckResult, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobHeartbeatManyParams,
     JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
@@ -350,6 +354,73 @@ impl Store for SqliteStore {
             self.wake_local();
         }
         Ok(())
+    }
+
+    async fn schedule_sync(&self, p: ScheduleSyncParams) -> Result<()> {
+        self.write("schedule_sync", move |c| ops::schedule::sync(c, &p))
+            .instrument(tracing::debug_span!("anp.store.schedule_sync"))
+            .await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<ScheduleInfo>> {
+        self.read("schedule_list", |c| ops::schedule::list(c))
+            .instrument(tracing::debug_span!("anp.store.schedule_list"))
+            .await
+    }
+
+    async fn schedule_get(
+        &self,
+        name: ScheduleName,
+        log_limit: u32,
+    ) -> Result<(ScheduleInfo, Vec<FireLogEntry>)> {
+        self.read("schedule_get", move |c| {
+            ops::schedule::get(c, &name, log_limit)
+        })
+        .instrument(tracing::debug_span!("anp.store.schedule_get"))
+        .await
+    }
+
+    async fn schedule_set_paused(
+        &self,
+        name: ScheduleName,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write("schedule_set_paused", move |c| {
+            ops::schedule::set_paused(c, &name, paused, now)
+        })
+        .instrument(tracing::debug_span!("anp.store.schedule_set_paused"))
+        .await
+    }
+
+    async fn schedule_claim_tick(&self, p: TickClaimParams) -> Result<TickClaim> {
+        let (claim, available) = self
+            .write("schedule_claim_tick", move |c| {
+                ops::schedule::claim_tick(c, p)
+            })
+            .instrument(tracing::debug_span!("anp.store.schedule_claim_tick"))
+            .await?;
+        if available {
+            self.wake_local();
+        }
+        Ok(claim)
+    }
+
+    async fn schedule_trigger(&self, p: ScheduleTriggerParams) -> Result<Enqueued> {
+        let (e, available) = self
+            .write("schedule_trigger", move |c| ops::schedule::trigger(c, &p))
+            .instrument(tracing::debug_span!("anp.store.schedule_trigger"))
+            .await?;
+        if available {
+            self.wake_local();
+        }
+        Ok(e)
+    }
+
+    async fn schedule_delete(&self, name: ScheduleName) -> Result<()> {
+        self.write("schedule_delete", move |c| ops::schedule::delete(c, &name))
+            .instrument(tracing::debug_span!("anp.store.schedule_delete"))
+            .await
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Config {
     pub queues: Vec<QueueSection>,
     /// `[[job]]` by kind.
     pub jobs: BTreeMap<Kind, JobSection>,
+    /// `[[schedule]]`, checked (cron expression and zone parsed).
+    pub schedules: Vec<alphanode::scheduler::Schedule>,
 }
 
 /// `[worker]`.
@@ -107,9 +109,28 @@ struct RawConfig {
     queue: Vec<RawQueue>,
     #[serde(default)]
     job: Vec<RawJob>,
-    /// Scheduled tasks are read by the scheduler; accepted here so one file serves both.
     #[serde(default)]
-    schedule: Vec<toml::Value>,
+    schedule: Vec<RawSchedule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    name: Spanned<String>,
+    cron: Spanned<String>,
+    tz: Option<Spanned<String>>,
+    kind: Spanned<String>,
+    args: Option<toml::Value>,
+    queue: Option<Spanned<String>>,
+    priority: Option<Spanned<i64>>,
+    max_attempts: Option<Spanned<i64>>,
+    owner: Option<String>,
+    expected: Option<String>,
+    rollback: Option<String>,
+    catch_up: Option<Spanned<String>>,
+    catch_up_max: Option<Spanned<i64>>,
+    #[serde(default)]
+    skip_if_running: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -400,14 +421,107 @@ impl Config {
                 );
             }
         }
-        let _ = raw.schedule.len();
+        let mut schedules = Vec::new();
+        for r in &raw.schedule {
+            schedules.push(cx.schedule(r)?);
+        }
+        if let Some(dup) = schedules.iter().enumerate().find_map(|(i, s)| {
+            schedules[..i]
+                .iter()
+                .any(|o: &alphanode::scheduler::Schedule| o.def().name == s.def().name)
+                .then_some(i)
+        }) {
+            let r = &raw.schedule[dup];
+            return cx.err(
+                r.name.span(),
+                "schedule.name",
+                format!(
+                    "{} is declared twice: expected unique schedule names",
+                    r.name.get_ref()
+                ),
+            );
+        }
         Ok(Config {
             path: path.to_owned(),
             store: raw.store.map(|s| s.into_inner()),
             worker,
             queues,
             jobs,
+            schedules,
         })
+    }
+}
+
+impl Ctx<'_> {
+    fn schedule(&self, r: &RawSchedule) -> Result<alphanode::scheduler::Schedule, Error> {
+        use anp_core::schedule::{CatchUp, ScheduleDef, ScheduleName};
+        let name = match ScheduleName::parse(r.name.get_ref()) {
+            Ok(n) => n,
+            Err(e) => return self.err(r.name.span(), "schedule.name", e.message()),
+        };
+        let key = |k: &str| format!("schedule {name}: {k}");
+        if let Err(e) = anp_cron::CronExpr::parse(r.cron.get_ref()) {
+            return self.err(r.cron.span(), &key("cron"), e.message());
+        }
+        let tz = match &r.tz {
+            None => "UTC".to_owned(),
+            Some(t) => match anp_cron::Tz::parse(t.get_ref()) {
+                Ok(_) => t.get_ref().clone(),
+                Err(e) => return self.err(t.span(), &key("tz"), e.message()),
+            },
+        };
+        let kind = match Kind::parse(r.kind.get_ref()) {
+            Ok(k) => k,
+            Err(e) => return self.err(r.kind.span(), &key("kind"), e.message()),
+        };
+        let queue = match &r.queue {
+            None => QueueName::default_queue(),
+            Some(q) => match QueueName::parse(q.get_ref()) {
+                Ok(q) => q,
+                Err(e) => return self.err(q.span(), &key("queue"), e.message()),
+            },
+        };
+        let args = match &r.args {
+            None => anp_core::Args::empty_object(),
+            Some(v) => match anp_core::Args::from_serialize(v) {
+                Ok(a) => a,
+                Err(e) => return self.err(r.name.span(), &key("args"), e.message()),
+            },
+        };
+        let catch_up = match &r.catch_up {
+            None => CatchUp::Latest,
+            Some(c) => match c.get_ref().as_str() {
+                "skip" => CatchUp::Skip,
+                "latest" => CatchUp::Latest,
+                "all" => CatchUp::All,
+                other => {
+                    return self.err(
+                        c.span(),
+                        &key("catch_up"),
+                        format!("{other:?} is not a catch-up policy: expected \"skip\", \"latest\" or \"all\""),
+                    )
+                }
+            },
+        };
+        let def = ScheduleDef {
+            name,
+            cron: r.cron.get_ref().trim().to_owned(),
+            tz,
+            kind,
+            args,
+            queue,
+            priority: self.int(&r.priority, "schedule.priority", 0..=9, 5)? as u8,
+            max_attempts: self.int(&r.max_attempts, "schedule.max_attempts", 1..=1000, 25)? as u32,
+            owner: r.owner.clone(),
+            expected: r.expected.clone(),
+            rollback: r.rollback.clone(),
+            catch_up,
+            catch_up_max: self.int(&r.catch_up_max, "schedule.catch_up_max", 1..=10_000, 100)?
+                as u32,
+            skip_if_running: r.skip_if_running,
+        };
+        alphanode::scheduler::Schedule::new(def)
+            .or_else(|e| self.err(r.cron.span(), "schedule", e.message()))
     }
 }
 

@@ -58,6 +58,11 @@ enum Command {
     Queues(cli::queues::QueuesArgs),
     /// Run jobs: command and HTTP kinds declared in anp.toml.
     Work(cli::work::WorkArgs),
+    /// Scheduled tasks: list, show (with fire log), trigger, pause, resume, delete.
+    #[command(subcommand)]
+    Schedules(cli::schedules::SchedulesCommand),
+    /// Fire the [[schedule]]s of anp.toml (any number of schedulers may run; each tick fires once).
+    Scheduler(cli::schedules::SchedulerArgs),
     /// Cron expressions: `anp cron next EXPR --tz ZONE` prints the next fire times.
     #[command(subcommand)]
     Cron(cli::cron::CronCommand),
@@ -65,7 +70,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::init_logging(cli.verbose, matches!(cli.command, Command::Work(_)));
+    output::init_logging(
+        cli.verbose,
+        matches!(cli.command, Command::Work(_) | Command::Scheduler(_)),
+    );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,6 +104,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Queues(a) => cli::queues::run(&ctx, a).await,
         Command::Work(a) => cli::work::run(&ctx, a).await,
         Command::Cron(c) => cli::cron::run(&ctx, c).await,
+        Command::Schedules(c) => cli::schedules::run(&ctx, c).await,
+        Command::Scheduler(a) => cli::schedules::run_scheduler(&ctx, a).await,
     }
 }
 
@@ -131,6 +141,10 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
         };
         println!("{v}");
     }
-    eprintln!("anp: error: {e:#}");
+    match ae {
+        // Our errors already say what failed, what was expected and whether to retry.
+        Some(a) => eprintln!("anp: error: {a}"),
+        None => eprintln!("anp: error: {e:#}"),
+    }
     ExitCode::from(code)
 }

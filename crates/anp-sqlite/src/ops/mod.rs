@@ -18,6 +18,7 @@ pub(crate) mod job_retry_dead;
 pub(crate) mod job_wait;
 pub(crate) mod queue_list;
 pub(crate) mod queue_set_paused;
+pub(crate) mod schedule;
 pub(crate) mod store_ping;
 
 use anp_core::JobState;

@@ -5,6 +5,7 @@ pub mod cron;
 pub mod enqueue;
 pub mod jobs;
 pub mod queues;
+pub mod schedules;
 pub mod work;
 
 use std::sync::Arc;

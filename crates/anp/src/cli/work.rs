@@ -26,6 +26,9 @@ pub struct WorkArgs {
     /// Run no maintenance services (rescuer, promoter, pruner) in this process.
     #[arg(long)]
     pub no_maintenance: bool,
+    /// Don't fire the config's [[schedule]]s in this process (run `anp scheduler` elsewhere).
+    #[arg(long)]
+    pub no_scheduler: bool,
 }
 
 /// Runs `anp work`.
@@ -80,6 +83,19 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
         builder = builder.register_raw(kind.clone(), runners::handler(section, &http));
     }
     let worker = builder.build()?;
+    let scheduler = if a.no_scheduler {
+        None
+    } else {
+        super::schedules::scheduler_for(&config, store.clone())?
+    };
+    let scheduler_task = scheduler.map(|s| {
+        let token = worker.shutdown_token();
+        tokio::spawn(async move {
+            if let Err(e) = s.run(token).await {
+                tracing::error!(error = %e, "scheduler stopped with an error");
+            }
+        })
+    });
     let drained_watch = a.exit_when_drained.then(|| {
         let token = worker.shutdown_token();
         tokio::spawn(exit_when_drained(store.clone(), queues, token))
@@ -87,6 +103,9 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     let r = worker.run_until_signal().await;
     if let Some(h) = drained_watch {
         h.abort();
+    }
+    if let Some(h) = scheduler_task {
+        let _ = h.await;
     }
     r?;
     Ok(())

@@ -1,0 +1,4 @@
+-- schedule_claim_tick: the schedule's state and whether its last job is still unfinished.
+SELECT s.def, s.last_tick, s.last_job, (j.finalized_at IS NULL AND j.id IS NOT NULL)
+FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job
+WHERE s.name = ?1

@@ -1,0 +1,318 @@
+//! `anp schedules list|show|trigger|pause|resume|delete` and `anp scheduler`.
+
+use std::path::PathBuf;
+
+use alphanode::scheduler::{Schedule, Scheduler, SchedulerOptions};
+use alphanode::SystemClock;
+use anp_core::schedule::{FireDecision, ScheduleInfo, ScheduleName, ScheduleTriggerParams};
+use anp_core::{Clock, Error};
+use anp_cron::{format_rfc3339_offset, CronExpr, Tz};
+use clap::{Args as ClapArgs, Subcommand};
+use jiff::Timestamp;
+
+use super::Ctx;
+use crate::config::Config;
+use crate::output;
+
+/// `anp schedules …`.
+#[derive(Subcommand, Debug)]
+pub enum SchedulesCommand {
+    /// Every schedule: cron, zone, next run (in the zone and UTC), last run and its result, owner.
+    List,
+    /// One schedule with all its fields and its fire log.
+    Show {
+        /// Schedule name.
+        name: String,
+        /// Fire-log entries to show.
+        #[arg(long, default_value_t = 20)]
+        log: u32,
+    },
+    /// Enqueue the schedule's job now (recorded in the fire log as triggered).
+    Trigger {
+        /// Schedule name.
+        name: String,
+    },
+    /// Record the schedule's ticks as skipped until resumed.
+    Pause {
+        /// Schedule name.
+        name: String,
+    },
+    /// Fire the schedule's ticks again (missed ones are not backfilled).
+    Resume {
+        /// Schedule name.
+        name: String,
+    },
+    /// Forget a schedule no longer in any config (its fire log goes too).
+    Delete {
+        /// Schedule name.
+        name: String,
+    },
+}
+
+/// Options of `anp scheduler`.
+#[derive(ClapArgs, Debug)]
+pub struct SchedulerArgs {
+    /// Config file declaring the `[[schedule]]`s.
+    #[arg(long, short, default_value = "anp.toml", env = "ANP_CONFIG")]
+    pub config: PathBuf,
+}
+
+/// Next fire instant of a stored schedule, or `None` if its text no longer parses.
+fn next_run(info: &ScheduleInfo, now: Timestamp) -> Option<jiff::ZonedDateTime> {
+    let expr = CronExpr::parse(&info.def.cron).ok()?;
+    let tz = Tz::parse(&info.def.tz).ok()?;
+    expr.next_after(&tz, now)
+}
+
+fn json_info(info: &ScheduleInfo, now: Timestamp) -> serde_json::Value {
+    let next = next_run(info, now);
+    serde_json::json!({
+        "name": info.def.name,
+        "cron": info.def.cron,
+        "tz": info.def.tz,
+        "kind": info.def.kind,
+        "args": info.def.args,
+        "queue": info.def.queue,
+        "owner": info.def.owner,
+        "expected": info.def.expected,
+        "rollback": info.def.rollback,
+        "catch_up": info.def.catch_up.as_str(),
+        "catch_up_max": info.def.catch_up_max,
+        "skip_if_running": info.def.skip_if_running,
+        "paused": info.paused,
+        "next_run": next.as_ref().map(format_rfc3339_offset),
+        "next_run_utc": next.as_ref().map(|z| output::ts(z.timestamp())),
+        "last_tick": info.last_tick,
+        "last_job": info.last_job,
+        "last_job_state": info.last_job_state,
+    })
+}
+
+/// Runs `anp schedules …`.
+pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match c {
+        SchedulesCommand::List => {
+            let store = ctx.open(None).await?;
+            let list = store.schedule_list().await?;
+            if ctx.json {
+                return output::json(&list.iter().map(|i| json_info(i, now)).collect::<Vec<_>>());
+            }
+            if list.is_empty() {
+                println!("no schedules: declare [[schedule]] in anp.toml and run `anp scheduler` or `anp work`");
+                return Ok(());
+            }
+            let mut t = output::table(&[
+                "name",
+                "cron",
+                "tz",
+                "next run (zone)",
+                "next run (UTC)",
+                "last run",
+                "result",
+                "owner",
+            ]);
+            for i in &list {
+                let next = next_run(i, now);
+                t.add_row(vec![
+                    format!("{}{}", i.def.name, if i.paused { " (paused)" } else { "" }),
+                    i.def.cron.clone(),
+                    i.def.tz.clone(),
+                    next.as_ref()
+                        .map(format_rfc3339_offset)
+                        .unwrap_or_else(|| "never".into()),
+                    next.as_ref()
+                        .map(|z| output::ts(z.timestamp()))
+                        .unwrap_or_default(),
+                    i.last_tick
+                        .map(|t| output::age(t, now))
+                        .unwrap_or_else(|| "-".into()),
+                    i.last_job_state
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    i.def.owner.clone().unwrap_or_default(),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+        SchedulesCommand::Show { name, log } => {
+            let name = ScheduleName::parse(&name)?;
+            let store = ctx.open(None).await?;
+            let (info, entries) = store.schedule_get(name, log).await?;
+            if ctx.json {
+                let mut v = json_info(&info, now);
+                v["fire_log"] = serde_json::to_value(&entries)?;
+                return output::json(&v);
+            }
+            let d = &info.def;
+            let next = next_run(&info, now);
+            println!(
+                "name          {}{}",
+                d.name,
+                if info.paused { " (paused)" } else { "" }
+            );
+            println!("cron          {}  ({})", d.cron, d.tz);
+            println!(
+                "next run      {}  ({})",
+                next.as_ref()
+                    .map(format_rfc3339_offset)
+                    .unwrap_or_else(|| "never".into()),
+                next.as_ref()
+                    .map(|z| output::ts(z.timestamp()))
+                    .unwrap_or_default()
+            );
+            println!(
+                "job           {} on queue {} args {}",
+                d.kind,
+                d.queue,
+                d.args.as_json()
+            );
+            println!("owner         {}", d.owner.as_deref().unwrap_or("-"));
+            println!("expected      {}", d.expected.as_deref().unwrap_or("-"));
+            println!("rollback      {}", d.rollback.as_deref().unwrap_or("-"));
+            println!(
+                "catch-up      {}{}",
+                d.catch_up.as_str(),
+                if d.catch_up == anp_core::schedule::CatchUp::All {
+                    format!(" (at most {})", d.catch_up_max)
+                } else {
+                    String::new()
+                }
+            );
+            println!(
+                "overlap       {}",
+                if d.skip_if_running {
+                    "skip a tick while the previous run is unfinished"
+                } else {
+                    "allowed"
+                }
+            );
+            println!(
+                "last tick     {}",
+                info.last_tick.map(output::ts).unwrap_or_else(|| "-".into())
+            );
+            if entries.is_empty() {
+                println!("fire log      empty");
+            } else {
+                let mut t = output::table(&[
+                    "tick",
+                    "decided",
+                    "decision",
+                    "job",
+                    "job state",
+                    "reason",
+                    "by",
+                ]);
+                for e in &entries {
+                    t.add_row(vec![
+                        output::ts(e.tick),
+                        output::ts(e.decided_at),
+                        match e.decision {
+                            FireDecision::Enqueued => "enqueued",
+                            FireDecision::Skipped => "skipped",
+                            FireDecision::Triggered => "triggered",
+                        }
+                        .to_owned(),
+                        e.job_id.map(|j| j.to_string()).unwrap_or_default(),
+                        e.job_state.map(|s| s.to_string()).unwrap_or_else(|| {
+                            if e.job_id.is_some() {
+                                "pruned".into()
+                            } else {
+                                String::new()
+                            }
+                        }),
+                        e.reason.clone().unwrap_or_default(),
+                        e.scheduler.clone(),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(())
+        }
+        SchedulesCommand::Trigger { name } => {
+            let name = ScheduleName::parse(&name)?;
+            let store = ctx.open(None).await?;
+            let res = store
+                .schedule_trigger(ScheduleTriggerParams {
+                    name: name.clone(),
+                    now,
+                    by: format!("anp-cli-{}", std::process::id()),
+                    log_max: SchedulerOptions::default().log_max,
+                })
+                .await?;
+            if ctx.json {
+                output::json(&res)
+            } else {
+                println!("{}", res.id);
+                Ok(())
+            }
+        }
+        SchedulesCommand::Pause { name } => set_paused(ctx, &name, true, now).await,
+        SchedulesCommand::Resume { name } => set_paused(ctx, &name, false, now).await,
+        SchedulesCommand::Delete { name } => {
+            let name = ScheduleName::parse(&name)?;
+            ctx.open(None).await?.schedule_delete(name.clone()).await?;
+            if ctx.json {
+                output::json(&serde_json::json!({"schedule": name, "deleted": true}))
+            } else {
+                println!("schedule {name} deleted");
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn set_paused(ctx: &Ctx, name: &str, paused: bool, now: Timestamp) -> anyhow::Result<()> {
+    let name = ScheduleName::parse(name)?;
+    ctx.open(None)
+        .await?
+        .schedule_set_paused(name.clone(), paused, now)
+        .await?;
+    if ctx.json {
+        output::json(&serde_json::json!({"schedule": name, "paused": paused}))
+    } else {
+        println!(
+            "schedule {name} {}",
+            if paused { "paused" } else { "resumed" }
+        );
+        Ok(())
+    }
+}
+
+/// Builds the scheduler for a config, or `None` when it declares no schedules.
+pub fn scheduler_for(
+    config: &Config,
+    store: std::sync::Arc<dyn anp_core::Store>,
+) -> Result<Option<Scheduler>, Error> {
+    if config.schedules.is_empty() {
+        return Ok(None);
+    }
+    let schedules: Vec<Schedule> = config.schedules.clone();
+    Scheduler::new(store, schedules, SchedulerOptions::default()).map(Some)
+}
+
+/// Runs `anp scheduler`: fires the config's schedules until SIGTERM/SIGINT.
+pub async fn run_scheduler(ctx: &Ctx, a: SchedulerArgs) -> anyhow::Result<()> {
+    // Listen for signals first, so a SIGTERM during start-up is a clean stop too.
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        alphanode::worker::wait_for_signal().await;
+        t.cancel();
+    });
+    let config = Config::load(&a.config)?;
+    let store = ctx.open(config.store.as_deref()).await?;
+    let Some(scheduler) = scheduler_for(&config, store)? else {
+        return Err(Error::invalid(
+            "config",
+            format!(
+                "{}: no [[schedule]] declared: expected at least one schedule for `anp scheduler`",
+                config.path.display()
+            ),
+        )
+        .into());
+    };
+    scheduler.run(token).await?;
+    Ok(())
+}
