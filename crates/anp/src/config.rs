@@ -97,6 +97,9 @@ pub enum Runner {
         url: String,
         headers: BTreeMap<String, String>,
     },
+    /// Completes at once without running anything: `builtin = "noop"`, for benchmarks and
+    /// smoke tests of a deployment.
+    Noop,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +168,7 @@ struct RawJob {
     url: Option<Spanned<String>>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    builtin: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     max_attempts: Option<Spanned<i64>>,
     backoff_base: Option<Spanned<String>>,
@@ -359,8 +363,16 @@ impl Config {
                 Err(e) => return cx.err(j.kind.span(), "job.kind", e.message()),
             };
             let run =
-                match (&j.command, &j.url) {
-                    (Some(argv), None) => {
+                match (&j.command, &j.url, &j.builtin) {
+                    (None, None, Some(b)) => match b.get_ref().as_str() {
+                        "noop" => Runner::Noop,
+                        other => return cx.err(
+                            b.span(),
+                            "job.builtin",
+                            format!("{other:?} is not a builtin: expected \"noop\""),
+                        ),
+                    },
+                    (Some(argv), None, None) => {
                         if argv.get_ref().is_empty() || argv.get_ref()[0].is_empty() {
                             return cx.err(
                             argv.span(),
@@ -374,7 +386,7 @@ impl Config {
                             dir: j.dir.clone(),
                         }
                     }
-                    (None, Some(url)) => {
+                    (None, Some(url), None) => {
                         let u = url.get_ref();
                         if !(u.starts_with("http://") || u.starts_with("https://"))
                             || reqwest::Url::parse(u).is_err()
@@ -393,7 +405,7 @@ impl Config {
                     _ => return cx.err(
                         j.kind.span(),
                         &format!("job {kind}"),
-                        "expected exactly one of `command` (argv array) or `url` (HTTP endpoint)",
+                        "expected exactly one of `command` (argv array), `url` (HTTP endpoint) or `builtin`",
                     ),
                 };
             let mut retry = RetryPolicy::default();

@@ -19,6 +19,7 @@ pub fn handler(section: &JobSection, http: &reqwest::Client) -> Arc<dyn RawHandl
             timeout: section.timeout,
             retry: section.retry.clone(),
         }),
+        Runner::Noop => Arc::new(Noop),
         Runner::Http { url, headers } => Arc::new(http::HttpHandler {
             client: http.clone(),
             url: url.clone(),
@@ -26,6 +27,16 @@ pub fn handler(section: &JobSection, http: &reqwest::Client) -> Arc<dyn RawHandl
             timeout: section.timeout,
             retry: section.retry.clone(),
         }),
+    }
+}
+
+/// `builtin = "noop"`: completes at once.
+#[derive(Debug)]
+struct Noop;
+
+impl RawHandler for Noop {
+    fn call(&self, _ctx: alphanode::JobContext) -> alphanode::handler::HandlerFuture {
+        Box::pin(std::future::ready(Ok(alphanode::Outcome::Complete)))
     }
 }
 
