@@ -130,7 +130,7 @@ pub struct SchedulerOptions {
 impl Default for SchedulerOptions {
     fn default() -> Self {
         SchedulerOptions {
-            id: format!("scheduler-{}", std::process::id()),
+            id: crate::worker::process_id(),
             on_time: Duration::from_secs(5),
             log_max: 1000,
             max_sleep: Duration::from_secs(30),
@@ -224,8 +224,23 @@ impl Scheduler {
         }
         self.sync().await?;
         tracing::info!(scheduler = %self.options.id, schedules = self.schedules.len(), "scheduler started");
+        let started_at = self.clock.now();
+        let mut last_beat: Option<std::time::Instant> = None;
         let mut backoff = Duration::from_millis(200);
         loop {
+            if last_beat.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                let info = crate::worker::process_info(
+                    &self.options.id,
+                    "scheduler",
+                    Vec::new(),
+                    started_at,
+                    self.clock.now(),
+                );
+                match self.store.process_heartbeat(info).await {
+                    Ok(()) => last_beat = Some(std::time::Instant::now()),
+                    Err(e) => tracing::warn!(error = %e, "scheduler heartbeat failed"),
+                }
+            }
             let sleep = match self.pass().await {
                 Ok((_, sleep)) => {
                     backoff = Duration::from_millis(200);
@@ -242,6 +257,7 @@ impl Scheduler {
                 _ = tokio::time::sleep(sleep) => {}
             }
         }
+        let _ = self.store.process_remove(self.options.id.clone()).await;
         tracing::info!(scheduler = %self.options.id, "scheduler stopped");
         Ok(())
     }

@@ -21,9 +21,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anp_core::job::ts_add;
+use anp_core::ops::ProcessInfo;
 use anp_core::store::{
-    AckOutcome, AckResult, JobAck, JobAckManyParams, JobFetchParams, JobHeartbeatManyParams,
-    JobWaitParams, Lease,
+    AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobFetchParams,
+    JobHeartbeatManyParams, JobWaitParams, Lease,
 };
 use anp_core::{
     AttemptError, Clock, Error, Job, JobId, Kind, Outcome, QueueName, Result, Store, SystemClock,
@@ -83,8 +84,9 @@ impl Default for WorkerOptions {
     }
 }
 
-fn default_worker_id() -> String {
-    let host = std::env::var("HOSTNAME")
+/// This machine's host name (`HOSTNAME`, else /etc/hostname, else `host`).
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
         .or_else(|| {
@@ -92,9 +94,37 @@ fn default_worker_id() -> String {
                 .ok()
                 .map(|h| h.trim().to_owned())
         })
-        .unwrap_or_else(|| "host".to_owned());
+        .unwrap_or_else(|| "host".to_owned())
+}
+
+/// A process id for registration and leases: `<host>-<pid>-<random>`.
+pub fn process_id() -> String {
     let suffix: u32 = rand::rng().random();
-    format!("{host}-{}-{suffix:08x}", std::process::id())
+    format!("{}-{}-{suffix:08x}", hostname(), std::process::id())
+}
+
+fn default_worker_id() -> String {
+    process_id()
+}
+
+/// The registration record of this process.
+pub(crate) fn process_info(
+    id: &str,
+    role: &str,
+    queues: Vec<QueueName>,
+    started_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> ProcessInfo {
+    ProcessInfo {
+        id: id.to_owned(),
+        role: role.to_owned(),
+        host: hostname(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        queues,
+        started_at,
+        last_seen: now,
+    }
 }
 
 /// What happened inside a worker, for tests and embedding applications to wait on (instead of
@@ -361,11 +391,16 @@ impl Worker {
             queues = ?inner.queues.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(),
             "worker started"
         );
+        let started_at = inner.clock.now();
+        inner
+            .store
+            .process_heartbeat(inner.registration(started_at))
+            .await?;
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let mut services = JoinSet::new();
         let stop_services = CancellationToken::new();
         services.spawn(completer(inner.clone(), ack_rx));
-        services.spawn(heartbeat(inner.clone(), stop_services.clone()));
+        services.spawn(heartbeat(inner.clone(), stop_services.clone(), started_at));
         if let Some(m) = inner.options.maintenance.clone() {
             maintenance::spawn_all(
                 &mut services,
@@ -401,6 +436,7 @@ impl Worker {
                 let _ = ack_tx.send(JobAck {
                     lease: job.lease.clone(),
                     outcome: AckOutcome::HandBack,
+                    stats: None,
                 });
             }
             jobs.abort_all();
@@ -417,8 +453,23 @@ impl Worker {
                 tracing::error!(error = %e, "a worker service ended abnormally");
             }
         }
+        if let Err(e) = inner.store.process_remove(inner.options.id.clone()).await {
+            tracing::warn!(error = %e, "could not deregister; the entry goes stale on its own");
+        }
         tracing::info!(worker = %inner.options.id, "worker stopped");
         Ok(())
+    }
+}
+
+impl Inner {
+    fn registration(&self, started_at: jiff::Timestamp) -> ProcessInfo {
+        process_info(
+            &self.options.id,
+            "worker",
+            self.queues.iter().map(|q| q.name.clone()).collect(),
+            started_at,
+            self.clock.now(),
+        )
     }
 }
 
@@ -741,7 +792,20 @@ async fn run_attempt(
         AckOutcome::Cancel { error } => tracing::info!(reason = %error.message, "job cancelled"),
         AckOutcome::HandBack => {}
     });
-    Some((id, JobAck { lease, outcome }))
+    let fetched = job.attempted_at.unwrap_or(now);
+    let stats = AckStats {
+        kind: job.kind.clone(),
+        wait: Duration::try_from(fetched.duration_since(job.run_at)).unwrap_or(Duration::ZERO),
+        run: Duration::try_from(now.duration_since(fetched)).unwrap_or(Duration::ZERO),
+    };
+    Some((
+        id,
+        JobAck {
+            lease,
+            outcome,
+            stats: Some(stats),
+        },
+    ))
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -834,7 +898,7 @@ async fn completer(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<JobAck>) {
 /// Extends the leases of running jobs every `lease / 3`. A lease the store no longer
 /// recognises (the job was rescued or cancelled) cancels its handler's context and drops its
 /// entry, so no stale result is sent.
-async fn heartbeat(inner: Arc<Inner>, stop: CancellationToken) {
+async fn heartbeat(inner: Arc<Inner>, stop: CancellationToken, started_at: jiff::Timestamp) {
     let period = inner.options.lease / 3;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -842,6 +906,13 @@ async fn heartbeat(inner: Arc<Inner>, stop: CancellationToken) {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        if let Err(e) = inner
+            .store
+            .process_heartbeat(inner.registration(started_at))
+            .await
+        {
+            tracing::warn!(error = %e, "worker heartbeat failed");
         }
         let leases: Vec<Lease> = lock(&inner.running)
             .values()

@@ -83,7 +83,10 @@ macro_rules! conformance_suite {
             queue_list_counts_every_state,
             job_list_filters_and_pages,
             job_wait_wakes_on_enqueue_from_another_handle,
-            ping_reports_backend
+            ping_reports_backend,
+            stats_count_enqueues_and_outcomes,
+            processes_register_and_go_stale,
+            deploy_markers_newest_first
         );
         $crate::conformance_suite!(@store $h;
             worker_applies_every_outcome,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anp_core::job::ts_add;
 use anp_core::store::{
-    AckOutcome, AckResult, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams,
+    AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams,
 };
 use anp_core::{Args, Job, Kind, NewJob, QueueName, Store};
 use jiff::Timestamp;
@@ -63,7 +63,15 @@ pub async fn ack(store: &dyn Store, job: &Job, outcome: AckOutcome, now: Timesta
         .unwrap_or_else(|| panic!("job {} has no lease", job.id));
     store
         .job_ack_many(JobAckManyParams {
-            acks: vec![JobAck { lease, outcome }],
+            acks: vec![JobAck {
+                lease,
+                outcome,
+                stats: Some(AckStats {
+                    kind: job.kind.clone(),
+                    wait: Duration::from_millis(3),
+                    run: Duration::from_millis(40),
+                }),
+            }],
             now,
         })
         .await
@@ -110,4 +118,9 @@ pub async fn wait_state(
         }
     })
     .await
+}
+
+/// `t - secs`.
+pub fn minus(t: Timestamp, secs: u64) -> Timestamp {
+    anp_core::job::ts_sub(t, Duration::from_secs(secs))
 }

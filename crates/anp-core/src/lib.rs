@@ -23,6 +23,7 @@ pub mod error;
 pub mod id;
 pub mod job;
 pub mod names;
+pub mod ops;
 pub mod outcome;
 pub mod schedule;
 pub mod store;

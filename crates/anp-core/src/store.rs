@@ -27,6 +27,10 @@ use crate::error::Result;
 use crate::id::JobId;
 use crate::job::{AttemptError, Enqueued, Job, JobState, NewJob};
 use crate::names::{Kind, QueueName};
+use crate::ops::{
+    DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
+    StatsRecordParams,
+};
 use crate::schedule::{
     FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
     TickClaimParams,
@@ -107,6 +111,37 @@ pub struct JobAck {
     pub lease: Lease,
     /// How it ended.
     pub outcome: AckOutcome,
+    /// Timings for the per-minute stats, added (in the same store call) only if the ack
+    /// applies. `None` for hand-backs.
+    pub stats: Option<AckStats>,
+}
+
+/// What the stats need to know about one finished attempt.
+#[derive(Clone, Debug)]
+pub struct AckStats {
+    /// The job's kind.
+    pub kind: Kind,
+    /// From due (`run_at`) to fetched.
+    pub wait: Duration,
+    /// From fetched to finished.
+    pub run: Duration,
+}
+
+impl AckOutcome {
+    /// Adds this outcome to a stats bucket.
+    pub fn count(&self, stats: &AckStats, into: &mut crate::ops::StatCounts) {
+        match self {
+            AckOutcome::Complete => into.completed += 1,
+            AckOutcome::Retry { .. } => into.failed += 1,
+            AckOutcome::Dead { .. } => {
+                into.failed += 1;
+                into.dead += 1;
+            }
+            AckOutcome::Snooze { .. } | AckOutcome::Cancel { .. } | AckOutcome::HandBack => return,
+        }
+        into.run.record(stats.run);
+        into.wait.record(stats.wait);
+    }
 }
 
 /// Parameters of [`Store::job_ack_many`].
@@ -350,4 +385,25 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// Deletes a schedule and its fire log.
     async fn schedule_delete(&self, name: ScheduleName) -> Result<()>;
+
+    /// Registers a worker or scheduler process, or refreshes its heartbeat (upsert by id).
+    async fn process_heartbeat(&self, p: ProcessInfo) -> Result<()>;
+
+    /// Removes a process that stopped cleanly.
+    async fn process_remove(&self, id: String) -> Result<()>;
+
+    /// Live processes (seen within `stale_after`); stale ones are deleted.
+    async fn process_list(&self, p: ProcessListParams) -> Result<Vec<ProcessInfo>>;
+
+    /// Adds per-minute stats deltas (one call per acknowledged batch) and applies retention.
+    async fn stats_record(&self, p: StatsRecordParams) -> Result<()>;
+
+    /// Per-minute stats in `[from, until)`, by minute, queue and kind.
+    async fn stats_query(&self, p: StatsQueryParams) -> Result<Vec<(StatKey, StatCounts)>>;
+
+    /// Records a deploy marker.
+    async fn deploy_mark(&self, m: DeployMarker) -> Result<()>;
+
+    /// The newest `limit` deploy markers, newest first.
+    async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>>;
 }

@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 2] = [
+const MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -24,6 +24,11 @@ const MIGRATIONS: [Migration; 2] = [
         version: 2,
         name: "0002_schedules",
         sql: include_str!("../migrations/0002_schedules.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_operations",
+        sql: include_str!("../migrations/0003_operations.sql"),
     },
 ];
 

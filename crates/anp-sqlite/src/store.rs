@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anp_core::job::Enqueued;
+use anp_core::ops::{
+    DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
+    StatsRecordParams,
+};
 use anp_core::schedule::{
     FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
     TickClaimParams,
@@ -421,6 +425,54 @@ impl Store for SqliteStore {
         self.write("schedule_delete", move |c| ops::schedule::delete(c, &name))
             .instrument(tracing::debug_span!("anp.store.schedule_delete"))
             .await
+    }
+
+    async fn process_heartbeat(&self, p: ProcessInfo) -> Result<()> {
+        self.write("process_heartbeat", move |c| {
+            ops::operations::heartbeat(c, &p)
+        })
+        .instrument(tracing::debug_span!("anp.store.process_heartbeat"))
+        .await
+    }
+
+    async fn process_remove(&self, id: String) -> Result<()> {
+        self.write("process_remove", move |c| ops::operations::remove(c, &id))
+            .instrument(tracing::debug_span!("anp.store.process_remove"))
+            .await
+    }
+
+    async fn process_list(&self, p: ProcessListParams) -> Result<Vec<ProcessInfo>> {
+        self.write("process_list", move |c| ops::operations::list(c, &p))
+            .instrument(tracing::debug_span!("anp.store.process_list"))
+            .await
+    }
+
+    async fn stats_record(&self, p: StatsRecordParams) -> Result<()> {
+        self.write("stats_record", move |c| {
+            ops::operations::stats_record(c, &p)
+        })
+        .instrument(tracing::debug_span!("anp.store.stats_record"))
+        .await
+    }
+
+    async fn stats_query(&self, p: StatsQueryParams) -> Result<Vec<(StatKey, StatCounts)>> {
+        self.read("stats_query", move |c| ops::operations::stats_query(c, &p))
+            .instrument(tracing::debug_span!("anp.store.stats_query"))
+            .await
+    }
+
+    async fn deploy_mark(&self, m: DeployMarker) -> Result<()> {
+        self.write("deploy_mark", move |c| ops::operations::deploy_mark(c, &m))
+            .instrument(tracing::debug_span!("anp.store.deploy_mark"))
+            .await
+    }
+
+    async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>> {
+        self.read("deploy_list", move |c| {
+            ops::operations::deploy_list(c, limit)
+        })
+        .instrument(tracing::debug_span!("anp.store.deploy_list"))
+        .await
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Retention {
     pub dead_max_age: Duration,
     /// Count limit of dead jobs per queue.
     pub dead_max_count: u64,
+    /// Age limit of the per-minute stats.
+    pub stats_max_age: Duration,
 }
 
 impl Default for Retention {
@@ -26,6 +28,7 @@ impl Default for Retention {
             finished_max_count: 100_000,
             dead_max_age: Duration::from_secs(180 * 24 * 3600),
             dead_max_count: 10_000,
+            stats_max_age: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -57,6 +60,13 @@ pub async fn prune_once(
         };
         total += n;
         if n < 5000 {
+            let stats = anp_core::ops::StatsRecordParams {
+                deltas: Default::default(),
+                prune_before: Some(anp_core::job::ts_sub(clock.now(), retention.stats_max_age)),
+            };
+            if let Err(e) = store.stats_record(stats).await {
+                tracing::warn!(error = %e, "pruner: stats retention failed");
+            }
             if total > 0 {
                 tracing::info!(jobs = total, "pruned finished jobs beyond retention");
             }

@@ -1,6 +1,7 @@
 //! `job_ack_many`: one transaction for the batch, one conditional UPDATE per acknowledgement
 //! (`id`, `state = 'running'` and the lease token must all match, else `LeaseLost`).
 
+use anp_core::ops::{minute_of, StatKey, StatsRecordParams};
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
 use rusqlite::{params, Connection};
 
@@ -12,6 +13,7 @@ pub(crate) fn run(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResu
     let now = micros(p.now);
     let mut out = Vec::with_capacity(p.acks.len());
     let mut handed_back = false;
+    let mut stats = StatsRecordParams::default();
     for ack in &p.acks {
         let id = ack.lease.id.to_string();
         let token = ack.lease.token;
@@ -39,11 +41,23 @@ pub(crate) fn run(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResu
                 n
             }
         };
-        out.push(if changed == 1 {
-            AckResult::Applied
+        if changed == 1 {
+            if let Some(st) = &ack.stats {
+                let key = StatKey {
+                    minute: minute_of(p.now),
+                    queue: ack.lease.queue.clone(),
+                    kind: st.kind.clone(),
+                };
+                ack.outcome.count(st, stats.deltas.entry(key).or_default());
+            }
+            out.push(AckResult::Applied);
         } else {
-            AckResult::LeaseLost
-        });
+            out.push(AckResult::LeaseLost);
+        }
+    }
+    // The batch's stats, in the same transaction: one read and one write per (queue, kind).
+    if !stats.deltas.is_empty() {
+        super::operations::stats_record(c, &stats)?;
     }
     Ok((out, handed_back))
 }

@@ -17,6 +17,7 @@ pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
     let mut insert = c.prepare_cached(include_str!("../../sql/job_enqueue_many.sql"))?;
     let mut out = Vec::with_capacity(p.jobs.len());
     let mut any_available = false;
+    let mut counted: Vec<(&str, &str, i64)> = Vec::new();
     for job in &p.jobs {
         // Callers validate; checking again costs two comparisons and turns a CHECK failure deep
         // in SQLite into a clear `InvalidInput` (the whole batch is refused).
@@ -47,6 +48,11 @@ pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             job.unique.as_ref().map(|u| u.key.as_str()),
         ])?;
         if inserted == 1 {
+            // Batches are usually one queue and kind: count runs of equal keys, one upsert each.
+            match counted.last_mut() {
+                Some((q, k, n)) if *q == job.queue.as_str() && *k == job.kind.as_str() => *n += 1,
+                _ => counted.push((job.queue.as_str(), job.kind.as_str(), 1)),
+            }
             any_available |= state == JobState::Available;
             out.push(Enqueued {
                 id: job.id,
@@ -55,6 +61,13 @@ pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             });
         } else {
             out.push(existing(c, job, &id, p)?);
+        }
+    }
+    if !counted.is_empty() {
+        let minute = micros(anp_core::ops::minute_of(p.now));
+        let mut stats = c.prepare_cached(include_str!("../../sql/stats_enqueued.sql"))?;
+        for (queue, kind, n) in counted {
+            stats.execute(params![minute, queue, kind, n])?;
         }
     }
     Ok((out, any_available))

@@ -47,6 +47,7 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
                 finished_max_count: w.finished_max_count,
                 dead_max_age: w.dead_max_age,
                 dead_max_count: w.dead_max_count,
+                ..Retention::default()
             },
             ..MaintenanceOptions::default()
         }),

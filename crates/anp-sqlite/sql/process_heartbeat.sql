@@ -1,0 +1,4 @@
+-- process_heartbeat: upsert a worker/scheduler process by id.
+INSERT INTO processes (id, role, host, pid, version, queues, started_at, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, queues = excluded.queues

@@ -1,0 +1,2 @@
+-- stats_record: retention; buckets before ?1 (micros) go.
+DELETE FROM stats WHERE minute < ?1

@@ -1,0 +1,252 @@
+//! The `anp` binary as a user runs it: bad input gets a clear error and its exit code and
+//! changes nothing; `anp status` reads a deploy that made things worse.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anp_core::job::{ts_add, ts_sub};
+use anp_core::ops::{minute_of, DeployMarker, StatCounts, StatKey, StatsRecordParams};
+use anp_core::{Kind, QueueName, Store};
+use anp_sqlite::SqliteStore;
+use assert_cmd::Command;
+
+fn anp(db: &Path) -> Command {
+    let mut c = Command::cargo_bin("anp").unwrap_or_else(|e| panic!("{e}"));
+    c.env("ANP_STORE", format!("sqlite://{}", db.display()))
+        .env_remove("ANP_CONFIG");
+    c
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_input_gets_its_exit_code_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let ok = anp(&db)
+        .args(["enqueue", "greet", r#"{"a":1}"#])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+    let before = std::fs::read(&db).unwrap_or_else(|e| panic!("{e}"));
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["enqueue", "greet", "{bad"], 2, "job args: invalid JSON"),
+        (
+            &["enqueue", "bad kind"],
+            2,
+            "job kind: \"bad kind\" is invalid",
+        ),
+        (
+            &["enqueue", "greet", "--queue", "Bad!"],
+            2,
+            "expected 1-64 chars of [a-z0-9_-]; not retried",
+        ),
+        (
+            &["enqueue", "greet", "--in", "soon"],
+            2,
+            "--in: \"soon\" is not a duration",
+        ),
+        (
+            &["enqueue", "greet", "--at", "tomorrow"],
+            2,
+            "--at: \"tomorrow\" is not a timestamp",
+        ),
+        (
+            &["enqueue", "greet", "--priority", "12"],
+            2,
+            "priority: 12 is out of range",
+        ),
+        (&["jobs", "show", "nope"], 2, "\"nope\" is not a job id"),
+        (
+            &["jobs", "show", "01a213da-1ef9-7031-845b-0ca929d22533"],
+            4,
+            "not found",
+        ),
+        (
+            &["jobs", "cancel", "01a213da-1ef9-7031-845b-0ca929d22533"],
+            4,
+            "not found",
+        ),
+        (
+            &["cron", "next", "61 * * * *"],
+            2,
+            "minute field: value 61 out of range: expected 0-59",
+        ),
+        (
+            &["cron", "next", "@daily", "--tz", "Mars/Base"],
+            2,
+            "unknown IANA time zone",
+        ),
+        (
+            &["schedules", "pause", "nope"],
+            4,
+            "schedule nope not found",
+        ),
+        (&["--store", "foo://x", "queues"], 2, "is not a store URL"),
+    ];
+    for (args, code, needle) in cases {
+        let out = anp(&db)
+            .args(*args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(*code), "anp {args:?}: {err}");
+        assert!(err.contains(needle), "anp {args:?}: {err}");
+        assert!(out.stdout.is_empty(), "anp {args:?} printed on stdout");
+    }
+    // --json errors: one JSON value on stdout.
+    let out = anp(&db)
+        .args(["--json", "jobs", "show", "nope"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["error"]["kind"], "invalid_input");
+    assert_eq!(v["error"]["retry_safe"], false);
+    assert_eq!(
+        std::fs::read(&db).unwrap_or_else(|e| panic!("{e}")),
+        before,
+        "no bad input changed the database"
+    );
+}
+
+#[test]
+fn foreign_files_are_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "my notes\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = anp(&text)
+        .arg("queues")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("is not a SQLite database"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap_or_default(),
+        "my notes\n"
+    );
+    let missing_dir = dir.path().join("no/such/dir/anp.db");
+    let out = anp(&missing_dir)
+        .arg("queues")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+}
+
+#[test]
+fn json_output_is_one_value() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let out = anp(&db)
+        .args(["--json", "enqueue", "greet", "--unique", "k"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first["duplicate"], false);
+    let out = anp(&db)
+        .args(["--json", "enqueue", "greet", "--unique", "k"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["id"], first["id"]);
+    for args in [
+        &["--json", "queues"][..],
+        &["--json", "jobs", "list"],
+        &["--json", "workers"],
+        &["--json", "deploy", "list"],
+        &["--json", "schedules", "list"],
+    ] {
+        let out = anp(&db)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        let _: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_a_deploy_that_made_failures_rise() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let store = SqliteStore::open(
+        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::Timestamp::now();
+    let deploy_at = ts_sub(now, Duration::from_secs(10 * 60));
+    let key = |t| StatKey {
+        minute: minute_of(t),
+        queue: QueueName::parse("default").unwrap_or_else(|e| panic!("{e}")),
+        kind: Kind::parse("email.send").unwrap_or_else(|e| panic!("{e}")),
+    };
+    let counts = |completed, failed| {
+        let mut c = StatCounts {
+            completed,
+            failed,
+            ..Default::default()
+        };
+        for _ in 0..(completed + failed) {
+            c.run.record(Duration::from_millis(30));
+            c.wait.record(Duration::from_millis(2));
+        }
+        c
+    };
+    let mut deltas = BTreeMap::new();
+    deltas.insert(
+        key(ts_sub(deploy_at, Duration::from_secs(5 * 60))),
+        counts(100, 2),
+    );
+    deltas.insert(
+        key(ts_add(deploy_at, Duration::from_secs(5 * 60))),
+        counts(60, 40),
+    );
+    store
+        .stats_record(StatsRecordParams {
+            deltas,
+            prune_before: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .deploy_mark(DeployMarker {
+            at: deploy_at,
+            version: "v42".into(),
+            owner: Some("web".into()),
+            rollback: Some("deploy v41".into()),
+            note: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = anp(&db)
+        .args(["--json", "status"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(8), "{}", stderr_of(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    for key in ["up", "slow", "failing", "deploy"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["deploy"]["verdict"], "worse", "{}", v["deploy"]);
+    assert_eq!(v["deploy"]["last"]["rollback"], "deploy v41");
+    assert_eq!(v["deploy"]["before"]["failed"], 2);
+    assert_eq!(v["deploy"]["after"]["failed"], 40);
+    assert!(v["problems"].as_array().is_some_and(|p| p.iter().any(|x| x
+        .as_str()
+        .unwrap_or("")
+        .contains("deploy v42 made things worse"))));
+}
