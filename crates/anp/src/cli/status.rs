@@ -213,13 +213,19 @@ fn sum(
 
 /// The report `anp status --json` prints.
 #[derive(Serialize, Debug)]
-struct Status {
-    ok: bool,
-    problems: Vec<String>,
-    up: serde_json::Value,
-    slow: serde_json::Value,
-    failing: serde_json::Value,
-    deploy: serde_json::Value,
+pub struct Status {
+    /// No problem found.
+    pub ok: bool,
+    /// What needs attention.
+    pub problems: Vec<String>,
+    /// Is it up.
+    pub up: serde_json::Value,
+    /// Is it slow.
+    pub slow: serde_json::Value,
+    /// Are jobs failing.
+    pub failing: serde_json::Value,
+    /// Did the last deploy change anything.
+    pub deploy: serde_json::Value,
 }
 
 fn verdict(before: &Window, after: &Window) -> (&'static str, String) {
@@ -265,6 +271,17 @@ fn verdict(before: &Window, after: &Window) -> (&'static str, String) {
 /// Runs `anp status`; returns the exit code.
 pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     let store = ctx.open(None).await?;
+    let report = build(&*store).await?;
+    if ctx.json {
+        output::json(&report)?;
+    } else {
+        print_status(&report);
+    }
+    Ok(if report.ok { 0 } else { EXIT_ATTENTION })
+}
+
+/// Answers the four questions from the store.
+pub async fn build(store: &dyn anp_core::Store) -> anyhow::Result<Status> {
     let now = SystemClock.now();
     let mut problems = Vec::new();
 
@@ -431,20 +448,14 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
             })
         }
     };
-    let report = Status {
+    Ok(Status {
         ok: problems.is_empty(),
         problems,
         up,
         slow,
         failing,
         deploy,
-    };
-    if ctx.json {
-        output::json(&report)?;
-    } else {
-        print_status(&report);
-    }
-    Ok(if report.ok { 0 } else { EXIT_ATTENTION })
+    })
 }
 
 fn threshold() -> String {

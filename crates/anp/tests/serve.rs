@@ -1,0 +1,275 @@
+//! A real `anp serve` process: every endpoint over HTTP, /metrics through a Prometheus parser,
+//! actions refused without the token.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anp_core::{Args, Kind, NewJob, Store};
+use anp_sqlite::SqliteStore;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn start(db: &std::path::Path, token: Option<&str>) -> (Server, String) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anp"));
+    cmd.args([
+        "--store",
+        &format!("sqlite://{}", db.display()),
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    match token {
+        Some(t) => cmd.env("ANP_TOKEN", t),
+        None => cmd.env_remove("ANP_TOKEN"),
+    };
+    let server = Server(cmd.spawn().unwrap_or_else(|e| panic!("{e}")));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return (server, base);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("anp serve did not become healthy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_and_actions_need_the_token() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let store = SqliteStore::open(
+        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let job = NewJob::new(
+        Kind::parse("email.send").unwrap_or_else(|e| panic!("{e}")),
+        Args::empty_object(),
+    );
+    let id = job.id;
+    store
+        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
+            jobs: vec![job],
+            now: jiff::Timestamp::now(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = "s3cret-token-0123456789";
+    let (_server, base) = start(&db, Some(token)).await;
+    let c = reqwest::Client::new();
+
+    let r = c
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("x-content-type-options")
+            .map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..])
+    );
+    assert_eq!(
+        r.headers().get("x-frame-options").map(|v| v.as_bytes()),
+        Some(&b"DENY"[..])
+    );
+    assert!(r.headers().get("content-security-policy").is_some());
+    let h: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(h["status"], "ok");
+
+    for path in [
+        "/api/status",
+        "/api/queues",
+        "/api/jobs",
+        "/api/jobs?state=available&queue=default",
+        &format!("/api/jobs/{id}"),
+        "/api/schedules",
+        "/api/workers",
+        "/api/deploys",
+    ] {
+        let r = c
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{path}");
+        let _: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let st: serde_json::Value = c
+        .get(format!("{base}/api/status"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for key in ["up", "slow", "failing", "deploy"] {
+        assert!(st.get(key).is_some(), "status lacks {key}");
+    }
+    let r = c
+        .get(format!("{base}/api/jobs/not-an-id"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 400);
+    let r = c
+        .get(format!(
+            "{base}/api/jobs/01a213da-1ef9-7031-845b-0ca929d22533"
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+
+    // /metrics parses as Prometheus text and has the job gauges.
+    let text = c
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap_or_else(|e| panic!("{e}"));
+    let available = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "anp_jobs"
+                && s.labels.get("queue") == Some("default")
+                && s.labels.get("state") == Some("available")
+        })
+        .unwrap_or_else(|| panic!("no anp_jobs sample in:\n{text}"));
+    assert!(
+        matches!(available.value, prometheus_parse::Value::Gauge(v) if v == 1.0),
+        "{:?}",
+        available.value
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "anp_jobs_enqueued_total"),
+        "{text}"
+    );
+    assert!(
+        scrape.samples.iter().any(|s| s.metric == "anp_processes"),
+        "{text}"
+    );
+
+    // Actions: refused without or with a wrong token; done with it.
+    let actions = [
+        format!("/api/jobs/{id}/cancel"),
+        "/api/queues/default/pause".to_owned(),
+        "/api/queues/default/resume".to_owned(),
+    ];
+    for path in &actions {
+        let r = c
+            .post(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{path} without a token");
+        let r = c
+            .post(format!("{base}{path}"))
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{path} with a wrong token");
+    }
+    let r = c
+        .post(format!("{base}/api/deploys"))
+        .json(&serde_json::json!({"version": "v1"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        store.job_get(id).await.map(|j| j.state).ok(),
+        Some(anp_core::JobState::Available),
+        "refused actions changed nothing"
+    );
+    for path in &actions {
+        let r = c
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{path} with the token");
+    }
+    assert_eq!(
+        store.job_get(id).await.map(|j| j.state).ok(),
+        Some(anp_core::JobState::Cancelled)
+    );
+    let r = c
+        .post(format!("{base}/api/jobs/{id}/retry"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(format!("{base}/api/deploys"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"version": "v2", "rollback": "deploy v1"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        store
+            .deploy_list(1)
+            .await
+            .map(|l| l[0].version.clone())
+            .ok(),
+        Some("v2".into())
+    );
+    let big = "x".repeat(100 * 1024);
+    let r = c
+        .post(format!("{base}/api/deploys"))
+        .bearer_auth(token)
+        .body(big)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 413, "bodies over 64 KiB are refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_actions_are_disabled() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let (_server, base) = start(&db, None).await;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/queues/default/pause"))
+        .bearer_auth("anything-at-all-123456")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+}
