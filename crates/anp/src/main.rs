@@ -63,16 +63,32 @@ enum Command {
     Schedules(cli::schedules::SchedulesCommand),
     /// Fire the [[schedule]]s of anp.toml (any number of schedulers may run; each tick fires once).
     Scheduler(cli::schedules::SchedulerArgs),
+    /// Is it up, is it slow, are jobs failing, did the last deploy change anything?
+    /// Exit 0 when all is well, 8 when something needs attention.
+    Status,
+    /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
+    Serve(cli::serve::ServeArgs),
+    /// Live workers and schedulers (id, host, pid, version, queues, heartbeat).
+    Workers,
+    /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`, `list`.
+    #[command(subcommand)]
+    Deploy(cli::status::DeployCommand),
     /// Cron expressions: `anp cron next EXPR --tz ZONE` prints the next fire times.
     #[command(subcommand)]
     Cron(cli::cron::CronCommand),
+    /// Measure the store and worker with the standard workload (bulk and single enqueue,
+    /// processing, latency); safe on a staging store.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_logging(
         cli.verbose,
-        matches!(cli.command, Command::Work(_) | Command::Scheduler(_)),
+        matches!(
+            cli.command,
+            Command::Work(_) | Command::Scheduler(_) | Command::Serve(_)
+        ),
     );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -87,26 +103,35 @@ fn main() -> ExitCode {
     let json = cli.json;
     let result = rt.block_on(run(cli));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => report(&e, json),
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = cli::Ctx {
         store_url: cli.store,
         json: cli.json,
     };
+    if let Command::Status = cli.command {
+        return cli::status::status(&ctx).await;
+    }
     match cli.command {
+        Command::Status => Ok(()),
+        Command::Workers => cli::status::workers(&ctx).await,
+        Command::Serve(a) => cli::serve::run(&ctx, a).await,
+        Command::Deploy(c) => cli::status::deploy(&ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
         Command::Bulk(a) => cli::bulk::run(&ctx, a).await,
         Command::Jobs(c) => cli::jobs::run(&ctx, c).await,
         Command::Queues(a) => cli::queues::run(&ctx, a).await,
         Command::Work(a) => cli::work::run(&ctx, a).await,
         Command::Cron(c) => cli::cron::run(&ctx, c).await,
+        Command::Bench(a) => cli::bench::run(&ctx, a).await,
         Command::Schedules(c) => cli::schedules::run(&ctx, c).await,
         Command::Scheduler(a) => cli::schedules::run_scheduler(&ctx, a).await,
     }
+    .map(|()| 0)
 }
 
 /// Exit codes (documented in README.md):

@@ -15,10 +15,13 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
             let opts = anp_sqlite::SqliteStore::parse_url(url)?;
             Ok(Arc::new(anp_sqlite::SqliteStore::open(opts).await?))
         }
+        Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster") => {
+            Ok(Arc::new(anp_redis::RedisStore::open(url).await?))
+        }
         _ => Err(Error::invalid(
             "store url",
             format!(
-                "{:?} is not a store URL: expected sqlite://PATH (e.g. sqlite://anp.db)",
+                "{:?} is not a store URL: expected sqlite://PATH (e.g. sqlite://anp.db), redis://host:port, rediss://host:port or redis+cluster://host:port,host:port",
                 redact(url)
             ),
         )),

@@ -1,11 +1,14 @@
 //! One file per subcommand.
 
+pub mod bench;
 pub mod bulk;
 pub mod cron;
 pub mod enqueue;
 pub mod jobs;
 pub mod queues;
 pub mod schedules;
+pub mod serve;
+pub mod status;
 pub mod work;
 
 use std::sync::Arc;

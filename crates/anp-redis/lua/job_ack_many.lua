@@ -1,0 +1,73 @@
+-- job_ack_many: applies a batch of acknowledgements for one queue, in order. Each applies only
+-- if the job is still running under the presented token (fencing); otherwise nothing changes
+-- and its reply is 0 (lease lost).
+--
+-- KEYS[1] anp:{<queue>}:jobs       hash: job records, errors
+-- KEYS[2] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
+-- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
+-- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
+-- KEYS[5] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
+-- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
+-- KEYS[9] anp:{<queue>}:wake       list: wake tokens (hand_back makes a job available)
+-- ARGV[1] now, µs (becomes finalized_at for final states)
+-- ARGV[2] n, the number of acks; then 5 ARGV per ack:
+--         id, lease token, outcome (complete | retry | dead | snooze | cancel | hand_back),
+--         at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel, else '')
+-- Returns: one integer per ack, in input order: 1 applied, 0 lease lost.
+-- Errors:  ANP_INVALID for an unknown outcome (before anything is written),
+--          ANP_CORRUPT when a record cannot be read.
+
+local jobs, avail, sched, retry, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local now = ARGV[1]
+local n = tonumber(ARGV[2])
+local OUTCOMES = { complete = 1, retry = 1, dead = 1, snooze = 1, cancel = 1, hand_back = 1 }
+for i = 0, n - 1 do
+  local o = ARGV[3 + i * 5 + 2]
+  if not OUTCOMES[o] then
+    return redis.error_reply('ANP_INVALID unknown ack outcome ' .. tostring(o))
+  end
+end
+
+local out = {}
+local woke = 0
+for i = 0, n - 1 do
+  local b = 3 + i * 5
+  local id, token, outcome, at, err = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+  local j = job_load(jobs, id)
+  if j and j.state == 'running' and j.token == token then
+    redis.call('ZREM', running, id)
+    lease_clear(j)
+    if outcome == 'complete' then
+      j.state, j.finalized_at = 'completed', now
+      redis.call('ZADD', completed, now, id)
+    elseif outcome == 'retry' then
+      j.state, j.run_at = 'retryable', at
+      errors_append(jobs, id, err)
+      redis.call('ZADD', retry, at, id)
+    elseif outcome == 'dead' then
+      j.state, j.finalized_at = 'dead', now
+      errors_append(jobs, id, err)
+      redis.call('ZADD', dead, now, id)
+    elseif outcome == 'snooze' then
+      j.state, j.run_at, j.attempt = 'scheduled', at, j.attempt - 1
+      redis.call('ZADD', sched, at, id)
+    elseif outcome == 'cancel' then
+      j.state, j.finalized_at = 'cancelled', now
+      errors_append(jobs, id, err)
+      redis.call('ZADD', cancelled, now, id)
+    else -- hand_back: run_at is kept, so the job keeps its place in line
+      j.state, j.attempt = 'available', j.attempt - 1
+      redis.call('ZADD', avail, avail_score(j.priority, j.run_at), id)
+      woke = woke + 1
+    end
+    job_save(jobs, id, j)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+wake(wakek, woke)
+return out

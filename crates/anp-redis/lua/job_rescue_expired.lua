@@ -1,0 +1,50 @@
+-- job_rescue_expired: takes back one queue's running jobs whose lease expired before `now`,
+-- oldest expiry first. The lost attempt is appended to the history (retry-safe); the job becomes
+-- available (run_at = now, so it queues behind what is already waiting), or dead when that was
+-- its last attempt.
+--
+-- KEYS[1] anp:{<queue>}:jobs       hash: job records, errors
+-- KEYS[2] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
+-- KEYS[3] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[4] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
+-- KEYS[5] anp:{<queue>}:wake       list: wake tokens
+-- ARGV[1] now, µs: leases that expired strictly before it are rescued
+-- ARGV[2] now as RFC 3339 text (the `at` of the recorded error)
+-- ARGV[3] limit, at most this many jobs
+-- Returns: 4 entries per rescued job: id, kind, lost attempt, new state (available | dead).
+-- Errors:  ANP_CORRUPT when a record cannot be read.
+
+local jobs, avail, running, dead, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, now_text, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if limit <= 0 then
+  return {}
+end
+local expired = redis.call('ZRANGEBYSCORE', running, '-inf', '(' .. now, 'LIMIT', 0, limit)
+local out = {}
+local woke = 0
+for _, id in ipairs(expired) do
+  local j = job_load(jobs, id)
+  redis.call('ZREM', running, id)
+  if j and j.state == 'running' then
+    local message = 'lease expired at ' .. rfc3339(j.lease_expires_at) .. ': worker ' .. j.owner
+      .. ' stopped heartbeating (killed, crashed or stalled); attempt lost'
+    errors_append(jobs, id, '{"attempt":' .. string.format('%d', j.attempt) .. ',"at":'
+      .. cjson.encode(now_text) .. ',"message":' .. cjson.encode(message) .. ',"retry_safe":true}')
+    lease_clear(j)
+    if j.attempt >= j.max_attempts then
+      j.state, j.finalized_at = 'dead', now
+      redis.call('ZADD', dead, now, id)
+    else
+      j.state, j.run_at = 'available', now
+      redis.call('ZADD', avail, avail_score(j.priority, now), id)
+      woke = woke + 1
+    end
+    job_save(jobs, id, j)
+    out[#out + 1] = id
+    out[#out + 1] = j.kind
+    out[#out + 1] = j.attempt
+    out[#out + 1] = j.state
+  end
+end
+wake(wakek, woke)
+return out

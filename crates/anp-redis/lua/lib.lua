@@ -1,0 +1,147 @@
+-- lib.lua: helpers prepended to every script by src/scripts.rs (Redis Lua has no `require`).
+-- Not a script of its own: it touches no key it is not handed.
+--
+-- A job lives in its queue's hash anp:{<queue>}:jobs under these fields:
+--   <id>          the record: one line of space-separated fields, "-" for none
+--                   state priority attempt max_attempts run_at created_at attempted_at
+--                   finalized_at lease_token lease_expires_at kind [lease_owner]
+--                 lease_owner comes last (only while running) because it may hold spaces.
+--   <id>:args     the arguments, JSON text exactly as enqueued
+--   <id>:errors   the error history, a JSON array of {attempt, at, message, retry_safe}
+--   <id>:unique   the unique key, if any
+-- Times are integer microseconds since the Unix epoch kept as decimal text: they are never
+-- printed through a Lua number (tostring(1.7e15) gives "1.7e+15").
+
+local REC = '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) ?(.*)$'
+
+-- States that hold a unique key against newcomers.
+local LIVE = { scheduled = true, available = true, running = true, retryable = true }
+
+-- Wake tokens kept per queue at most (each wakes one blocked job_wait).
+local WAKE_MAX = 8
+
+local function rec_parse(id, s)
+  local st, pr, at, ma, ra, ca, aa, fa, lt, le, kind, owner = string.match(s, REC)
+  if not st then
+    error({ err = 'ANP_CORRUPT job ' .. id .. ' has an unreadable record: ' .. s })
+  end
+  return {
+    state = st, priority = pr, attempt = tonumber(at), max_attempts = tonumber(ma),
+    run_at = ra, created_at = ca, attempted_at = aa, finalized_at = fa,
+    token = lt, lease_expires_at = le, kind = kind, owner = owner,
+  }
+end
+
+local function rec_format(j)
+  local s = table.concat({
+    j.state, j.priority, string.format('%d', j.attempt), string.format('%d', j.max_attempts),
+    j.run_at, j.created_at, j.attempted_at, j.finalized_at, j.token, j.lease_expires_at, j.kind,
+  }, ' ')
+  if j.state == 'running' then
+    s = s .. ' ' .. j.owner
+  end
+  return s
+end
+
+-- The job's parsed record, or nil when the queue holds no such job.
+local function job_load(jobs, id)
+  local s = redis.call('HGET', jobs, id)
+  if not s then
+    return nil
+  end
+  return rec_parse(id, s)
+end
+
+local function job_save(jobs, id, j)
+  redis.call('HSET', jobs, id, rec_format(j))
+end
+
+-- Clears the lease fields (every transition out of running does).
+local function lease_clear(j)
+  j.token = '-'
+  j.lease_expires_at = '-'
+  j.owner = ''
+end
+
+-- The reply for one job: id, record, args, errors, unique key (missing fields are nil).
+local function job_reply(jobs, id)
+  local f = redis.call('HMGET', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
+  return { id, f[1], f[2], f[3], f[4] }
+end
+
+-- Appends one error (a JSON object as text) to the job's history without re-encoding it.
+local function errors_append(jobs, id, e)
+  local f = id .. ':errors'
+  local cur = redis.call('HGET', jobs, f)
+  if cur and cur ~= '[]' then
+    cur = string.sub(cur, 1, -2) .. ',' .. e .. ']'
+  else
+    cur = '[' .. e .. ']'
+  end
+  redis.call('HSET', jobs, f, cur)
+end
+
+-- Score in anp:{q}:available: priority first, then run_at in milliseconds; equal scores order
+-- by member (the id, a UUIDv7, so creation order). Exact below 2^53.
+local function avail_score(priority, run_at)
+  local ms = math.floor(tonumber(run_at) / 1000)
+  if ms < 0 then
+    ms = 0
+  elseif ms > 99999999999999 then
+    ms = 99999999999999
+  end
+  return string.format('%.0f', tonumber(priority) * 100000000000000 + ms)
+end
+
+-- Pushes up to WAKE_MAX tokens for blocked job_wait calls (BLPOP); the list stays short and
+-- disappears a minute after the last push.
+local function wake(key, n)
+  if n <= 0 then
+    return
+  end
+  if n > WAKE_MAX then
+    n = WAKE_MAX
+  end
+  local t = {}
+  for i = 1, n do
+    t[i] = '1'
+  end
+  redis.call('LPUSH', key, unpack(t))
+  redis.call('LTRIM', key, 0, WAKE_MAX - 1)
+  redis.call('PEXPIRE', key, 60000)
+end
+
+-- RFC 3339 in UTC for µs text, as jiff prints a Timestamp (fraction trimmed, none when zero).
+local function rfc3339(us_text)
+  local us = tonumber(us_text)
+  local secs = math.floor(us / 1000000)
+  local frac = us - secs * 1000000
+  local days = math.floor(secs / 86400)
+  local sod = secs - days * 86400
+  -- civil_from_days (Howard Hinnant's algorithm)
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m
+  if mp < 10 then
+    m = mp + 3
+  else
+    m = mp - 9
+  end
+  if m <= 2 then
+    y = y + 1
+  end
+  local s = string.format('%04d-%02d-%02dT%02d:%02d:%02d', y, m, d, math.floor(sod / 3600),
+    math.floor(sod / 60) % 60, sod % 60)
+  if frac > 0 then
+    local f = string.gsub(string.format('%06d', frac), '0+$', '')
+    s = s .. '.' .. f
+  end
+  return s .. 'Z'
+end

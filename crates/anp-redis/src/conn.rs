@@ -1,0 +1,481 @@
+//! Talking to Redis: one shared, reconnecting command connection (standalone:
+//! `ConnectionManager`; Cluster: the cluster connection), scripts by `EVALSHA` in pipelines,
+//! and a separate pool of connections for blocking waits.
+//!
+//! Every call goes out as a pipeline ([`Redis::run`]): standalone sends all of it in one round
+//! trip; Cluster splits it by queue (one slot each) and sends the parts concurrently. Errors of
+//! one command stay in its reply slot ([`Value::ServerError`]); errors of the connection are
+//! [`ErrorKind::Unavailable`](anp_core::ErrorKind::Unavailable).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anp_core::{Error, QueueName, Result};
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind as RErrorKind, RedisError, RedisFuture, ServerErrorKind, Value};
+use tokio::task::JoinSet;
+
+use crate::keys::Q;
+use crate::scripts::{ScriptDef, Scripts};
+
+/// How long one command may wait for its reply before the call is `Unavailable`.
+pub(crate) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Idle wait connections kept for reuse.
+const MAX_IDLE_WAITERS: usize = 16;
+/// Longest single BLPOP (a longer `job_wait` returns early, which is allowed).
+const MAX_BLOCK: Duration = Duration::from_secs(3600);
+
+/// The shared command connection.
+#[derive(Clone)]
+pub(crate) enum Conn {
+    /// One server; reconnects in the background after a failure.
+    Single(ConnectionManager),
+    /// Redis Cluster; follows MOVED/ASK and reconnects to nodes.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Where blocking waits get their connections: never the shared one, because a BLPOP holds
+/// its connection until it returns, and a cancelled one would leave it blocked.
+pub(crate) enum Waiters {
+    /// Standalone: dedicated multiplexed connections without a response timeout.
+    Single {
+        /// Builds them.
+        client: Box<redis::Client>,
+        /// Idle ones whose last BLPOP completed.
+        idle: Mutex<Vec<MultiplexedConnection>>,
+    },
+    /// Cluster: dedicated cluster connections without a response timeout, one per queue
+    /// waited on (the keys of one blocking command must share a slot).
+    Cluster {
+        /// Builds them.
+        client: Box<redis::cluster::ClusterClient>,
+        /// Idle ones whose last BLPOP completed.
+        idle: Mutex<Vec<ClusterConnection>>,
+    },
+}
+
+/// One command and the slot group it belongs to.
+#[derive(Clone)]
+pub(crate) struct Call {
+    /// The queue whose keys it touches; `None` for global keys and keyless commands.
+    group: Option<QueueName>,
+    cmd: Cmd,
+}
+
+impl Call {
+    /// A command on global keys (`anp:queues`, `anp:schema`) or on none.
+    pub(crate) fn global(cmd: Cmd) -> Call {
+        Call { group: None, cmd }
+    }
+
+    /// A command on `queue`'s keys only.
+    pub(crate) fn queue(queue: &QueueName, cmd: Cmd) -> Call {
+        Call {
+            group: Some(queue.clone()),
+            cmd,
+        }
+    }
+
+    /// Appends an argument (for scripts: the next ARGV).
+    pub(crate) fn arg<T: redis::ToRedisArgs>(&mut self, a: T) -> &mut Call {
+        self.cmd.arg(a);
+        self
+    }
+}
+
+/// The connection layer of one store.
+pub(crate) struct Redis {
+    conn: Conn,
+    scripts: Scripts,
+    /// The redacted URL, for messages.
+    target: String,
+    waiters: Waiters,
+}
+
+impl Redis {
+    pub(crate) fn new(conn: Conn, scripts: Scripts, target: String, waiters: Waiters) -> Redis {
+        Redis {
+            conn,
+            scripts,
+            target,
+            waiters,
+        }
+    }
+
+    /// The redacted URL.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// An `EVALSHA` of `def` on `queue`'s keys; append its ARGV with [`Call::arg`].
+    pub(crate) fn script(&self, def: &ScriptDef, queue: &QueueName) -> Call {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.scripts.get(def).get_hash())
+            .arg(def.keys.len());
+        for k in def.keys {
+            cmd.arg(k.key(queue));
+        }
+        Call::queue(queue, cmd)
+    }
+
+    /// `SCRIPT LOAD`s every script (on every primary in Cluster) and checks the returned SHA.
+    pub(crate) async fn load_scripts(&self, op: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        for (name, script) in self.scripts.all() {
+            let sha = script
+                .load_async(&mut conn)
+                .await
+                .map_err(|e| self.error(op, e))?;
+            if sha != script.get_hash() {
+                return Err(Error::internal(
+                    op,
+                    format!(
+                        "store {} loaded script {name} as {sha}: expected SHA1 {}",
+                        self.target,
+                        script.get_hash()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `calls` and returns one reply per call, in order; a command's own error is its
+    /// reply ([`Value::ServerError`]). Scripts the server forgot (`NOSCRIPT`) are loaded and
+    /// only those calls are sent again: a refused call did not run.
+    pub(crate) async fn run(&self, op: &str, calls: Vec<Call>) -> Result<Vec<Value>> {
+        let mut out = self.send(op, &calls).await?;
+        let missing: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| {
+                matches!(v, Value::ServerError(e) if e.kind() == Some(ServerErrorKind::NoScript))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !missing.is_empty() {
+            tracing::debug!(
+                op,
+                calls = missing.len(),
+                "scripts missing on the server; loading them"
+            );
+            self.load_scripts(op).await?;
+            let again: Vec<Call> = missing.iter().map(|&i| calls[i].clone()).collect();
+            let replies = self.send(op, &again).await?;
+            for (i, v) in missing.into_iter().zip(replies) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Redis::run`] for one call whose error reply becomes the error.
+    pub(crate) async fn run_one(&self, op: &str, call: Call) -> Result<Value> {
+        let v = self
+            .run(op, vec![call])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal(op, "no reply: expected one"))?;
+        match v {
+            Value::ServerError(e) => Err(self.error(op, e.into())),
+            v => Ok(v),
+        }
+    }
+
+    async fn send(&self, op: &str, calls: &[Call]) -> Result<Vec<Value>> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = match &self.conn {
+            Conn::Single(_) => return self.send_pipeline(op, self.conn.clone(), calls).await,
+            Conn::Cluster(c) => c.clone(),
+        };
+        // Cluster: one pipeline per slot group, sent concurrently.
+        let mut groups: Vec<(Option<&QueueName>, Vec<usize>)> = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            match groups.iter_mut().find(|(g, _)| *g == call.group.as_ref()) {
+                Some((_, idx)) => idx.push(i),
+                None => groups.push((call.group.as_ref(), vec![i])),
+            }
+        }
+        if groups.len() == 1 {
+            return self.send_pipeline(op, Conn::Cluster(conn), calls).await;
+        }
+        let mut set = JoinSet::new();
+        for (gi, (_, idx)) in groups.iter().enumerate() {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for &i in idx {
+                pipe.add_command(calls[i].cmd.clone());
+            }
+            let mut c = conn.clone();
+            set.spawn(async move { (gi, pipe.query_async::<Vec<Value>>(&mut c).await) });
+        }
+        let mut out = vec![Value::Nil; calls.len()];
+        let mut first_err = None;
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok((gi, Ok(values))) => {
+                    for (&i, v) in groups[gi].1.iter().zip(values) {
+                        out[i] = v;
+                    }
+                }
+                Ok((_, Err(e))) => {
+                    first_err.get_or_insert(self.error(op, e));
+                }
+                Err(e) => {
+                    first_err.get_or_insert(Error::internal(
+                        op,
+                        format!("a cluster request task failed: {e}"),
+                    ));
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    async fn send_pipeline(&self, op: &str, mut conn: Conn, calls: &[Call]) -> Result<Vec<Value>> {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for call in calls {
+            pipe.add_command(call.cmd.clone());
+        }
+        let values: Vec<Value> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.error(op, e))?;
+        if values.len() != calls.len() {
+            return Err(Error::internal(
+                op,
+                format!(
+                    "store {} sent {} replies: expected {}",
+                    self.target,
+                    values.len(),
+                    calls.len()
+                ),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// Blocks until a wake token arrives on one of the queues' wake lists or `timeout` passes.
+    /// Cancel-safe: a wait that is dropped drops its connection (closing the socket ends the
+    /// BLPOP on the server); only connections whose BLPOP completed go back to the pool.
+    pub(crate) async fn wait(
+        &self,
+        op: &str,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<()> {
+        let timeout = timeout.min(MAX_BLOCK);
+        if queues.is_empty() || timeout.is_zero() {
+            tokio::time::sleep(timeout).await;
+            return Ok(());
+        }
+        // BLPOP takes seconds as a decimal; 0 would mean forever.
+        let secs = format!("{:.3}", timeout.as_secs_f64().max(0.001));
+        // A stalled server (SIGSTOP) must not hold the caller past its timeout.
+        let guard = timeout + Duration::from_secs(1);
+        match &self.waiters {
+            Waiters::Single { client, idle } => {
+                let taken = lock(idle).pop();
+                let mut conn = match taken {
+                    Some(c) => c,
+                    None => client
+                        .get_multiplexed_async_connection_with_config(
+                            &redis::AsyncConnectionConfig::new()
+                                .set_response_timeout(None)
+                                .set_connection_timeout(Some(CONNECT_TIMEOUT)),
+                        )
+                        .await
+                        .map_err(|e| self.error(op, e))?,
+                };
+                let mut cmd = redis::cmd("BLPOP");
+                for q in queues {
+                    cmd.arg(Q::Wake.key(q));
+                }
+                cmd.arg(&secs);
+                match tokio::time::timeout(guard, cmd.query_async::<Value>(&mut conn)).await {
+                    Ok(Ok(_)) => {
+                        let mut idle = lock(idle);
+                        if idle.len() < MAX_IDLE_WAITERS {
+                            idle.push(conn);
+                        }
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(self.error(op, e)),
+                    Err(_) => Ok(()),
+                }
+            }
+            Waiters::Cluster { client, idle } => {
+                let mut set = JoinSet::new();
+                for q in queues {
+                    let taken = lock(idle).pop();
+                    let conn = match taken {
+                        Some(c) => c,
+                        None => client
+                            .get_async_connection()
+                            .await
+                            .map_err(|e| self.error(op, e))?,
+                    };
+                    let mut cmd = redis::cmd("BLPOP");
+                    cmd.arg(Q::Wake.key(q)).arg(&secs);
+                    set.spawn(async move {
+                        let mut conn = conn;
+                        let r = cmd.query_async::<Value>(&mut conn).await;
+                        (conn, r)
+                    });
+                }
+                // The first BLPOP to return ends the wait; dropping the set aborts the others
+                // and drops their connections.
+                match tokio::time::timeout(guard, set.join_next()).await {
+                    Ok(Some(Ok((conn, Ok(_))))) => {
+                        let mut idle = lock(idle);
+                        if idle.len() < MAX_IDLE_WAITERS {
+                            idle.push(conn);
+                        }
+                        Ok(())
+                    }
+                    Ok(Some(Ok((_, Err(e))))) => Err(self.error(op, e)),
+                    Ok(Some(Err(e))) => {
+                        Err(Error::internal(op, format!("a wait task failed: {e}")))
+                    }
+                    Ok(None) | Err(_) => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Maps a redis-rs error to the store's error for `op`.
+    pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
+        map_error(op, &self.target, e)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether the error means "cannot reach or use the server right now" (retry later).
+fn is_unavailable(e: &RedisError) -> bool {
+    if e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_cluster_error()
+        || e.is_unrecoverable_error()
+    {
+        return true;
+    }
+    if matches!(
+        e.kind(),
+        RErrorKind::ClusterConnectionNotFound
+            | RErrorKind::Server(ServerErrorKind::BusyLoading)
+            | RErrorKind::Server(ServerErrorKind::MasterDown)
+            | RErrorKind::Server(ServerErrorKind::ReadOnly)
+            | RErrorKind::Server(ServerErrorKind::TryAgain)
+            | RErrorKind::Server(ServerErrorKind::ClusterDown)
+    ) {
+        return true;
+    }
+    matches!(
+        e.code(),
+        Some("BUSY" | "OOM" | "LOADING" | "MASTERDOWN" | "READONLY")
+    )
+}
+
+fn detail(e: &RedisError) -> String {
+    if e.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if e.is_timeout() {
+        format!("no reply within {}s", RESPONSE_TIMEOUT.as_secs())
+    } else if e.is_connection_dropped() {
+        "connection lost".to_owned()
+    } else {
+        e.to_string()
+    }
+}
+
+/// Maps a redis-rs error for `op` against `target` (a redacted URL).
+pub(crate) fn map_error(op: &str, target: &str, e: RedisError) -> Error {
+    let code = e.code().unwrap_or("");
+    if e.kind() == RErrorKind::AuthenticationFailed || matches!(code, "NOAUTH" | "WRONGPASS") {
+        return Error::invalid(
+            op,
+            format!(
+                "store {target} refused the credentials ({}): expected the user and password of an ACL user allowed on ~anp:* (redis://user:pass@host:port)",
+                detail(&e)
+            ),
+        )
+        .with_source(e);
+    }
+    let text = e.to_string();
+    if text.contains("certificate") || text.contains("Certificate") {
+        return Error::invalid(
+            op,
+            format!(
+                "store {target} failed the TLS handshake ({text}): expected a server certificate signed by a trusted CA for that host; name a private CA with ?ca=/path/ca.pem"
+            ),
+        )
+        .with_source(e);
+    }
+    if code == "NOPERM" {
+        return Error::read_only(
+            op,
+            format!(
+                "store {target} denied a command ({}): expected an ACL user allowed +@all on ~anp:* and &*",
+                detail(&e)
+            ),
+        )
+        .with_source(e);
+    }
+    if is_unavailable(&e) {
+        return Error::unavailable(
+            op,
+            format!(
+                "store {target} is unavailable: {}: expected a reachable Redis 6.2+",
+                detail(&e)
+            ),
+        )
+        .with_source(e);
+    }
+    Error::internal(
+        op,
+        format!("store {target} answered with an error: {e}: expected a reply"),
+    )
+    .with_source(e)
+}

@@ -1,0 +1,145 @@
+//! One module per [`Store`](anp_core::Store) method: the calls it sends (its script in
+//! `lua/<method>.lua`, or plain commands for reads) and how it reads the replies.
+
+pub(crate) mod deploy;
+pub(crate) mod job_ack_many;
+pub(crate) mod job_cancel;
+pub(crate) mod job_delete;
+pub(crate) mod job_enqueue_many;
+pub(crate) mod job_fetch;
+pub(crate) mod job_get;
+pub(crate) mod job_heartbeat_many;
+pub(crate) mod job_list;
+pub(crate) mod job_promote_due;
+pub(crate) mod job_prune;
+pub(crate) mod job_rescue_expired;
+pub(crate) mod job_retry;
+pub(crate) mod job_retry_dead;
+pub(crate) mod process;
+pub(crate) mod queue_list;
+pub(crate) mod queue_set_paused;
+pub(crate) mod store_ping;
+
+use anp_core::{Error, Job, JobId, QueueName, Result};
+use redis::Value;
+
+use crate::conn::{Call, Redis};
+use crate::keys::{self, Q};
+use crate::record::{self, items, text};
+
+/// `job <id> not found: expected the id of an existing job (it may have been pruned)`.
+pub(crate) fn not_found(op: &str, id: JobId) -> Error {
+    Error::not_found(
+        op,
+        format!("job {id} not found: expected the id of an existing job (it may have been pruned)"),
+    )
+}
+
+/// Every queue that ever held a job or was paused, by name.
+pub(crate) async fn known_queues(r: &Redis, op: &str) -> Result<Vec<QueueName>> {
+    let v = r
+        .run_one(
+            op,
+            Call::global(redis::cmd("SMEMBERS").arg(keys::QUEUES).to_owned()),
+        )
+        .await?;
+    let mut out: Vec<QueueName> = items(v)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| text(v).and_then(|s| QueueName::parse(s).ok()))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// `SADD anp:queues <queue>…`: makes queues visible to listing and maintenance. Idempotent,
+/// and always sent with (before, in the same pipeline) the first write to a queue.
+pub(crate) fn register_queues<'a>(queues: impl IntoIterator<Item = &'a QueueName>) -> Call {
+    let mut cmd = redis::cmd("SADD");
+    cmd.arg(keys::QUEUES);
+    for q in queues {
+        cmd.arg(q.as_str());
+    }
+    Call::global(cmd)
+}
+
+/// `HMGET` of a job's fields in `queue`, shaped as the job reply of the scripts.
+fn job_fields(queue: &QueueName, id: &str) -> Call {
+    Call::queue(
+        queue,
+        redis::cmd("HMGET")
+            .arg(Q::Jobs.key(queue))
+            .arg(id)
+            .arg(format!("{id}:args"))
+            .arg(format!("{id}:errors"))
+            .arg(format!("{id}:unique"))
+            .to_owned(),
+    )
+}
+
+/// The job with this id, looked up in every known queue at once (job ids are unique across
+/// queues); `None` if no queue holds it.
+pub(crate) async fn find(r: &Redis, op: &str, id: JobId) -> Result<Option<Job>> {
+    let queues = known_queues(r, op).await?;
+    let id_text = id.to_string();
+    let calls = queues.iter().map(|q| job_fields(q, &id_text)).collect();
+    let replies = r.run(op, calls).await?;
+    for (q, v) in queues.iter().zip(replies) {
+        let v = ok(r, op, v)?;
+        let f = items(v).unwrap_or_default();
+        if f.first().is_some_and(|rec| !matches!(rec, Value::Nil)) {
+            let mut shaped = vec![Value::BulkString(id_text.clone().into_bytes())];
+            shaped.extend(f);
+            return record::job(q, Value::Array(shaped)).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The reply, or its error as the store's error.
+pub(crate) fn ok(r: &Redis, op: &str, v: Value) -> Result<Value> {
+    match v {
+        Value::ServerError(e) => Err(r.error(op, e.into())),
+        v => Ok(v),
+    }
+}
+
+/// A script's `ANP_*` error reply as (code, detail), if `v` is one.
+pub(crate) fn anp_error(v: &Value) -> Option<(&str, &str)> {
+    match v {
+        Value::ServerError(e) if e.code().starts_with("ANP_") => {
+            Some((e.code(), e.details().unwrap_or("")))
+        }
+        _ => None,
+    }
+}
+
+/// The jobs of a reply that is an array of job replies.
+pub(crate) fn jobs(op: &str, queue: &QueueName, v: Value) -> Result<Vec<Job>> {
+    let list = items(v.clone()).ok_or_else(|| record::bad_reply(op, "an array of jobs", &v))?;
+    list.into_iter().map(|j| record::job(queue, j)).collect()
+}
+
+/// The input positions grouped by queue, in first-seen order of the queues.
+pub(crate) fn by_queue<'a, T>(
+    items: &'a [T],
+    queue: impl Fn(&T) -> &QueueName,
+) -> Vec<(&'a QueueName, Vec<usize>)>
+where
+    T: 'a,
+{
+    let mut groups: Vec<(&QueueName, Vec<usize>)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let q = queue(item);
+        match groups.iter_mut().find(|(g, _)| *g == q) {
+            Some((_, idx)) => idx.push(i),
+            None => groups.push((q, vec![i])),
+        }
+    }
+    groups
+}
+
+/// µs since the epoch, as both backends store time.
+pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
+    anp_core::job::ts_micros(t)
+}

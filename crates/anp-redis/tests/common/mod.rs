@@ -1,0 +1,351 @@
+//! Private Redis servers for tests: a `redis-server` (or a 3-primary Cluster) on free ports of
+//! 127.0.0.1, in a temp dir, killed on drop. Never the shared server on 6379, never a FLUSH.
+//! Shared by `crates/anp-redis/tests/*` and `crates/anp/tests/conformance_redis*.rs`
+//! (`#[path]`), so not every item is used by every test binary.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anp_core::Store;
+use anp_redis::RedisStore;
+
+/// Panics with an install hint when `redis-server` is missing: these tests never skip.
+pub(crate) fn require_redis() {
+    for bin in ["redis-server", "redis-cli"] {
+        let found = Command::new(bin)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        assert!(
+            found,
+            "`{bin}` was not found: the Redis backend tests need a local Redis 6.2+; install it with `apt-get install -y redis-server` (they start private servers on free ports and never touch 127.0.0.1:6379)"
+        );
+    }
+}
+
+/// A port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+        // Cluster nodes also listen on port + 10000.
+        if port != 0 && port != 6379 && port < 55000 {
+            return port;
+        }
+    }
+}
+
+/// One private `redis-server`.
+#[derive(Debug)]
+pub(crate) struct RedisServer {
+    child: Option<Child>,
+    pub(crate) port: u16,
+    pub(crate) dir: PathBuf,
+    args: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl RedisServer {
+    /// A plain server without persistence.
+    pub(crate) fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// A server with extra arguments (after `--port P --save '' --appendonly no --bind
+    /// 127.0.0.1 --dir D`; later arguments win).
+    pub(crate) fn start_with(extra: &[&str]) -> RedisServer {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let dir = tmp.path().to_owned();
+        let mut s = RedisServer::start_in(&dir, extra, None);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server writing into `dir` (kept by the caller); `port` reuses a port (restart).
+    pub(crate) fn start_in(dir: &Path, extra: &[&str], port: Option<u16>) -> RedisServer {
+        require_redis();
+        let port_given = port.is_some();
+        for attempt in 0..5 {
+            let port = port.unwrap_or_else(free_port);
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--save".into(),
+                String::new(),
+                "--appendonly".into(),
+                "no".into(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+                "--logfile".into(),
+                format!("redis-{port}.log"),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let mut s = RedisServer {
+                child: None,
+                port,
+                dir: dir.to_owned(),
+                args,
+                _tmp: None,
+            };
+            s.spawn();
+            if s.wait_ready(Duration::from_secs(10)) {
+                return s;
+            }
+            s.kill();
+            if attempt == 4 || port_given {
+                let log = std::fs::read_to_string(dir.join(format!("redis-{port}.log")))
+                    .unwrap_or_default();
+                panic!(
+                    "redis-server on port {port} did not start (args {:?}); log:\n{log}",
+                    s.args
+                );
+            }
+        }
+        unreachable!()
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server: {e}"));
+        self.child = Some(child);
+    }
+
+    /// `redis-cli -p P <args>` (uses the TLS/auth flags in `cli_extra`).
+    pub(crate) fn cli(&self, cli_extra: &[&str], args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(cli_extra)
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("redis-cli: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_ready(&mut self, deadline: Duration) -> bool {
+        let start = Instant::now();
+        let tls = self.args.iter().any(|a| a == "--tls-port");
+        while start.elapsed() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return false;
+                }
+            }
+            let ready = if tls {
+                std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            } else {
+                // Any reply (PONG, or NOAUTH when a password is set) means it is up.
+                !self.cli(&[], &["PING"]).trim().is_empty()
+            };
+            if ready {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// `redis://127.0.0.1:P`.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's pid.
+    pub(crate) fn pid(&self) -> i32 {
+        self.child
+            .as_ref()
+            .map(|c| i32::try_from(c.id()).unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// SIGKILL, and reap.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills the server and starts it again on the same port and dir (same args).
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        let start = Instant::now();
+        loop {
+            self.spawn();
+            if self.wait_ready(Duration::from_secs(10)) {
+                return;
+            }
+            self.kill();
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "redis-server did not restart on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A local 3-primary Redis Cluster on free ports.
+#[derive(Debug)]
+pub(crate) struct RedisCluster {
+    pub(crate) nodes: Vec<RedisServer>,
+    _tmp: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    /// Starts 3 cluster-enabled servers, joins them, waits for `cluster_state:ok`.
+    pub(crate) fn start() -> RedisCluster {
+        require_redis();
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let conf = tmp.path().join(format!("nodes-{port}.conf"));
+            let conf = conf.display().to_string();
+            nodes.push(RedisServer::start_in(
+                tmp.path(),
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--cluster-node-timeout",
+                    "5000",
+                ],
+                Some(port),
+            ));
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("redis-cli --cluster create: {e}"));
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let start = Instant::now();
+        loop {
+            let ok = nodes.iter().all(|n| {
+                n.cli(&[], &["CLUSTER", "INFO"])
+                    .contains("cluster_state:ok")
+            });
+            if ok {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisCluster { nodes, _tmp: tmp }
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
+    pub(crate) fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+}
+
+/// Opens a store, panicking with the error.
+pub(crate) async fn open(url: &str) -> Arc<dyn Store> {
+    Arc::new(
+        RedisStore::open(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}")),
+    )
+}
+
+/// The conformance harness on a private standalone server.
+pub(crate) struct RedisHarness {
+    server: RedisServer,
+    dir: tempfile::TempDir,
+}
+
+#[async_trait::async_trait]
+impl anp_conformance::Harness for RedisHarness {
+    async fn new() -> Self {
+        RedisHarness {
+            server: RedisServer::start(),
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+        }
+    }
+
+    async fn store(&self) -> Arc<dyn Store> {
+        open(&self.server.url()).await
+    }
+
+    fn url(&self) -> String {
+        self.server.url()
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+}
+
+/// The conformance harness on a private 3-primary Cluster.
+pub(crate) struct RedisClusterHarness {
+    cluster: RedisCluster,
+    dir: tempfile::TempDir,
+}
+
+#[async_trait::async_trait]
+impl anp_conformance::Harness for RedisClusterHarness {
+    async fn new() -> Self {
+        let cluster = tokio::task::spawn_blocking(RedisCluster::start)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        RedisClusterHarness {
+            cluster,
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+        }
+    }
+
+    async fn store(&self) -> Arc<dyn Store> {
+        open(&self.cluster.url()).await
+    }
+
+    fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+}

@@ -1,0 +1,334 @@
+//! Faults on private servers: unreachable, restarted mid-run, stalled (SIGSTOP) past the
+//! lease; and fencing with the exact lost-attempt message. Waits use deadlines, not sleeps.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alphanode::maintenance::MaintenanceOptions;
+use alphanode::worker::WorkerEvent;
+use alphanode::{JobArgs, JobContext, Outcome, Worker, WorkerOptions};
+use anp_conformance::util::{ack, enqueue, fetch, new_job, plus, wait_for};
+use anp_core::job::{ts_add, ts_from_micros};
+use anp_core::store::{
+    AckOutcome, AckResult, JobFetchParams, JobHeartbeatManyParams, JobListParams, JobRescueParams,
+};
+use anp_core::{ErrorKind, JobId, JobState, Store};
+use anp_redis::RedisStore;
+use common::RedisServer;
+use jiff::Timestamp;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_unavailable_and_retry_safe() {
+    let e = RedisStore::open("redis://127.0.0.1:1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(e.retry_safe());
+    assert_eq!(
+        e.to_string(),
+        "store open: store redis://127.0.0.1:1 is unavailable: connection refused: expected a reachable Redis 6.2+; retry safe"
+    );
+    let e = RedisStore::open(&format!(
+        "redis://u:topsecret@127.0.0.1:{}",
+        common::free_port()
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(!e.to_string().contains("topsecret"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fencing_rejects_the_old_lease_and_records_the_lost_attempt() {
+    let server = RedisServer::start();
+    let s = common::open(&server.url()).await;
+    let now = Timestamp::now();
+    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
+    // A lease expiry with a fraction of a second, to check the message's timestamp form.
+    let lease_until = ts_add(now, Duration::from_micros(30_000_123));
+    let old = s
+        .job_fetch(JobFetchParams {
+            queue: anp_conformance::util::q("default"),
+            limit: 1,
+            worker: "worker one".into(),
+            now,
+            lease_until,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let rescued = s
+        .job_rescue_expired(JobRescueParams {
+            now: plus(now, 31),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rescued.len(), 1);
+    let new = fetch(&*s, "default", 1, plus(now, 32)).await.remove(0);
+    assert!(new.lease_token > old.lease_token, "tokens only grow");
+    assert_eq!(
+        ack(&*s, &old, AckOutcome::Complete, plus(now, 33)).await,
+        AckResult::LeaseLost
+    );
+    let hb = s
+        .job_heartbeat_many(JobHeartbeatManyParams {
+            leases: vec![old.lease().unwrap()],
+            lease_until: plus(now, 100),
+        })
+        .await
+        .unwrap();
+    assert_eq!(hb, vec![false]);
+    let j = s.job_get(id).await.unwrap();
+    assert_eq!((j.state, j.attempt), (JobState::Running, 2));
+    assert_eq!(
+        j.lease_token, new.lease_token,
+        "the old lease changed nothing"
+    );
+    let expired = ts_from_micros(lease_until.as_microsecond());
+    assert_eq!(
+        j.errors[0].message,
+        format!("lease expired at {expired}: worker worker one stopped heartbeating (killed, crashed or stalled); attempt lost")
+    );
+    assert_eq!(j.errors[0].at, plus(now, 31));
+    assert!(j.errors[0].retry_safe);
+}
+
+#[derive(Serialize, Deserialize)]
+struct Work {}
+
+impl JobArgs for Work {
+    const KIND: &'static str = "work";
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stall {}
+
+impl JobArgs for Stall {
+    const KIND: &'static str = "stall";
+}
+
+#[derive(Default)]
+struct Runs(Mutex<HashMap<JobId, u32>>);
+
+impl Runs {
+    fn hit(&self, id: JobId) -> u32 {
+        let mut m = self.0.lock().unwrap();
+        let n = m.entry(id).or_default();
+        *n += 1;
+        *n
+    }
+    fn get(&self) -> HashMap<JobId, u32> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn options(lease: Duration) -> WorkerOptions {
+    WorkerOptions {
+        lease,
+        grace: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(500),
+        maintenance: Some(MaintenanceOptions {
+            rescue_every: Duration::from_millis(100),
+            promote_every: Duration::from_millis(100),
+            ..MaintenanceOptions::default()
+        }),
+        ..WorkerOptions::default()
+    }
+}
+
+async fn completed(store: &Arc<dyn Store>) -> usize {
+    store
+        .job_list(JobListParams {
+            states: vec![JobState::Completed],
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0)
+}
+
+/// A worker runs 300 jobs while the server (AOF, fsync always) is killed and restarted on the
+/// same port: afterwards every job is completed, each ran exactly once, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_mid_run_loses_nothing_and_runs_each_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = RedisServer::start_in(
+        dir.path(),
+        &["--appendonly", "yes", "--appendfsync", "always"],
+        None,
+    );
+    let store = common::open(&server.url()).await;
+    let n = 300;
+    let jobs = (0..n as u64)
+        .map(|i| new_job(Work::KIND, "default", i))
+        .collect();
+    let ids = enqueue(&*store, jobs, Timestamp::now()).await;
+    let runs = Arc::new(Runs::default());
+    let r = runs.clone();
+    let worker = Worker::builder(store.clone())
+        .options(options(Duration::from_secs(2)))
+        .queue("default", 8)
+        .register(move |ctx: JobContext, _: Work| {
+            let r = r.clone();
+            async move {
+                r.hit(ctx.id());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, String>(Outcome::Complete)
+            }
+        })
+        .build()
+        .unwrap();
+    let w = worker.clone();
+    let handle = tokio::spawn(async move { w.run().await });
+    wait_for("a third of the jobs done", Duration::from_secs(30), || {
+        let s = store.clone();
+        async move { (completed(&s).await >= n / 3).then_some(()) }
+    })
+    .await;
+    let server = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    })
+    .await
+    .unwrap();
+    wait_for(
+        "every job completed after the restart",
+        Duration::from_secs(60),
+        || {
+            let s = store.clone();
+            async move { (completed(&s).await == n).then_some(()) }
+        },
+    )
+    .await;
+    worker.shutdown_token().cancel();
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    drop(server);
+    let runs = runs.get();
+    assert_eq!(runs.len(), n, "every job ran");
+    for id in &ids {
+        assert_eq!(
+            runs.get(id),
+            Some(&1),
+            "job {id} ran {:?} times",
+            runs.get(id)
+        );
+    }
+}
+
+/// The server is stopped (SIGSTOP) for longer than the lease while a job runs, then resumed:
+/// nothing crashes, the stalled attempt is recorded as lost once the lease is found expired,
+/// the job completes exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_server_past_the_lease_records_the_lost_attempt_once() {
+    let server = RedisServer::start();
+    let store = common::open(&server.url()).await;
+    let id = enqueue(
+        &*store,
+        vec![new_job(Stall::KIND, "default", 0)],
+        Timestamp::now(),
+    )
+    .await[0];
+    let runs = Arc::new(Runs::default());
+    let r = runs.clone();
+    let worker = Worker::builder(store.clone())
+        .options(WorkerOptions {
+            maintenance: None,
+            ..options(Duration::from_secs(1))
+        })
+        .queue("default", 2)
+        .register(move |ctx: JobContext, _: Stall| {
+            let r = r.clone();
+            async move {
+                if r.hit(ctx.id()) == 1 {
+                    // The first attempt outlives the stall; its lease is lost meanwhile.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(20)) => {}
+                        _ = ctx.cancelled() => {}
+                    }
+                }
+                Ok::<_, String>(Outcome::Complete)
+            }
+        })
+        .build()
+        .unwrap();
+    let mut events = worker.subscribe();
+    let w = worker.clone();
+    let handle = tokio::spawn(async move { w.run().await });
+    wait_for(
+        "the first attempt to start",
+        Duration::from_secs(10),
+        || {
+            let runs = runs.clone();
+            async move { (runs.get().get(&id) == Some(&1)).then_some(()) }
+        },
+    )
+    .await;
+    let pid = Pid::from_raw(server.pid());
+    kill(pid, Signal::SIGSTOP).unwrap();
+    // Longer than the lease (1 s) and than one command's reply timeout (5 s).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    kill(pid, Signal::SIGCONT).unwrap();
+    // An operator's rescuer runs after the stall; time is an input, so "now" is the lease's
+    // future: the stalled attempt is lost whatever the heartbeats did meanwhile.
+    let other = common::open(&server.url()).await;
+    let rescued = wait_for(
+        "the rescue to succeed after SIGCONT",
+        Duration::from_secs(20),
+        || {
+            let other = other.clone();
+            async move {
+                other
+                    .job_rescue_expired(JobRescueParams {
+                        now: plus(Timestamp::now(), 60),
+                        limit: 10,
+                    })
+                    .await
+                    .ok()
+                    .filter(|r| !r.is_empty())
+            }
+        },
+    )
+    .await;
+    assert_eq!(rescued[0].id, id);
+    let j = wait_for("the job to complete", Duration::from_secs(30), || {
+        let s = store.clone();
+        async move {
+            s.job_get(id)
+                .await
+                .ok()
+                .filter(|j| j.state == JobState::Completed)
+        }
+    })
+    .await;
+    worker.shutdown_token().cancel();
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.attempt, 2);
+    assert_eq!(j.errors.len(), 1, "{:?}", j.errors);
+    assert!(
+        j.errors[0].message.contains("lease expired"),
+        "{}",
+        j.errors[0].message
+    );
+    let mut applied = 0;
+    while let Ok(e) = events.try_recv() {
+        if matches!(e, WorkerEvent::Acked { id: a, .. } if a == id) {
+            applied += 1;
+        }
+    }
+    assert_eq!(applied, 1, "completed exactly once");
+}

@@ -1,0 +1,152 @@
+//! After a run that exercises every operation, `--scan` on the private server lists only keys
+//! this crate documents (docs/redis-keys.md), and every documented per-queue key pattern is in
+//! that table.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use anp_conformance::util::{ack, enqueue, fetch, new_job, plus, q};
+use anp_core::store::{
+    AckOutcome, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
+    JobRetryDeadParams, JobWaitParams,
+};
+use anp_core::{AttemptError, Unique};
+use common::RedisServer;
+use jiff::Timestamp;
+
+fn err(msg: &str) -> AttemptError {
+    AttemptError {
+        attempt: 1,
+        at: Timestamp::now(),
+        message: msg.into(),
+        retry_safe: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_documented_keys_exist_after_a_full_run() {
+    let server = RedisServer::start();
+    let s = common::open(&server.url()).await;
+    let now = Timestamp::now();
+    let mut jobs: Vec<_> = (0..8).map(|n| new_job("a", "mail", n)).collect();
+    let mut later = new_job("a", "mail", 99);
+    later.run_at = Some(plus(now, 5));
+    jobs.push(later);
+    let mut uniq = new_job("b", "reports", 1);
+    uniq.unique = Some(Unique::key("r:1").unwrap());
+    jobs.push(uniq);
+    let ids = enqueue(&*s, jobs, now).await;
+    let f = fetch(&*s, "mail", 6, now).await;
+    ack(&*s, &f[0], AckOutcome::Complete, now).await;
+    ack(
+        &*s,
+        &f[1],
+        AckOutcome::Retry {
+            at: plus(now, 1),
+            error: err("x"),
+        },
+        now,
+    )
+    .await;
+    ack(&*s, &f[2], AckOutcome::Dead { error: err("y") }, now).await;
+    ack(&*s, &f[3], AckOutcome::Snooze { at: plus(now, 2) }, now).await;
+    ack(&*s, &f[4], AckOutcome::Cancel { error: err("z") }, now).await;
+    ack(&*s, &f[5], AckOutcome::HandBack, now).await;
+    fetch(&*s, "reports", 1, now).await;
+    s.job_rescue_expired(JobRescueParams {
+        now: plus(now, 60),
+        limit: 100,
+    })
+    .await
+    .unwrap();
+    s.job_promote_due(JobPromoteParams {
+        now: plus(now, 10),
+        limit: 100,
+    })
+    .await
+    .unwrap();
+    s.job_retry(ids[2], now).await.unwrap();
+    s.job_retry_dead(JobRetryDeadParams {
+        queue: None,
+        kind: None,
+        now,
+        limit: 10,
+    })
+    .await
+    .unwrap();
+    s.job_cancel(ids[7], now).await.unwrap();
+    s.job_delete(ids[6]).await.unwrap();
+    s.queue_set_paused(q("idle"), true, now).await.unwrap();
+    s.queue_set_paused(q("idle"), false, now).await.unwrap();
+    s.job_wait(JobWaitParams {
+        queues: vec![q("mail"), q("idle")],
+        timeout: Duration::from_millis(50),
+    })
+    .await
+    .unwrap();
+    s.job_list(JobListParams {
+        limit: 100,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    s.queue_list().await.unwrap();
+    s.job_prune(JobPruneParams {
+        now: plus(now, 100),
+        finished_max_age: Duration::from_secs(1),
+        finished_max_count: 0,
+        dead_max_age: Duration::from_secs(1),
+        dead_max_count: 0,
+        limit: 100,
+    })
+    .await
+    .unwrap();
+    s.store_ping().await.unwrap();
+    s.process_heartbeat(anp_core::ops::ProcessInfo {
+        id: "w-1".into(),
+        role: "worker".into(),
+        host: "h".into(),
+        pid: 1,
+        version: "0".into(),
+        queues: vec![q("mail")],
+        started_at: now,
+        last_seen: now,
+    })
+    .await
+    .unwrap();
+    s.deploy_mark(anp_core::ops::DeployMarker {
+        at: now,
+        version: "v1".into(),
+        owner: None,
+        rollback: None,
+        note: None,
+    })
+    .await
+    .unwrap();
+
+    let keys = server.cli(&[], &["--scan", "--pattern", "*"]);
+    let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
+    assert!(keys.len() >= 10, "expected the run to leave keys: {keys:?}");
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/redis-keys.md"),
+    )
+    .unwrap_or_else(|e| panic!("docs/redis-keys.md: {e}"));
+    for key in keys {
+        assert!(key.starts_with("anp:"), "{key} is outside anp:*");
+        assert!(
+            anp_redis::is_documented_key(key),
+            "{key} is not a documented key"
+        );
+        // anp:{mail}:jobs → `anp:{<queue>}:jobs` must be in the table.
+        let pattern = match key.split_once('}') {
+            Some((_, rest)) => format!("anp:{{<queue>}}{rest}"),
+            None => key.to_owned(),
+        };
+        assert!(
+            doc.contains(&format!("`{pattern}`")),
+            "{pattern} is missing from docs/redis-keys.md"
+        );
+    }
+}
