@@ -406,4 +406,8 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// The newest `limit` deploy markers, newest first.
     async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>>;
+
+    /// Restores jobs exactly as given (state, attempts, history, timestamps, lease), in one
+    /// batch; a job whose id already exists is left alone. Returns how many were added.
+    async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64>;
 }

@@ -98,6 +98,66 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Copies the database to `dest` (created 0600, must not exist) with SQLite's online backup
+    /// API: a consistent snapshot copied 256 pages per step with a short pause between steps, so
+    /// writers (workers) wait at most one step, never for the whole copy. Then runs
+    /// `PRAGMA integrity_check` on the copy.
+    pub async fn snapshot_to(&self, dest: &Path) -> Result<()> {
+        const OP: &str = "backup";
+        let inner = Arc::clone(&self.inner);
+        let dest = dest.to_owned();
+        let task = tokio::task::spawn_blocking(move || -> Result<()> {
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&dest)
+                    .map_err(|e| Error::invalid(OP, format!("cannot create {}: {e}: expected a new file in a writable directory", dest.display())))?;
+            }
+            let mut out = Connection::open(&dest)
+                .map_err(|e| Error::invalid(OP, format!("cannot open {}: {e}", dest.display())))?;
+            let reader = inner.reader.lock().unwrap_or_else(PoisonError::into_inner);
+            let backup = rusqlite::backup::Backup::new(&reader, &mut out).map_err(|e| {
+                Error::unavailable(OP, format!("cannot start the backup of {}: {e}", inner.url))
+            })?;
+            backup
+                .run_to_completion(256, Duration::from_millis(2), None)
+                .map_err(|e| {
+                    Error::unavailable(
+                        OP,
+                        format!(
+                            "backup of {} failed: {e}: expected to finish; retry",
+                            inner.url
+                        ),
+                    )
+                })?;
+            drop(backup);
+            drop(reader);
+            let check: String = out
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .map_err(|e| {
+                    Error::internal(
+                        OP,
+                        format!("integrity check of {} failed: {e}", dest.display()),
+                    )
+                })?;
+            if check != "ok" {
+                return Err(Error::internal(
+                    OP,
+                    format!(
+                        "integrity check of {} says {check:?}: expected ok",
+                        dest.display()
+                    ),
+                ));
+            }
+            Ok(())
+        });
+        task.await
+            .map_err(|e| Error::internal(OP, format!("the backup task failed: {e}")))?
+    }
+
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection, off the runtime.
     async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
@@ -465,6 +525,19 @@ impl Store for SqliteStore {
         self.write("deploy_mark", move |c| ops::operations::deploy_mark(c, &m))
             .instrument(tracing::debug_span!("anp.store.deploy_mark"))
             .await
+    }
+
+    async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64> {
+        let (added, available) = self
+            .write("job_import_many", move |c| {
+                ops::job_import_many::run(c, &jobs)
+            })
+            .instrument(tracing::debug_span!("anp.store.job_import_many"))
+            .await?;
+        if available {
+            self.wake_local();
+        }
+        Ok(added)
     }
 
     async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>> {

@@ -68,6 +68,12 @@ enum Command {
     Status,
     /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
     Serve(cli::serve::ServeArgs),
+    /// Check config, store, schema, durability and security settings; say what to fix.
+    Doctor(cli::doctor::DoctorArgs),
+    /// Write a verified, store-independent backup file (a consistent snapshot on SQLite).
+    Backup(cli::backup::BackupArgs),
+    /// Restore a backup file into this store (refuses a store that holds jobs unless --force).
+    Restore(cli::backup::RestoreArgs),
     /// Live workers and schedulers (id, host, pid, version, queues, heartbeat).
     Workers,
     /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`, `list`.
@@ -113,12 +119,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         store_url: cli.store,
         json: cli.json,
     };
-    if let Command::Status = cli.command {
-        return cli::status::status(&ctx).await;
-    }
-    match cli.command {
-        Command::Status => Ok(()),
+    let command = match cli.command {
+        Command::Status => return cli::status::status(&ctx).await,
+        Command::Doctor(a) => return cli::doctor::run(&ctx, a).await,
+        other => other,
+    };
+    match command {
+        Command::Status | Command::Doctor(_) => Ok(()),
         Command::Workers => cli::status::workers(&ctx).await,
+        Command::Backup(a) => cli::backup::backup(&ctx, a).await,
+        Command::Restore(a) => cli::backup::restore(&ctx, a).await,
         Command::Serve(a) => cli::serve::run(&ctx, a).await,
         Command::Deploy(c) => cli::status::deploy(&ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,

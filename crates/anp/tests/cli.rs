@@ -250,3 +250,138 @@ async fn status_reports_a_deploy_that_made_failures_rise() {
         .unwrap_or("")
         .contains("deploy v42 made things worse"))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_restores_every_job_state_and_history() {
+    use anp_core::store::{
+        AckOutcome, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobListParams,
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let open = |p: &Path| SqliteStore::parse_url(&format!("sqlite://{}", p.display()));
+    let store = SqliteStore::open(open(&a).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::Timestamp::now();
+    let jobs: Vec<_> = (0..6)
+        .map(|i| {
+            anp_core::NewJob::new(
+                Kind::parse("k").unwrap_or_else(|e| panic!("{e}")),
+                anp_core::Args::from_json(&format!("{{\"i\":{i}}}"))
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        })
+        .collect();
+    store
+        .job_enqueue_many(JobEnqueueManyParams { jobs, now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fetched = store
+        .job_fetch(JobFetchParams {
+            queue: QueueName::parse("default").unwrap_or_else(|e| panic!("{e}")),
+            limit: 3,
+            worker: "w".into(),
+            now,
+            lease_until: ts_add(now, Duration::from_secs(30)),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = anp_core::AttemptError {
+        attempt: 1,
+        at: now,
+        message: "boom".into(),
+        retry_safe: true,
+    };
+    let acks = vec![
+        JobAck {
+            lease: fetched[0].lease().unwrap_or_else(|| panic!()),
+            outcome: AckOutcome::Complete,
+            stats: None,
+        },
+        JobAck {
+            lease: fetched[1].lease().unwrap_or_else(|| panic!()),
+            outcome: AckOutcome::Retry {
+                at: ts_add(now, Duration::from_secs(60)),
+                error: err.clone(),
+            },
+            stats: None,
+        },
+    ];
+    store
+        .job_ack_many(JobAckManyParams { acks, now })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .deploy_mark(DeployMarker {
+            at: now,
+            version: "v1".into(),
+            owner: None,
+            rollback: Some("r".into()),
+            note: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let file = dir.path().join("backup.jsonl");
+    let out = anp(&a)
+        .args(["backup", "--to"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok(),
+        Some(0o600)
+    );
+    let out = anp(&b)
+        .args(["--json", "restore", "--from"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let restored = SqliteStore::open(open(&b).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let all = |s: SqliteStore| async move {
+        let jobs = s
+            .job_list(JobListParams {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::to_value(jobs).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (before, after) = (all(store.clone()).await, all(restored.clone()).await);
+    assert_eq!(before.as_array().map(|a| a.len()), Some(6));
+    assert_eq!(
+        before, after,
+        "every job, state and history restored as it was"
+    );
+    assert_eq!(restored.deploy_list(5).await.map(|d| d.len()).ok(), Some(1));
+    // A second restore into the now non-empty store is refused; a truncated file changes nothing.
+    let out = anp(&b)
+        .args(["restore", "--from"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+    let c = dir.path().join("c.db");
+    let out = anp(&c)
+        .args(["restore", "--from"])
+        .arg(&cut)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("nothing was restored"),
+        "{}",
+        stderr_of(&out)
+    );
+}

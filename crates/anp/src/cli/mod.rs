@@ -1,8 +1,10 @@
 //! One file per subcommand.
 
+pub mod backup;
 pub mod bench;
 pub mod bulk;
 pub mod cron;
+pub mod doctor;
 pub mod enqueue;
 pub mod jobs;
 pub mod queues;

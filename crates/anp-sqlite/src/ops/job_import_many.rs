@@ -1,0 +1,44 @@
+//! `job_import_many`: jobs from a backup, inserted as they were, in one transaction.
+
+use anp_core::Job;
+use rusqlite::{params, Connection};
+
+use crate::conn::{Failure, OpResult};
+use crate::row::micros;
+
+/// How many were added, and whether any is available now (to wake waiters).
+pub(crate) fn run(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
+    let mut stmt = c.prepare_cached(include_str!("../../sql/job_import_many.sql"))?;
+    let mut added = 0;
+    let mut available = false;
+    for j in jobs {
+        let errors = serde_json::to_string(&j.errors).map_err(|e| {
+            Failure::Anp(anp_core::Error::internal(
+                "job_import_many",
+                format!("cannot encode the history of {}: {e}", j.id),
+            ))
+        })?;
+        let n = stmt.execute(params![
+            j.id.to_string(),
+            j.kind.as_str(),
+            j.queue.as_str(),
+            j.args.as_json(),
+            j.state.as_str(),
+            j.priority,
+            j.attempt,
+            j.max_attempts,
+            micros(j.run_at),
+            micros(j.created_at),
+            j.attempted_at.map(micros),
+            j.finalized_at.map(micros),
+            j.unique_key,
+            j.lease_owner,
+            j.lease_expires_at.map(micros),
+            j.lease_token,
+            errors
+        ])?;
+        added += n as u64;
+        available |= n == 1 && j.state == anp_core::JobState::Available;
+    }
+    Ok((added, available))
+}
