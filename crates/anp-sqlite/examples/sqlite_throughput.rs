@@ -95,6 +95,11 @@ async fn fetch_ack_loop(store: SqliteStore, queue: QueueName, max: usize) -> usi
             .map(|j| JobAck {
                 lease: j.lease().unwrap(),
                 outcome: AckOutcome::Complete,
+                stats: Some(anp_core::store::AckStats {
+                    kind: j.kind.clone(),
+                    wait: std::time::Duration::ZERO,
+                    run: std::time::Duration::ZERO,
+                }),
             })
             .collect();
         store

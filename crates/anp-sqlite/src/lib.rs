@@ -65,8 +65,7 @@ mod tests {
     #[test]
     fn job_statements_return_job_columns() {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         for sql in [
             include_str!("../sql/job_fetch.sql"),
             include_str!("../sql/job_get.sql"),
@@ -89,8 +88,7 @@ mod tests {
     #[test]
     fn every_statement_prepares() {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
         let mut n = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -107,8 +105,7 @@ mod tests {
     #[test]
     fn query_plans_use_the_intended_indexes() {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         let plan = |sql: &str| -> String {
             let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let mut rows = stmt.raw_query(); // parameters stay NULL: the plan does not depend on them
@@ -179,8 +176,7 @@ mod tests {
     #[test]
     fn per_job_statements_open_no_ephemeral_tables() {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         let ephemeral = |sql: &str| -> usize {
             let mut stmt = c.prepare(&format!("EXPLAIN {sql}")).unwrap();
             let mut rows = stmt.raw_query();
@@ -216,8 +212,7 @@ mod tests {
         let path = dir.path().join("t.db");
         std::fs::write(&path, b"").unwrap();
         let c = crate::conn::open(&path, std::time::Duration::from_secs(1)).unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -244,8 +239,7 @@ mod plan_dump {
     #[ignore]
     fn dump() {
         let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("../migrations/0001_jobs_and_queues.sql"))
-            .unwrap();
+        crate::migrate::apply(&c, 0).unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .unwrap()

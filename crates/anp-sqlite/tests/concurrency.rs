@@ -45,6 +45,7 @@ async fn four_stores_fetching_at_once_lease_every_job_exactly_once() {
                         .map(|j| JobAck {
                             lease: lease(j),
                             outcome: AckOutcome::Complete,
+                            stats: None,
                         })
                         .collect();
                     let r = st

@@ -315,20 +315,24 @@ async fn ack_dead_cancel_snooze_and_hand_back() {
             outcome: AckOutcome::Dead {
                 error: dead_err.clone(),
             },
+            stats: None,
         },
         JobAck {
             lease: lease(&js[1]),
             outcome: AckOutcome::Cancel {
                 error: cancel_err.clone(),
             },
+            stats: None,
         },
         JobAck {
             lease: lease(&js[2]),
             outcome: AckOutcome::Snooze { at: at(300) },
+            stats: None,
         },
         JobAck {
             lease: lease(&js[3]),
             outcome: AckOutcome::HandBack,
+            stats: None,
         },
         JobAck {
             lease: Lease {
@@ -336,6 +340,7 @@ async fn ack_dead_cancel_snooze_and_hand_back() {
                 ..lease(&js[3])
             },
             outcome: AckOutcome::Complete,
+            stats: None,
         },
     ];
     let r = s

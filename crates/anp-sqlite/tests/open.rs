@@ -96,7 +96,11 @@ async fn reopening_keeps_jobs_and_does_not_migrate_again() {
     let rows: i64 = c
         .query_row("SELECT count(*) FROM anp_schema", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(
+        rows,
+        i64::from(SCHEMA_VERSION),
+        "one row per migration, each applied once"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +204,7 @@ async fn a_newer_schema_is_refused_untouched() {
     assert_eq!(
         e.message(),
         format!(
-            "{}: database schema version 7 is newer than this anp supports (1): upgrade anp",
+            "{}: database schema version 7 is newer than this anp supports ({SCHEMA_VERSION}): upgrade anp",
             path.display()
         )
     );
@@ -292,7 +296,11 @@ async fn several_stores_opening_a_new_file_at_once_migrate_it_once() {
     let rows: i64 = c
         .query_row("SELECT count(*) FROM anp_schema", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(
+        rows,
+        i64::from(SCHEMA_VERSION),
+        "one row per migration, each applied once"
+    );
 }
 
 async fn futures_join<F, T>(futs: Vec<F>) -> Vec<T>
