@@ -24,11 +24,20 @@ pub struct AnpProcess {
 impl AnpProcess {
     /// Starts `anp --store URL work --config CONFIG` in its own process group.
     pub fn work(anp: &Path, url: &str, config: &Path, log: PathBuf) -> AnpProcess {
+        AnpProcess::spawn(anp, url, "work", config, log)
+    }
+
+    /// Starts `anp --store URL scheduler --config CONFIG` in its own process group.
+    pub fn scheduler(anp: &Path, url: &str, config: &Path, log: PathBuf) -> AnpProcess {
+        AnpProcess::spawn(anp, url, "scheduler", config, log)
+    }
+
+    fn spawn(anp: &Path, url: &str, command: &str, config: &Path, log: PathBuf) -> AnpProcess {
         use std::os::unix::process::CommandExt;
         let stderr =
             std::fs::File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let child = Command::new(anp)
-            .args(["--store", url, "work", "--config"])
+            .args(["--store", url, command, "--config"])
             .arg(config)
             .env("ANP_LOG", "info")
             .stdin(Stdio::null())
@@ -286,26 +295,6 @@ pub async fn poison_job_that_kills_workers_ends_dead<H: Harness>(h: &H, anp: &Pa
             current = AnpProcess::work(anp, &h.url(), &config, dir.join(format!("w{n}.log")));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-impl AnpProcess {
-    /// Starts `anp --store URL scheduler --config CONFIG` in its own process group.
-    pub fn scheduler(anp: &Path, url: &str, config: &Path, log: PathBuf) -> AnpProcess {
-        use std::os::unix::process::CommandExt;
-        let stderr =
-            std::fs::File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
-        let child = Command::new(anp)
-            .args(["--store", url, "scheduler", "--config"])
-            .arg(config)
-            .env("ANP_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", anp.display()));
-        AnpProcess { child, log }
     }
 }
 

@@ -351,17 +351,21 @@ pub async fn worker_heartbeat_keeps_a_long_job<H: Harness>(h: &H) {
     assert!(j.errors.is_empty(), "{:?}", j.errors);
 }
 
-/// Shutdown waits for running jobs that finish within the grace period.
-pub async fn worker_shutdown_lets_short_jobs_finish<H: Harness>(h: &H) {
+/// Enqueues one job running `action`, starts a worker with `grace`, shuts it down as soon as the
+/// handler started, and returns the job as the store has it afterwards.
+async fn shut_down_while_running<H: Harness>(
+    h: &H,
+    action: &str,
+    grace: Duration,
+) -> anp_core::Job {
     let store = h.store().await;
-    let c = Client::new(store.clone());
-    let id = enqueue(&c, "sleep:400").await;
+    let id = enqueue(&Client::new(store.clone()), action).await;
     let w = worker(
         store.clone(),
         Arc::default(),
         options(
             Duration::from_secs(30),
-            Duration::from_secs(10),
+            grace,
             Duration::from_secs(1),
             false,
         ),
@@ -374,34 +378,18 @@ pub async fn worker_shutdown_lets_short_jobs_finish<H: Harness>(h: &H) {
     })
     .await;
     stop(&w, handle).await;
-    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Shutdown waits for running jobs that finish within the grace period.
+pub async fn worker_shutdown_lets_short_jobs_finish<H: Harness>(h: &H) {
+    let j = shut_down_while_running(h, "sleep:400", Duration::from_secs(10)).await;
     assert_eq!(j.state, JobState::Completed);
 }
 
 /// Jobs still running after the grace period go back to the queue, attempt not spent.
 pub async fn worker_shutdown_hands_back_after_grace<H: Harness>(h: &H) {
-    let store = h.store().await;
-    let c = Client::new(store.clone());
-    let id = enqueue(&c, "forever").await;
-    let w = worker(
-        store.clone(),
-        Arc::default(),
-        options(
-            Duration::from_secs(30),
-            Duration::from_millis(300),
-            Duration::from_secs(1),
-            false,
-        ),
-        2,
-    );
-    let mut rx = w.subscribe();
-    let handle = start(&w);
-    next_event(&mut rx, "the job to start", |e| {
-        matches!(e, WorkerEvent::Started { .. })
-    })
-    .await;
-    stop(&w, handle).await;
-    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    let j = shut_down_while_running(h, "forever", Duration::from_millis(300)).await;
     assert_eq!(j.state, JobState::Available);
     assert_eq!(j.attempt, 0, "handing back does not spend the attempt");
     assert!(j.errors.is_empty());
