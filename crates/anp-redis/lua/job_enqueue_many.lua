@@ -1,7 +1,8 @@
 -- job_enqueue_many: adds a chunk of new jobs to one queue. A job whose id already exists, or
 -- whose unique key is held by a live job (or, with a period, by one created within it), is not
 -- added: its reply names the existing job as a duplicate. Duplicates inside the chunk resolve to
--- the first job because it is already added when the second is checked.
+-- the first job because it is already added when the second is checked. Jobs added are counted
+-- (`enqueued`) in the stats bucket of the minute of now, per kind.
 --
 -- KEYS[1] anp:{<queue>}:jobs       hash: job records, args, errors, unique keys
 -- KEYS[2] anp:{<queue>}:ids        zset: every job id (score 0), for listing
@@ -9,71 +10,48 @@
 -- KEYS[4] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[5] anp:{<queue>}:unique     hash: unique key -> id of the newest job with it
 -- KEYS[6] anp:{<queue>}:wake       list: wake tokens for blocked job_wait calls
+-- KEYS[7] anp:{<queue>}:stats      hash: per-minute stats counters
+-- KEYS[8] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
 -- ARGV[1] now, µs since the Unix epoch (becomes created_at)
--- ARGV[2] n, the number of jobs; then 8 ARGV per job:
+-- ARGV[2] the start of now's minute, µs (the stats bucket)
+-- ARGV[3] n, the number of jobs; then 8 ARGV per job:
 --         id, kind, args (JSON text), priority (0-9), max_attempts,
 --         run_at (µs), unique key ('' for none), unique period (µs, '' for none)
 -- Returns: 3 entries per job, in input order: id (the job's, or the existing job's for a
 --          duplicate), duplicate (0 or 1), state of the job named by id.
 -- Errors:  ANP_CORRUPT when an existing record cannot be read.
 
-local jobs, ids, avail, sched, uniq, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local now = ARGV[1]
-local now_n = tonumber(now)
-local n = tonumber(ARGV[2])
+local k = { jobs = KEYS[1], ids = KEYS[2], avail = KEYS[3], sched = KEYS[4], uniq = KEYS[5] }
+local wakek, stats, minutes = KEYS[6], KEYS[7], KEYS[8]
+local now, minute = ARGV[1], ARGV[2]
+local n = tonumber(ARGV[3])
 local out = {}
 local woke = 0
+local added = {}
+local kinds = {}
 
 for i = 0, n - 1 do
-  local b = 3 + i * 8
-  local id, kind, args, prio = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-  local max_attempts, run_at, ukey, uperiod = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]
-  local dup_id, dup_state
-  local existing = job_load(jobs, id)
-  if existing then
-    -- The same id again: a client retrying a chunk whose reply it lost.
-    dup_id, dup_state = id, existing.state
-  elseif ukey ~= '' then
-    local holder = redis.call('HGET', uniq, ukey)
-    if holder then
-      local h = job_load(jobs, holder)
-      if h and (LIVE[h.state] or (uperiod ~= '' and tonumber(h.created_at) >= now_n - tonumber(uperiod))) then
-        dup_id, dup_state = holder, h.state
-      end
+  local b = 4 + i * 8
+  local kind = ARGV[b + 1]
+  local id, dup, state = enqueue_one(k, now, ARGV[b], kind, ARGV[b + 2], ARGV[b + 3],
+    ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
+  if dup == 0 then
+    if not added[kind] then
+      added[kind] = 0
+      kinds[#kinds + 1] = kind
     end
-  end
-  if dup_id then
-    out[#out + 1] = dup_id
-    out[#out + 1] = 1
-    out[#out + 1] = dup_state
-  else
-    local state = 'scheduled'
-    if tonumber(run_at) <= now_n then
-      state = 'available'
-    end
-    local rec = rec_format({
-      state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
-      run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
-      token = '-', lease_expires_at = '-', kind = kind, owner = '',
-    })
-    if ukey ~= '' then
-      redis.call('HSET', jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)
-      redis.call('HSET', uniq, ukey, id)
-    else
-      redis.call('HSET', jobs, id, rec, id .. ':args', args)
-    end
-    redis.call('ZADD', ids, 0, id)
+    added[kind] = added[kind] + 1
     if state == 'available' then
-      redis.call('ZADD', avail, avail_score(prio, run_at), id)
       woke = woke + 1
-    else
-      redis.call('ZADD', sched, run_at, id)
     end
-    out[#out + 1] = id
-    out[#out + 1] = 0
-    out[#out + 1] = state
   end
+  out[#out + 1] = id
+  out[#out + 1] = dup
+  out[#out + 1] = state
 end
 
+for _, kind in ipairs(kinds) do
+  stats_incr(stats, minutes, minute, kind, 'enqueued', added[kind])
+end
 wake(wakek, woke)
 return out

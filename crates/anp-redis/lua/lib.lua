@@ -145,3 +145,68 @@ local function rfc3339(us_text)
   end
   return s .. 'Z'
 end
+
+-- Per-minute stats: bucket `<minute_us>:<kind>` in anp:{<queue>}:stat_minutes (score: the
+-- minute), counters in anp:{<queue>}:stats under `<minute_us>:<kind>:<counter>`; counters are
+-- enqueued, completed, failed, dead, run:<bucket>, run_sum_us, wait:<bucket>, wait_sum_us.
+local HIST_BUCKETS = 17
+
+local function stats_incr(stats, minutes, minute, kind, counter, n)
+  local b = minute .. ':' .. kind
+  redis.call('ZADD', minutes, minute, b)
+  redis.call('HINCRBY', stats, b .. ':' .. counter, n)
+end
+
+-- Every counter field of bucket b (for deleting it).
+local function stats_fields(b)
+  local f = { b .. ':enqueued', b .. ':completed', b .. ':failed', b .. ':dead',
+    b .. ':run_sum_us', b .. ':wait_sum_us' }
+  for i = 0, HIST_BUCKETS - 1 do
+    f[#f + 1] = b .. ':run:' .. i
+    f[#f + 1] = b .. ':wait:' .. i
+  end
+  return f
+end
+
+-- Adds one new job unless its id exists or its unique key is held (live, or created within
+-- the period). Returns the job's id (or the holder's), 1 for a duplicate else 0, its state.
+-- k: { jobs, ids, avail, sched, uniq } keys.
+local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, ukey, uperiod)
+  local now_n = tonumber(now)
+  local existing = job_load(k.jobs, id)
+  if existing then
+    -- The same id again: a client retrying a call whose reply it lost.
+    return id, 1, existing.state
+  end
+  if ukey ~= '' then
+    local holder = redis.call('HGET', k.uniq, ukey)
+    if holder then
+      local h = job_load(k.jobs, holder)
+      if h and (LIVE[h.state] or (uperiod ~= '' and tonumber(h.created_at) >= now_n - tonumber(uperiod))) then
+        return holder, 1, h.state
+      end
+    end
+  end
+  local state = 'scheduled'
+  if tonumber(run_at) <= now_n then
+    state = 'available'
+  end
+  local rec = rec_format({
+    state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
+    run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
+    token = '-', lease_expires_at = '-', kind = kind, owner = '',
+  })
+  if ukey ~= '' then
+    redis.call('HSET', k.jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)
+    redis.call('HSET', k.uniq, ukey, id)
+  else
+    redis.call('HSET', k.jobs, id, rec, id .. ':args', args)
+  end
+  redis.call('ZADD', k.ids, 0, id)
+  if state == 'available' then
+    redis.call('ZADD', k.avail, avail_score(prio, run_at), id)
+  else
+    redis.call('ZADD', k.sched, run_at, id)
+  end
+  return id, 0, state
+end

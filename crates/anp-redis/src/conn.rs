@@ -149,6 +149,26 @@ impl Redis {
         Call::queue(queue, cmd)
     }
 
+    /// An `EVALSHA` of a schedule script: `queue`'s keys, then schedule `name`'s keys (in the
+    /// same slot).
+    pub(crate) fn schedule_script(
+        &self,
+        def: &ScriptDef,
+        queue: &QueueName,
+        name: &anp_core::schedule::ScheduleName,
+    ) -> Call {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.scripts.get(def).get_hash())
+            .arg(def.keys.len() + def.extra.len());
+        for k in def.keys {
+            cmd.arg(k.key(queue));
+        }
+        for s in def.extra {
+            cmd.arg(s.key(queue, name));
+        }
+        Call::queue(queue, cmd)
+    }
+
     /// `SCRIPT LOAD`s every script (on every primary in Cluster) and checks the returned SHA.
     pub(crate) async fn load_scripts(&self, op: &str) -> Result<()> {
         let mut conn = self.conn.clone();

@@ -3,8 +3,10 @@
 //!
 //! Per-queue keys are `anp:{<queue>}:<what>`: the braces are a Cluster hash tag, so all keys of
 //! one queue live in one slot and every script (which touches one queue) is slot-local. Queue
-//! names are `[a-z0-9_-]`, so they can't contain a brace. Two keys are global: [`QUEUES`] and
-//! [`SCHEMA`]; they are written outside scripts, idempotently.
+//! names are `[a-z0-9_-]`, so they can't contain a brace. Per-schedule keys
+//! (`anp:{<queue>}:schedule:<name>`, `anp:{<queue>}:fires:<name>`, see [`S`]) live in the slot
+//! of the schedule's queue. The global keys ([`QUEUES`], [`SCHEMA`], [`PROCESSES`],
+//! [`DEPLOYS`], [`SCHEDULES`]) are written outside scripts, idempotently.
 
 use anp_core::schedule::ScheduleName;
 use anp_core::QueueName;

@@ -14,8 +14,9 @@
 //!
 //! # Layout
 //!
-//! - `keys`: every key name (`anp:{<queue>}:<what>`, plus `anp:queues` and
-//!   `anp:schema`); `docs/redis-keys.md` is their table.
+//! - `keys`: every key name (`anp:{<queue>}:<what>`, `anp:{<queue>}:schedule:<name>` and
+//!   `…:fires:<name>`, plus the global `anp:queues`, `anp:schema`, `anp:processes`,
+//!   `anp:deploys`, `anp:schedules`); `docs/redis-keys.md` is their table.
 //! - `lua/<method>.lua`: one script per state-changing Store method, each with a header
 //!   listing its `KEYS`, `ARGV` and replies; `lua/lib.lua` holds the helpers every script
 //!   starts with (the job record format among them).

@@ -10,7 +10,7 @@
 
 use redis::Script;
 
-use crate::keys::Q;
+use crate::keys::{Q, S};
 
 /// One script: its name (the Store method), its source and the keys it is handed, in `KEYS`
 /// order.
@@ -22,16 +22,22 @@ pub(crate) struct ScriptDef {
     pub(crate) source: &'static str,
     /// `KEYS[1..]`.
     pub(crate) keys: &'static [Q],
+    /// Per-schedule keys handed after [`ScriptDef::keys`] (schedule scripts only).
+    pub(crate) extra: &'static [S],
     /// Only reads.
     pub(crate) read_only: bool,
 }
 
 macro_rules! script {
     ($ident:ident, $name:literal, [$($k:ident),* $(,)?], $ro:expr) => {
+        script!($ident, $name, [$($k),*], [], $ro);
+    };
+    ($ident:ident, $name:literal, [$($k:ident),* $(,)?], [$($s:ident),* $(,)?], $ro:expr) => {
         pub(crate) const $ident: ScriptDef = ScriptDef {
             name: $name,
             source: include_str!(concat!("../lua/", $name, ".lua")),
             keys: &[$(Q::$k),*],
+            extra: &[$(S::$s),*],
             read_only: $ro,
         };
     };
@@ -40,7 +46,16 @@ macro_rules! script {
 script!(
     JOB_ENQUEUE_MANY,
     "job_enqueue_many",
-    [Jobs, Ids, Available, Scheduled, Unique, Wake],
+    [
+        Jobs,
+        Ids,
+        Available,
+        Scheduled,
+        Unique,
+        Wake,
+        Stats,
+        StatMinutes
+    ],
     false
 );
 script!(
@@ -52,7 +67,19 @@ script!(
 script!(
     JOB_ACK_MANY,
     "job_ack_many",
-    [Jobs, Available, Scheduled, Retryable, Running, Completed, Dead, Cancelled, Wake],
+    [
+        Jobs,
+        Available,
+        Scheduled,
+        Retryable,
+        Running,
+        Completed,
+        Dead,
+        Cancelled,
+        Wake,
+        Stats,
+        StatMinutes
+    ],
     false
 );
 script!(
@@ -117,8 +144,34 @@ script!(
     true
 );
 
+script!(STATS_RECORD, "stats_record", [Stats, StatMinutes], false);
+script!(SCHEDULE_SYNC, "schedule_sync", [], [Schedule], false);
+script!(
+    SCHEDULE_SET_PAUSED,
+    "schedule_set_paused",
+    [],
+    [Schedule],
+    false
+);
+script!(
+    SCHEDULE_CLAIM_TICK,
+    "schedule_claim_tick",
+    [
+        Jobs,
+        Ids,
+        Available,
+        Scheduled,
+        Unique,
+        Wake,
+        Stats,
+        StatMinutes
+    ],
+    [Schedule, Fires],
+    false
+);
+
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 14] = [
+pub(crate) const ALL: [&ScriptDef; 18] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -133,6 +186,10 @@ pub(crate) const ALL: [&ScriptDef; 14] = [
     &QUEUE_SET_PAUSED,
     &JOB_LIST,
     &QUEUE_LIST,
+    &STATS_RECORD,
+    &SCHEDULE_SYNC,
+    &SCHEDULE_SET_PAUSED,
+    &SCHEDULE_CLAIM_TICK,
 ];
 
 const LIB: &str = include_str!("../lua/lib.lua");
@@ -203,22 +260,23 @@ mod tests {
     fn script_headers_match_the_keys_passed() {
         for def in ALL {
             let listed = header_keys(def.source);
+            let passed: Vec<String> = def
+                .keys
+                .iter()
+                .map(|k| k.pattern())
+                .chain(def.extra.iter().map(|s| s.pattern()))
+                .collect();
             assert_eq!(
                 listed.len(),
-                def.keys.len(),
+                passed.len(),
                 "{}.lua header lists {} KEYS, keys.rs passes {}",
                 def.name,
                 listed.len(),
-                def.keys.len()
+                passed.len()
             );
             for (i, (n, pattern)) in listed.iter().enumerate() {
                 assert_eq!(*n, i + 1, "{}.lua: KEYS out of order", def.name);
-                assert_eq!(
-                    *pattern,
-                    def.keys[i].pattern(),
-                    "{}.lua: KEYS[{n}] pattern",
-                    def.name
-                );
+                assert_eq!(*pattern, passed[i], "{}.lua: KEYS[{n}] pattern", def.name);
             }
             let body: String = def
                 .source
@@ -231,10 +289,10 @@ mod tests {
                 let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 if let Ok(n) = n.parse::<usize>() {
                     assert!(
-                        (1..=def.keys.len()).contains(&n),
+                        (1..=passed.len()).contains(&n),
                         "{}.lua uses KEYS[{n}] but is handed {}",
                         def.name,
-                        def.keys.len()
+                        passed.len()
                     );
                 }
             }

@@ -203,41 +203,55 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn schedule_sync(&self, _p: ScheduleSyncParams) -> Result<()> {
-        Err(not_yet("schedule_sync"))
+    async fn schedule_sync(&self, p: ScheduleSyncParams) -> Result<()> {
+        ops::schedule::sync(self.r(), p)
+            .instrument(span!("schedule_sync"))
+            .await
     }
 
     async fn schedule_list(&self) -> Result<Vec<ScheduleInfo>> {
-        Err(not_yet("schedule_list"))
+        ops::schedule::list(self.r())
+            .instrument(span!("schedule_list"))
+            .await
     }
 
     async fn schedule_get(
         &self,
-        _name: ScheduleName,
-        _log_limit: u32,
+        name: ScheduleName,
+        log_limit: u32,
     ) -> Result<(ScheduleInfo, Vec<FireLogEntry>)> {
-        Err(not_yet("schedule_get"))
+        ops::schedule::get(self.r(), name, log_limit)
+            .instrument(span!("schedule_get"))
+            .await
     }
 
     async fn schedule_set_paused(
         &self,
-        _name: ScheduleName,
-        _paused: bool,
-        _now: Timestamp,
+        name: ScheduleName,
+        paused: bool,
+        now: Timestamp,
     ) -> Result<()> {
-        Err(not_yet("schedule_set_paused"))
+        ops::schedule::set_paused(self.r(), name, paused, now)
+            .instrument(span!("schedule_set_paused"))
+            .await
     }
 
-    async fn schedule_claim_tick(&self, _p: TickClaimParams) -> Result<TickClaim> {
-        Err(not_yet("schedule_claim_tick"))
+    async fn schedule_claim_tick(&self, p: TickClaimParams) -> Result<TickClaim> {
+        ops::schedule::claim_tick(self.r(), p)
+            .instrument(span!("schedule_claim_tick"))
+            .await
     }
 
-    async fn schedule_trigger(&self, _p: ScheduleTriggerParams) -> Result<Enqueued> {
-        Err(not_yet("schedule_trigger"))
+    async fn schedule_trigger(&self, p: ScheduleTriggerParams) -> Result<Enqueued> {
+        ops::schedule::trigger(self.r(), p)
+            .instrument(span!("schedule_trigger"))
+            .await
     }
 
-    async fn schedule_delete(&self, _name: ScheduleName) -> Result<()> {
-        Err(not_yet("schedule_delete"))
+    async fn schedule_delete(&self, name: ScheduleName) -> Result<()> {
+        ops::schedule::delete(self.r(), name)
+            .instrument(span!("schedule_delete"))
+            .await
     }
 
     async fn process_heartbeat(&self, p: ProcessInfo) -> Result<()> {
@@ -258,12 +272,16 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn stats_record(&self, _p: StatsRecordParams) -> Result<()> {
-        Err(not_yet("stats_record"))
+    async fn stats_record(&self, p: StatsRecordParams) -> Result<()> {
+        ops::stats::record(self.r(), p)
+            .instrument(span!("stats_record"))
+            .await
     }
 
-    async fn stats_query(&self, _p: StatsQueryParams) -> Result<Vec<(StatKey, StatCounts)>> {
-        Err(not_yet("stats_query"))
+    async fn stats_query(&self, p: StatsQueryParams) -> Result<Vec<(StatKey, StatCounts)>> {
+        ops::stats::query(self.r(), p)
+            .instrument(span!("stats_query"))
+            .await
     }
 
     async fn deploy_mark(&self, m: DeployMarker) -> Result<()> {
@@ -277,15 +295,20 @@ impl Store for RedisStore {
             .instrument(span!("deploy_list"))
             .await
     }
+
+    async fn job_import_many(&self, _jobs: Vec<Job>) -> Result<u64> {
+        Err(not_yet("job_import_many"))
+    }
 }
 
-/// Schedules, and stats are not stored in Redis yet (they arrived
-/// in the seam after this backend was written).
+/// A Store method this backend does not implement yet.
 fn not_yet(op: &str) -> Error {
     Error::new(
         op,
         ErrorKind::Incompatible,
-        format!("{op} is not supported by the Redis backend yet: expected a sqlite:// store for schedules and stats"),
+        format!(
+            "{op} is not supported by the Redis backend yet: expected a sqlite:// store for it"
+        ),
         false,
     )
 }

@@ -126,6 +126,71 @@ async fn only_documented_keys_exist_after_a_full_run() {
     .await
     .unwrap();
 
+    // Schedules and stats.
+    let def = anp_conformance::schedule::def("nightly.report", "* * * * *");
+    s.schedule_sync(anp_core::schedule::ScheduleSyncParams {
+        defs: vec![def.clone()],
+        now,
+    })
+    .await
+    .unwrap();
+    s.schedule_claim_tick(anp_core::schedule::TickClaimParams {
+        name: def.name.clone(),
+        tick: plus(now, 60),
+        job: Some(def.new_job()),
+        skip_reason: None,
+        passed_over: 1,
+        scheduler: "s-1".into(),
+        now: plus(now, 60),
+        log_max: 10,
+    })
+    .await
+    .unwrap();
+    s.stats_record(anp_core::ops::StatsRecordParams {
+        deltas: [(
+            anp_core::ops::StatKey {
+                minute: anp_core::ops::minute_of(now),
+                queue: q("mail"),
+                kind: anp_core::Kind::parse("a").unwrap(),
+            },
+            anp_core::ops::StatCounts {
+                completed: 1,
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        prune_before: None,
+    })
+    .await
+    .unwrap();
+    let stats = s
+        .stats_query(anp_core::ops::StatsQueryParams {
+            from: anp_core::ops::minute_of(now),
+            until: plus(now, 120),
+        })
+        .await
+        .unwrap();
+    assert!(!stats.is_empty());
+    // Retention deletes whole buckets (every counter field and the zset member).
+    s.stats_record(anp_core::ops::StatsRecordParams {
+        deltas: Default::default(),
+        prune_before: Some(plus(now, 120)),
+    })
+    .await
+    .unwrap();
+    let stats = s
+        .stats_query(anp_core::ops::StatsQueryParams {
+            from: anp_core::ops::minute_of(now),
+            until: plus(now, 120),
+        })
+        .await
+        .unwrap();
+    assert!(stats.is_empty(), "{stats:?}");
+    assert_eq!(server.cli(&[], &["HLEN", "anp:{mail}:stats"]).trim(), "0");
+    // Leave stats behind for the scan below.
+    enqueue(&*s, vec![new_job("a", "mail", 500)], now).await;
+
     let keys = server.cli(&[], &["--scan", "--pattern", "*"]);
     let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
     assert!(keys.len() >= 10, "expected the run to leave keys: {keys:?}");
@@ -139,9 +204,16 @@ async fn only_documented_keys_exist_after_a_full_run() {
             anp_redis::is_documented_key(key),
             "{key} is not a documented key"
         );
-        // anp:{mail}:jobs → `anp:{<queue>}:jobs` must be in the table.
+        // anp:{mail}:jobs → `anp:{<queue>}:jobs` must be in the table (and
+        // anp:{default}:schedule:nightly.report → `anp:{<queue>}:schedule:<name>`).
         let pattern = match key.split_once('}') {
-            Some((_, rest)) => format!("anp:{{<queue>}}{rest}"),
+            Some((_, rest)) => {
+                let rest = match rest.strip_prefix(':').and_then(|r| r.split_once(':')) {
+                    Some((what, _name)) => format!(":{what}:<name>"),
+                    None => rest.to_owned(),
+                };
+                format!("anp:{{<queue>}}{rest}")
+            }
             None => key.to_owned(),
         };
         assert!(

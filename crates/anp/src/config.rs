@@ -408,8 +408,10 @@ impl Config {
                         "expected exactly one of `command` (argv array), `url` (HTTP endpoint) or `builtin`",
                     ),
                 };
-            let mut retry = RetryPolicy::default();
-            retry.max_attempts = cx.int(&j.max_attempts, "job.max_attempts", 1..=1000, 25)? as u32;
+            let mut retry = RetryPolicy {
+                max_attempts: cx.int(&j.max_attempts, "job.max_attempts", 1..=1000, 25)? as u32,
+                ..RetryPolicy::default()
+            };
             if j.backoff_base.is_some() {
                 retry.base_secs = cx
                     .duration(&j.backoff_base, "job.backoff_base", Duration::from_secs(15))?
@@ -538,6 +540,7 @@ impl Ctx<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

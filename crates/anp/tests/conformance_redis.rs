@@ -7,8 +7,4 @@ mod common;
 
 use common::RedisHarness;
 
-anp_conformance::conformance_suite!(
-    RedisHarness,
-    env!("CARGO_BIN_EXE_anp"),
-    gap(schedules_and_stats) = "Redis backend: schedules and per-minute stats are not implemented yet (Incompatible error)"
-);
+anp_conformance::conformance_suite!(RedisHarness, env!("CARGO_BIN_EXE_anp"));

@@ -6,8 +6,4 @@ mod common;
 
 use common::RedisClusterHarness;
 
-anp_conformance::conformance_suite!(
-    RedisClusterHarness,
-    env!("CARGO_BIN_EXE_anp"),
-    gap(schedules_and_stats) = "Redis backend: schedules and per-minute stats are not implemented yet (Incompatible error)"
-);
+anp_conformance::conformance_suite!(RedisClusterHarness, env!("CARGO_BIN_EXE_anp"));

@@ -1,5 +1,6 @@
 //! `job_ack_many`: acks grouped by queue, one `job_ack_many.lua` call per queue, pipelined.
 
+use anp_core::ops::minute_of;
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
 use anp_core::{Error, Result};
 
@@ -24,7 +25,9 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
     let mut calls = Vec::with_capacity(groups.len());
     for (queue, idx) in &groups {
         let mut call = r.script(&JOB_ACK_MANY, queue);
-        call.arg(micros(p.now)).arg(idx.len());
+        call.arg(micros(p.now))
+            .arg(micros(minute_of(p.now)))
+            .arg(idx.len());
         for &i in idx {
             let a = &p.acks[i];
             let (outcome, at, err) = match &a.outcome {
@@ -42,6 +45,15 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
                 .arg(outcome)
                 .arg(at)
                 .arg(err);
+            match &a.stats {
+                Some(st) => call
+                    .arg(st.kind.as_str())
+                    .arg(crate::ops::stats::bucket(st.run))
+                    .arg(crate::ops::stats::us(st.run))
+                    .arg(crate::ops::stats::bucket(st.wait))
+                    .arg(crate::ops::stats::us(st.wait)),
+                None => call.arg("").arg("").arg("").arg("").arg(""),
+            };
         }
         calls.push(call);
     }

@@ -25,13 +25,14 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         j.validate()?;
     }
     let now = micros(p.now);
+    let minute = micros(anp_core::ops::minute_of(p.now));
     let groups = by_queue(&p.jobs, |j| &j.queue);
     let mut calls = vec![register_queues(groups.iter().map(|(q, _)| *q))];
     let mut chunks: Vec<&[usize]> = Vec::new();
     for (queue, idx) in &groups {
         for chunk in idx.chunks(CHUNK) {
             let mut call = r.script(&JOB_ENQUEUE_MANY, queue);
-            call.arg(now).arg(chunk.len());
+            call.arg(now).arg(minute).arg(chunk.len());
             for &i in chunk {
                 let j = &p.jobs[i];
                 let period = j

@@ -18,6 +18,8 @@ pub(crate) mod job_retry_dead;
 pub(crate) mod process;
 pub(crate) mod queue_list;
 pub(crate) mod queue_set_paused;
+pub(crate) mod schedule;
+pub(crate) mod stats;
 pub(crate) mod store_ping;
 
 use anp_core::{Error, Job, JobId, QueueName, Result};

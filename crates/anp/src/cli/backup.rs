@@ -172,7 +172,6 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs) -> anyhow::Result<()> {
         put(&Line::Deploy(d))?;
     }
     put(&Line::End(counts.clone()))?;
-    drop(put);
     w.flush().map_err(|e| io_err("backup --to", &a.to, e))?;
     // Verify: read the file back as restore would.
     let (_, read_back) = read(&a.to)?;

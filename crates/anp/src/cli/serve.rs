@@ -164,12 +164,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
-    let refuse = |status: StatusCode, msg: &str| {
+/// `Some(refusal)` unless the request carries the token.
+fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let deny = |status: StatusCode, msg: &str| {
         (status, Json(serde_json::json!({"error": {"kind": "unauthorized", "message": msg, "retry_safe": false}}))).into_response()
     };
     let Some(token) = &app.token else {
-        return Err(refuse(
+        return Some(deny(
             StatusCode::FORBIDDEN,
             "actions are disabled: start anp serve with ANP_TOKEN set",
         ));
@@ -179,8 +180,8 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        Some(g) if same(g.as_bytes(), token.as_bytes()) => Ok(()),
-        _ => Err(refuse(
+        Some(g) if same(g.as_bytes(), token.as_bytes()) => None,
+        _ => Some(deny(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token: expected Authorization: Bearer $ANP_TOKEN",
         )),
@@ -297,7 +298,7 @@ async fn act_job_retry(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    if let Err(r) = authorize(&app, &headers) {
+    if let Some(r) = refuse(&app, &headers) {
         return Ok(r);
     }
     ok(app
@@ -311,7 +312,7 @@ async fn act_job_cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    if let Err(r) = authorize(&app, &headers) {
+    if let Some(r) = refuse(&app, &headers) {
         return Ok(r);
     }
     ok(app
@@ -321,7 +322,7 @@ async fn act_job_cancel(
 }
 
 async fn set_paused(app: &App, headers: &HeaderMap, queue: &str, paused: bool) -> ApiResult {
-    if let Err(r) = authorize(app, headers) {
+    if let Some(r) = refuse(app, headers) {
         return Ok(r);
     }
     let q = QueueName::parse(queue)?;
@@ -352,7 +353,7 @@ async fn act_schedule_trigger(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> ApiResult {
-    if let Err(r) = authorize(&app, &headers) {
+    if let Some(r) = refuse(&app, &headers) {
         return Ok(r);
     }
     let p = ScheduleTriggerParams {
@@ -378,7 +379,7 @@ async fn act_deploy_mark(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult {
-    if let Err(r) = authorize(&app, &headers) {
+    if let Some(r) = refuse(&app, &headers) {
         return Ok(r);
     }
     let b: MarkBody = serde_json::from_slice(&body).map_err(|e| {

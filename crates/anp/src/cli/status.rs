@@ -380,7 +380,7 @@ pub async fn build(store: &dyn anp_core::Store) -> anyhow::Result<Status> {
         }
     }
     let mut top: Vec<_> = top.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|t| std::cmp::Reverse(t.1));
     let mut schedules_bad = Vec::new();
     for s in store.schedule_list().await? {
         let failed = matches!(
