@@ -89,6 +89,15 @@ script!(
     false
 );
 script!(
+    JOB_IMPORT_MANY,
+    "job_import_many",
+    [
+        Jobs, Ids, Scheduled, Available, Running, Completed, Retryable, Dead, Cancelled, Unique,
+        Wake, LeaseSeq
+    ],
+    false
+);
+script!(
     JOB_RESCUE_EXPIRED,
     "job_rescue_expired",
     [Jobs, Available, Running, Dead, Wake],
@@ -171,7 +180,7 @@ script!(
 );
 
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 18] = [
+pub(crate) const ALL: [&ScriptDef; 19] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -190,6 +199,7 @@ pub(crate) const ALL: [&ScriptDef; 18] = [
     &SCHEDULE_SYNC,
     &SCHEDULE_SET_PAUSED,
     &SCHEDULE_CLAIM_TICK,
+    &JOB_IMPORT_MANY,
 ];
 
 const LIB: &str = include_str!("../lua/lib.lua");

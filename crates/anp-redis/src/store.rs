@@ -17,7 +17,7 @@ use anp_core::store::{
     JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
     JobWaitParams, QueueInfo, Rescued, StoreInfo,
 };
-use anp_core::{Error, ErrorKind, Job, JobId, QueueName, Result, Store};
+use anp_core::{Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tracing::Instrument;
@@ -296,19 +296,9 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn job_import_many(&self, _jobs: Vec<Job>) -> Result<u64> {
-        Err(not_yet("job_import_many"))
+    async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64> {
+        ops::job_import_many::run(self.r(), jobs)
+            .instrument(span!("job_import_many"))
+            .await
     }
-}
-
-/// A Store method this backend does not implement yet.
-fn not_yet(op: &str) -> Error {
-    Error::new(
-        op,
-        ErrorKind::Incompatible,
-        format!(
-            "{op} is not supported by the Redis backend yet: expected a sqlite:// store for it"
-        ),
-        false,
-    )
 }

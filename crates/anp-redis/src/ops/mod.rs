@@ -9,6 +9,7 @@ pub(crate) mod job_enqueue_many;
 pub(crate) mod job_fetch;
 pub(crate) mod job_get;
 pub(crate) mod job_heartbeat_many;
+pub(crate) mod job_import_many;
 pub(crate) mod job_list;
 pub(crate) mod job_promote_due;
 pub(crate) mod job_prune;
