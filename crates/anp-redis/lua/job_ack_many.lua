@@ -41,6 +41,7 @@ end
 
 local out = {}
 local woke = 0
+local acc = { buckets = {}, fields = {} }
 for i = 0, n - 1 do
   local b = 4 + i * W
   local id, token, outcome, at, err = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
@@ -75,22 +76,23 @@ for i = 0, n - 1 do
     job_save(jobs, id, j)
     if skind ~= '' and (outcome == 'complete' or outcome == 'retry' or outcome == 'dead') then
       if outcome == 'complete' then
-        stats_incr(stats, minutes, minute, skind, 'completed', 1)
+        stats_add(acc, minute, skind, 'completed', 1)
       else
-        stats_incr(stats, minutes, minute, skind, 'failed', 1)
+        stats_add(acc, minute, skind, 'failed', 1)
         if outcome == 'dead' then
-          stats_incr(stats, minutes, minute, skind, 'dead', 1)
+          stats_add(acc, minute, skind, 'dead', 1)
         end
       end
-      stats_incr(stats, minutes, minute, skind, 'run:' .. ARGV[b + 6], 1)
-      stats_incr(stats, minutes, minute, skind, 'run_sum_us', ARGV[b + 7])
-      stats_incr(stats, minutes, minute, skind, 'wait:' .. ARGV[b + 8], 1)
-      stats_incr(stats, minutes, minute, skind, 'wait_sum_us', ARGV[b + 9])
+      stats_add(acc, minute, skind, 'run:' .. ARGV[b + 6], 1)
+      stats_add(acc, minute, skind, 'run_sum_us', ARGV[b + 7])
+      stats_add(acc, minute, skind, 'wait:' .. ARGV[b + 8], 1)
+      stats_add(acc, minute, skind, 'wait_sum_us', ARGV[b + 9])
     end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
 end
+stats_flush(acc, stats, minutes)
 wake(wakek, woke)
 return out
