@@ -135,9 +135,10 @@ pub(crate) fn configure(conn: &Connection, opts: &SqliteOptions, reader: bool) -
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Keep a burst's WAL from staying huge once checkpointed (bytes).
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-    // 8 MiB of page cache (negative: KiB). The hot pages are few (the right edges of the indexes);
-    // SQLite walks the whole cache at some commits, so bigger is slower here.
-    conn.pragma_update(None, "cache_size", -8_000)?;
+    // 2 MB of page cache (negative: KiB). The hot pages are few (the right edges of the
+    // indexes); SQLite walks the whole cache at some commits, so bigger is slower here, and
+    // BENCHMARKS.md measured 8 MB costing the worker ~6 MiB of RSS for no throughput.
+    conn.pragma_update(None, "cache_size", -2_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     if reader {
         conn.pragma_update(None, "query_only", "ON")?;

@@ -30,8 +30,9 @@ use super::Ctx;
 use crate::config::parse_duration;
 use crate::output;
 
-/// Jobs per bulk call in phase A (the fastest of 500–10,000 on SQLite and Redis).
-const DEFAULT_BATCH: u64 = 1_000;
+/// Jobs per bulk call in phase A: the fastest of 500–10,000 on SQLite (5,000: +4 % over
+/// 1,000); on Redis 1,000–10,000 measure the same (BENCHMARKS.md).
+const DEFAULT_BATCH: u64 = 5_000;
 /// How often the store is asked for counts near the end of a phase.
 const POLL: Duration = Duration::from_millis(20);
 /// Longest pause between two count polls (keeps the progress bar moving).
@@ -282,7 +283,7 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         eprintln!("anp bench: warning: this is a debug build; measure a release build (cargo build --release -p anp)");
     }
     let dir = TempDir::new()?;
-    let bench = Bench {
+    let bench = Arc::new(Bench {
         client: Client::new(store.clone()),
         store,
         url,
@@ -292,11 +293,23 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         plan: plan.clone(),
         json: ctx.json,
         created: Arc::new(Mutex::new(Vec::new())),
-    };
+    });
 
+    // The phases run in a spawned task, on the runtime's worker threads like a request handler
+    // of a web service (not on the thread blocked in `block_on`, which would add a thread
+    // hand-off to every store call).
+    let mut task = tokio::spawn({
+        let bench = bench.clone();
+        async move { bench.all_runs().await }
+    });
     let outcome = tokio::select! {
-        r = bench.all_runs() => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("bench: interrupted; the bench jobs are being deleted")),
+        r = &mut task => r.unwrap_or_else(|e| Err(anyhow::anyhow!("bench: the run task failed: {e}"))),
+        _ = tokio::signal::ctrl_c() => {
+            // Dropping the run stops its worker process (see `WorkerProc`'s Drop).
+            task.abort();
+            let _ = task.await;
+            Err(anyhow::anyhow!("bench: interrupted; the bench jobs were deleted"))
+        }
     };
     // Whatever a failed or interrupted run left behind (a finished run cleans up itself).
     let leftovers: Vec<QueueName> = lock(&bench.created).drain(..).collect();
