@@ -55,8 +55,10 @@ The worker of phases B and C is this binary's `anp work`, started as a separate 
 the store URL in ANP_STORE and ANP_LOG=warn.
 
 Latency (C) is attempted_at - created_at of each job as stored: created_at is the enqueuing \
-client's clock just before the enqueue call, attempted_at the worker's clock when it fetched \
-the job, a few microseconds before the handler starts (same machine, same clock).
+client's clock just before the enqueue call, attempted_at the worker's clock as it sent the \
+fetch that leased the job (same machine, same clock). The handler starts one fetch round trip \
+later, so this is a lower bound; the JSON's runs.each[] also has finalized_at - created_at \
+(latency_upper_*), an upper bound that includes the run and the wait for the batched ack.
 
 Examples:
   anp bench --store sqlite:///tmp/bench/bench.db
@@ -203,13 +205,16 @@ struct RunResult {
     process_seconds: Option<f64>,
     /// B: the worker's peak resident memory.
     peak_rss_mib: Option<f64>,
-    /// C: attempted_at − created_at.
+    /// C: attempted_at − created_at (attempted_at: the worker's clock as it sent the fetch).
     latency_p50_ms: Option<f64>,
     latency_p99_ms: Option<f64>,
     latency_max_ms: Option<f64>,
     /// C: attempted_at − the moment the enqueue call returned (excludes the enqueue call).
     latency_from_return_p50_ms: Option<f64>,
     latency_from_return_p99_ms: Option<f64>,
+    /// C: finalized_at − created_at, an upper bound (includes the batched acknowledgement).
+    latency_upper_p50_ms: Option<f64>,
+    latency_upper_p99_ms: Option<f64>,
     /// C: enqueue calls that started more than one interval (1/rate) behind their schedule,
     /// and the largest delay.
     late_sends: Option<u64>,
@@ -555,6 +560,7 @@ impl Bench {
 
         let mut from_created = new_histogram()?;
         let mut from_return = new_histogram()?;
+        let mut upper = new_histogram()?;
         let mut seen = 0u64;
         let mut before = None;
         loop {
@@ -579,6 +585,9 @@ impl Bench {
                 seen += 1;
                 record(&mut from_created, micros_between(job.created_at, att));
                 record(&mut from_return, micros_between(*ret, att));
+                if let Some(fin) = job.finalized_at {
+                    record(&mut upper, micros_between(job.created_at, fin));
+                }
             }
         }
         if seen != n {
@@ -594,6 +603,8 @@ impl Bench {
         r.latency_max_ms = Some(round(from_created.max() as f64 / 1000.0, 3));
         r.latency_from_return_p50_ms = Some(ms(&from_return, 0.5));
         r.latency_from_return_p99_ms = Some(ms(&from_return, 0.99));
+        r.latency_upper_p50_ms = Some(ms(&upper, 0.5));
+        r.latency_upper_p99_ms = Some(ms(&upper, 0.99));
         r.late_sends = Some(late);
         r.max_send_delay_ms = Some(round(max_delay.as_secs_f64() * 1000.0, 3));
         r.sent_per_s = Some(round(n as f64 / sent_secs, 1));
