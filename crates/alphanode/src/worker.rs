@@ -73,7 +73,7 @@ pub struct WorkerOptions {
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
-            id: default_worker_id(),
+            id: process_id(),
             lease: Duration::from_secs(30),
             grace: Duration::from_secs(25),
             poll_interval: Duration::from_secs(1),
@@ -101,10 +101,6 @@ pub fn hostname() -> String {
 pub fn process_id() -> String {
     let suffix: u32 = rand::rng().random();
     format!("{}-{}-{suffix:08x}", hostname(), std::process::id())
-}
-
-fn default_worker_id() -> String {
-    process_id()
 }
 
 /// The registration record of this process.
@@ -689,24 +685,17 @@ fn spawn_job(
     let inner = inner.clone();
     let ack_tx = ack_tx.clone();
     jobs.spawn(async move {
-        let outcome = run_attempt(&inner, job, lease, cancel).await;
-        if let Some((id, ack)) = outcome {
-            // Only the remover of the running entry acks (see `Inner::running`).
-            if lock(&inner.running).remove(&id).is_some() {
-                let _ = ack_tx.send(ack);
-            }
+        let ack = run_attempt(&inner, job, lease, cancel).await;
+        // Only the remover of the running entry acks (see `Inner::running`).
+        if lock(&inner.running).remove(&ack.lease.id).is_some() {
+            let _ = ack_tx.send(ack);
         }
         qi
     });
 }
 
 /// Runs one attempt and turns its result into an acknowledgement.
-async fn run_attempt(
-    inner: &Inner,
-    job: Job,
-    lease: Lease,
-    cancel: CancellationToken,
-) -> Option<(JobId, JobAck)> {
+async fn run_attempt(inner: &Inner, job: Job, lease: Lease, cancel: CancellationToken) -> JobAck {
     let job = Arc::new(job);
     let id = job.id;
     let span = tracing::info_span!(
@@ -798,14 +787,11 @@ async fn run_attempt(
         wait: Duration::try_from(fetched.duration_since(job.run_at)).unwrap_or(Duration::ZERO),
         run: Duration::try_from(now.duration_since(fetched)).unwrap_or(Duration::ZERO),
     };
-    Some((
-        id,
-        JobAck {
-            lease,
-            outcome,
-            stats: Some(stats),
-        },
-    ))
+    JobAck {
+        lease,
+        outcome,
+        stats: Some(stats),
+    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

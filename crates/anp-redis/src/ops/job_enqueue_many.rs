@@ -3,9 +3,10 @@
 
 use anp_core::job::Enqueued;
 use anp_core::store::JobEnqueueManyParams;
-use anp_core::{Error, JobId, JobState, Result};
+use anp_core::{Error, JobId, JobState, NewJob, Result};
+use jiff::Timestamp;
 
-use crate::conn::Redis;
+use crate::conn::{Call, Redis};
 use crate::ops::{anp_error, by_queue, micros, ok, register_queues};
 use crate::record::{bad_reply, int, items, text};
 use crate::scripts::JOB_ENQUEUE_MANY;
@@ -34,21 +35,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
             let mut call = r.script(&JOB_ENQUEUE_MANY, queue);
             call.arg(now).arg(minute).arg(chunk.len());
             for &i in chunk {
-                let j = &p.jobs[i];
-                let period = j
-                    .unique
-                    .as_ref()
-                    .and_then(|u| u.period)
-                    .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX).to_string())
-                    .unwrap_or_default();
-                call.arg(j.id.to_string())
-                    .arg(j.kind.as_str())
-                    .arg(j.args.as_json())
-                    .arg(j.priority)
-                    .arg(j.max_attempts)
-                    .arg(micros(j.run_at.unwrap_or(p.now)))
-                    .arg(j.unique.as_ref().map(|u| u.key.as_str()).unwrap_or(""))
-                    .arg(period);
+                job_args(&mut call, &p.jobs[i], p.now);
             }
             calls.push(call);
             chunks.push(chunk);
@@ -88,4 +75,23 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
     out.into_iter()
         .map(|e| e.ok_or_else(|| Error::internal(OP, "a job got no reply: expected one per job")))
         .collect()
+}
+
+/// The 8 ARGV of one job, as `job_enqueue_many.lua` (and the schedule claim, which enqueues
+/// through the same Lua function) takes them.
+pub(crate) fn job_args(call: &mut Call, j: &NewJob, now: Timestamp) {
+    let period = j
+        .unique
+        .as_ref()
+        .and_then(|u| u.period)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX).to_string())
+        .unwrap_or_default();
+    call.arg(j.id.to_string())
+        .arg(j.kind.as_str())
+        .arg(j.args.as_json())
+        .arg(j.priority)
+        .arg(j.max_attempts)
+        .arg(micros(j.run_at.unwrap_or(now)))
+        .arg(j.unique.as_ref().map(|u| u.key.as_str()).unwrap_or(""))
+        .arg(period);
 }

@@ -399,24 +399,6 @@ pub(crate) async fn delete(r: &Redis, name: ScheduleName) -> Result<()> {
     Ok(())
 }
 
-/// The 8 job ARGV of the claim script, as `job_enqueue_many.lua` takes them.
-fn job_args(call: &mut Call, j: &NewJob, now: Timestamp) {
-    let period = j
-        .unique
-        .as_ref()
-        .and_then(|u| u.period)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX).to_string())
-        .unwrap_or_default();
-    call.arg(j.id.to_string())
-        .arg(j.kind.as_str())
-        .arg(j.args.as_json())
-        .arg(j.priority)
-        .arg(j.max_attempts)
-        .arg(micros(j.run_at.unwrap_or(now)))
-        .arg(j.unique.as_ref().map(|u| u.key.as_str()).unwrap_or(""))
-        .arg(period);
-}
-
 /// What the claim script answered: `None` for already claimed, else the job and overlap.
 type Claimed = Option<(Option<Enqueued>, Option<JobId>)>;
 
@@ -457,7 +439,7 @@ async fn claim_call(
                 ));
             }
             call.arg("1");
-            job_args(&mut call, j, now);
+            super::job_enqueue_many::job_args(&mut call, j, now);
         }
         None => {
             call.arg("0");
