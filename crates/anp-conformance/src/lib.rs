@@ -89,7 +89,8 @@ macro_rules! conformance_suite {
             job_wait_wakes_on_enqueue_from_another_handle,
             ping_reports_backend,
             processes_register_and_go_stale,
-            deploy_markers_newest_first
+            deploy_markers_newest_first,
+            export_is_a_point_in_time_view
         );
         $crate::conformance_suite!(@store $h;
             worker_applies_every_outcome,

@@ -245,6 +245,23 @@ pub struct JobListParams {
     pub limit: u32,
 }
 
+/// Parameters of [`Store::job_export`].
+#[derive(Clone, Copy, Debug)]
+pub struct JobExportParams {
+    /// Jobs read per step (and at most per page handed to the sink). Each step holds the store
+    /// for about as long as reading this many jobs takes.
+    pub page: u32,
+}
+
+impl Default for JobExportParams {
+    fn default() -> Self {
+        JobExportParams { page: 1000 }
+    }
+}
+
+/// Receives the pages of [`Store::job_export`]; an error stops the export and is returned.
+pub type ExportSink<'a> = dyn FnMut(Vec<Job>) -> Result<()> + Send + 'a;
+
 /// Parameters of [`Store::job_retry_dead`].
 #[derive(Clone, Debug)]
 pub struct JobRetryDeadParams {
@@ -410,4 +427,13 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Restores jobs exactly as given (state, attempts, history, timestamps, lease), in one
     /// batch; a job whose id already exists is left alone. Returns how many were added.
     async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64>;
+
+    /// Hands every job to `sink`, in pages, as it was at one instant while workers keep
+    /// changing the store: SQLite reads the whole store in one read transaction (WAL: writers
+    /// go on); Redis reads each queue as of the moment its export began (copy-on-write, see
+    /// docs/redis-keys.md), so the export is consistent per queue. No step holds the store for
+    /// longer than reading one page. Jobs come in no particular order; each job once. Returns
+    /// how many jobs were exported. A second export of a Redis queue while one runs is
+    /// `Conflict` (retry once it ends).
+    async fn job_export(&self, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64>;
 }

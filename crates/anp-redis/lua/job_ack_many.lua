@@ -13,6 +13,7 @@
 -- KEYS[9] anp:{<queue>}:wake       list: wake tokens (hand_back makes a job available)
 -- KEYS[10] anp:{<queue>}:stats     hash: per-minute stats counters
 -- KEYS[11] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
+-- KEYS[12] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
 -- ARGV[3] n, the number of acks; then 10 ARGV per ack:
@@ -28,6 +29,7 @@
 local jobs, avail, sched, retry, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local stats, minutes = KEYS[10], KEYS[11]
+export_open(KEYS[12])
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local W = 10

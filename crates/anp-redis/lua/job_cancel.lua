@@ -7,6 +7,7 @@
 -- KEYS[4] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
 -- KEYS[5] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[6] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
+-- KEYS[7] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] id
 -- ARGV[2] now, µs (becomes finalized_at)
 -- ARGV[3] now as RFC 3339 text (the `at` of the recorded error)
@@ -17,6 +18,7 @@
 
 local jobs, cancelled = KEYS[1], KEYS[6]
 local Z = { scheduled = KEYS[2], available = KEYS[3], running = KEYS[4], retryable = KEYS[5] }
+export_open(KEYS[7])
 local id, now, now_text = ARGV[1], ARGV[2], ARGV[3]
 
 local j = job_load(jobs, id)

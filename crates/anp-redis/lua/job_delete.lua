@@ -10,6 +10,7 @@
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
+-- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] id
 -- Returns: 1.
 -- Errors:  ANP_NOT_FOUND (no such job in this queue),
@@ -19,6 +20,7 @@
 local jobs, ids, uniq = KEYS[1], KEYS[2], KEYS[9]
 local Z = { scheduled = KEYS[3], available = KEYS[4], retryable = KEYS[5], completed = KEYS[6],
   dead = KEYS[7], cancelled = KEYS[8] }
+export_open(KEYS[10])
 local id = ARGV[1]
 
 local j = job_load(jobs, id)
@@ -32,6 +34,7 @@ local u = redis.call('HGET', jobs, id .. ':unique')
 if u and redis.call('HGET', uniq, u) == id then
   redis.call('HDEL', uniq, u)
 end
+export_keep(jobs, id)
 redis.call('HDEL', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
 redis.call('ZREM', ids, id)
 redis.call('ZREM', Z[j.state], id)

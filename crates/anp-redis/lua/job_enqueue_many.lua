@@ -12,6 +12,7 @@
 -- KEYS[6] anp:{<queue>}:wake       list: wake tokens for blocked job_wait calls
 -- KEYS[7] anp:{<queue>}:stats      hash: per-minute stats counters
 -- KEYS[8] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
+-- KEYS[9] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs since the Unix epoch (becomes created_at)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
 -- ARGV[3] n, the number of jobs; then 8 ARGV per job:
@@ -23,6 +24,7 @@
 
 local k = { jobs = KEYS[1], ids = KEYS[2], avail = KEYS[3], sched = KEYS[4], uniq = KEYS[5] }
 local wakek, stats, minutes = KEYS[6], KEYS[7], KEYS[8]
+export_open(KEYS[9])
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local out = {}

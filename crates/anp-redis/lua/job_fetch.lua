@@ -7,6 +7,7 @@
 -- KEYS[3] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
 -- KEYS[4] anp:{<queue>}:paused     string: "1" while the queue is paused
 -- KEYS[5] anp:{<queue>}:lease_seq  string: the last fencing token issued (INCRBY)
+-- KEYS[6] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs (becomes attempted_at)
 -- ARGV[2] lease_until, µs (lease expiry)
 -- ARGV[3] limit, at most this many jobs
@@ -15,6 +16,7 @@
 -- Errors:  ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail, running, paused, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+export_open(KEYS[6])
 local now, lease_until, limit, worker = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 
 if limit <= 0 or redis.call('GET', paused) == '1' then

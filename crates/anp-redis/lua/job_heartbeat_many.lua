@@ -3,12 +3,14 @@
 --
 -- KEYS[1] anp:{<queue>}:jobs     hash: job records
 -- KEYS[2] anp:{<queue>}:running  zset: running jobs by lease expiry (µs)
+-- KEYS[3] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] lease_until, µs (new expiry)
 -- ARGV[2] n, the number of leases; then 2 ARGV per lease: id, lease token
 -- Returns: one integer per lease, in input order: 1 still held (extended), 0 lost.
 -- Errors:  ANP_CORRUPT when a record cannot be read.
 
 local jobs, running = KEYS[1], KEYS[2]
+export_open(KEYS[3])
 local lease_until = ARGV[1]
 local n = tonumber(ARGV[2])
 local out = {}

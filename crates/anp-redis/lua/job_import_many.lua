@@ -18,6 +18,7 @@
 -- KEYS[10] anp:{<queue>}:unique    hash: unique key -> id of the newest job with it
 -- KEYS[11] anp:{<queue>}:wake      list: wake tokens for blocked job_wait calls
 -- KEYS[12] anp:{<queue>}:lease_seq  string: the last fencing token issued
+-- KEYS[13] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] n, the number of jobs; then 16 ARGV per job:
 --         id, kind, args (JSON text), state, priority (0-9), attempt, max_attempts,
 --         run_at (µs), created_at (µs), attempted_at (µs or '-'), finalized_at (µs or '-'),
@@ -32,6 +33,7 @@ local zsets = {
   scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], completed = KEYS[6],
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9],
 }
+export_open(KEYS[13])
 local n = tonumber(ARGV[1])
 
 -- Validate every state first, so a bad chunk writes nothing.
@@ -61,6 +63,7 @@ for i = 0, n - 1 do
       attempted_at = attempted_at, finalized_at = finalized_at, token = token,
       lease_expires_at = lease_exp, kind = kind, owner = owner,
     })
+    export_keep(jobs, id)
     redis.call('HSET', jobs, id, rec, id .. ':args', args)
     if errs ~= '' then
       redis.call('HSET', jobs, id .. ':errors', errs)

@@ -6,12 +6,14 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[5] anp:{<queue>}:wake       list: wake tokens
+-- KEYS[6] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs: jobs with run_at <= now are due
 -- ARGV[2] limit, at most this many jobs
 -- Returns: the number of jobs promoted.
 -- Errors:  ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail, sched, retry, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+export_open(KEYS[6])
 local now, limit = ARGV[1], tonumber(ARGV[2])
 if limit <= 0 then
   return 0

@@ -9,6 +9,7 @@
 -- KEYS[4] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[5] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[6] anp:{<queue>}:unique     hash: unique key -> id
+-- KEYS[7] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] finished cutoff, µs: completed/cancelled jobs finalized strictly before it go
 -- ARGV[2] finished max count: keep at most this many completed + cancelled jobs
 -- ARGV[3] dead cutoff, µs
@@ -17,6 +18,7 @@
 -- Returns: the number of jobs deleted.
 
 local jobs, ids, completed, cancelled, dead, uniq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+export_open(KEYS[7])
 local limit = tonumber(ARGV[5])
 
 local function delete_job(id, from)
@@ -24,6 +26,7 @@ local function delete_job(id, from)
   if u and redis.call('HGET', uniq, u) == id then
     redis.call('HDEL', uniq, u)
   end
+  export_keep(jobs, id)
   redis.call('HDEL', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
   redis.call('ZREM', ids, id)
   redis.call('ZREM', from, id)

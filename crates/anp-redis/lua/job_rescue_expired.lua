@@ -8,6 +8,7 @@
 -- KEYS[3] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
 -- KEYS[4] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[5] anp:{<queue>}:wake       list: wake tokens
+-- KEYS[6] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs: leases that expired strictly before it are rescued
 -- ARGV[2] now as RFC 3339 text (the `at` of the recorded error)
 -- ARGV[3] limit, at most this many jobs
@@ -15,6 +16,7 @@
 -- Errors:  ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail, running, dead, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+export_open(KEYS[6])
 local now, now_text, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if limit <= 0 then
   return {}

@@ -10,6 +10,7 @@
 -- KEYS[7]  anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[8]  anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[9]  anp:{<queue>}:wake       list: wake tokens
+-- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] id
 -- ARGV[2] now, µs (becomes run_at)
 -- Returns: the job as it is now: {id, record, args, errors, unique key}.
@@ -21,6 +22,7 @@
 local jobs, uniq, wakek = KEYS[1], KEYS[8], KEYS[9]
 local Z = { scheduled = KEYS[2], available = KEYS[3], retryable = KEYS[4], completed = KEYS[5],
   dead = KEYS[6], cancelled = KEYS[7] }
+export_open(KEYS[10])
 local id, now = ARGV[1], ARGV[2]
 
 local j = job_load(jobs, id)

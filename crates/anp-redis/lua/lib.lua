@@ -52,7 +52,42 @@ local function job_load(jobs, id)
   return rec_parse(id, s)
 end
 
+-- Copy-on-write for a running export (job_export_begin.lua, docs/redis-keys.md): while the
+-- queue's anp:{<queue>}:export hash holds a `~token` field, the first change to a job saves
+-- the job's fields as they were when the export began ('-' for a job that did not exist yet),
+-- so the export reads the queue as of one instant while workers keep changing it. Every script
+-- that changes a job calls export_open once with its export key; export_keep runs before each
+-- change (job_save, errors_append, enqueue_one do it themselves).
+local EXPORT = false
+
+local function export_open(key)
+  if redis.call('HEXISTS', key, '~token') == 1 then
+    EXPORT = key
+  end
+end
+
+local function export_keep(jobs, id)
+  if not EXPORT or redis.call('HEXISTS', EXPORT, id) == 1 then
+    return
+  end
+  local f = redis.call('HMGET', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
+  if not f[1] then
+    redis.call('HSET', EXPORT, id, '-')
+    return
+  end
+  local kv = { id, f[1] }
+  local names = { ':args', ':errors', ':unique' }
+  for i = 2, 4 do
+    if f[i] then
+      kv[#kv + 1] = id .. names[i - 1]
+      kv[#kv + 1] = f[i]
+    end
+  end
+  redis.call('HSET', EXPORT, unpack(kv))
+end
+
 local function job_save(jobs, id, j)
+  export_keep(jobs, id)
   redis.call('HSET', jobs, id, rec_format(j))
 end
 
@@ -71,6 +106,7 @@ end
 
 -- Appends one error (a JSON object as text) to the job's history without re-encoding it.
 local function errors_append(jobs, id, e)
+  export_keep(jobs, id)
   local f = id .. ':errors'
   local cur = redis.call('HGET', jobs, f)
   if cur and cur ~= '[]' then
@@ -215,6 +251,7 @@ local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, u
     run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
     token = '-', lease_expires_at = '-', kind = kind, owner = '',
   })
+  export_keep(k.jobs, id)
   if ukey ~= '' then
     redis.call('HSET', k.jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)
     redis.call('HSET', k.uniq, ukey, id)

@@ -59,11 +59,15 @@ pub(crate) enum Q {
     Stats,
     /// Zset: the stats buckets (`<minute_us>:<kind>`) by minute (µs), for queries and pruning.
     StatMinutes,
+    /// Hash: only while an export of the queue runs: `~token` (the export's) and the
+    /// pre-images of jobs changed since it began (copy-on-write, `lua/lib.lua`). Expires by
+    /// itself when the exporter stops touching it.
+    Export,
 }
 
 impl Q {
     /// Every per-queue key.
-    pub(crate) const ALL: [Q; 15] = [
+    pub(crate) const ALL: [Q; 16] = [
         Q::Jobs,
         Q::Ids,
         Q::Scheduled,
@@ -79,6 +83,7 @@ impl Q {
         Q::LeaseSeq,
         Q::Stats,
         Q::StatMinutes,
+        Q::Export,
     ];
 
     fn suffix(self) -> &'static str {
@@ -98,6 +103,7 @@ impl Q {
             Q::LeaseSeq => "lease_seq",
             Q::Stats => "stats",
             Q::StatMinutes => "stat_minutes",
+            Q::Export => "export",
         }
     }
 

@@ -243,6 +243,25 @@ fn version_numbers(v: &str) -> (u32, u32) {
 
 /// Settings of the server that lose jobs, one sentence each. Settings the ACL user may not
 /// read are skipped (logged at debug).
+/// Redis `TIME`: `[seconds, microseconds]` as text.
+pub(crate) async fn server_time(r: &Redis) -> Result<jiff::Timestamp> {
+    let v = r
+        .run_one("server_time", Call::global(redis::cmd("TIME").to_owned()))
+        .await?;
+    let parts: Vec<i64> = match &v {
+        Value::Array(a) => a.iter().filter_map(int).collect(),
+        _ => Vec::new(),
+    };
+    match parts.as_slice() {
+        [secs, micros] => jiff::Timestamp::from_microsecond(secs * 1_000_000 + micros)
+            .map_err(|e| Error::internal("server_time", format!("TIME answered {v:?}: {e}"))),
+        _ => Err(Error::internal(
+            "server_time",
+            format!("TIME answered {v:?}, expected [seconds, microseconds]"),
+        )),
+    }
+}
+
 pub(crate) async fn server_warnings(r: &Redis) -> Vec<String> {
     let mut out = Vec::new();
     let get =

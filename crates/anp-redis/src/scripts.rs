@@ -54,14 +54,15 @@ script!(
         Unique,
         Wake,
         Stats,
-        StatMinutes
+        StatMinutes,
+        Export
     ],
     false
 );
 script!(
     JOB_FETCH,
     "job_fetch",
-    [Jobs, Available, Running, Paused, LeaseSeq],
+    [Jobs, Available, Running, Paused, LeaseSeq, Export],
     false
 );
 script!(
@@ -78,14 +79,15 @@ script!(
         Cancelled,
         Wake,
         Stats,
-        StatMinutes
+        StatMinutes,
+        Export
     ],
     false
 );
 script!(
     JOB_HEARTBEAT_MANY,
     "job_heartbeat_many",
-    [Jobs, Running],
+    [Jobs, Running, Export],
     false
 );
 script!(
@@ -93,50 +95,50 @@ script!(
     "job_import_many",
     [
         Jobs, Ids, Scheduled, Available, Running, Completed, Retryable, Dead, Cancelled, Unique,
-        Wake, LeaseSeq
+        Wake, LeaseSeq, Export
     ],
     false
 );
 script!(
     JOB_RESCUE_EXPIRED,
     "job_rescue_expired",
-    [Jobs, Available, Running, Dead, Wake],
+    [Jobs, Available, Running, Dead, Wake, Export],
     false
 );
 script!(
     JOB_PROMOTE_DUE,
     "job_promote_due",
-    [Jobs, Available, Scheduled, Retryable, Wake],
+    [Jobs, Available, Scheduled, Retryable, Wake, Export],
     false
 );
 script!(
     JOB_PRUNE,
     "job_prune",
-    [Jobs, Ids, Completed, Cancelled, Dead, Unique],
+    [Jobs, Ids, Completed, Cancelled, Dead, Unique, Export],
     false
 );
 script!(
     JOB_RETRY,
     "job_retry",
-    [Jobs, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Wake],
+    [Jobs, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Wake, Export],
     false
 );
 script!(
     JOB_RETRY_DEAD,
     "job_retry_dead",
-    [Jobs, Available, Dead, Unique, Wake],
+    [Jobs, Available, Dead, Unique, Wake, Export],
     false
 );
 script!(
     JOB_CANCEL,
     "job_cancel",
-    [Jobs, Scheduled, Available, Running, Retryable, Cancelled],
+    [Jobs, Scheduled, Available, Running, Retryable, Cancelled, Export],
     false
 );
 script!(
     JOB_DELETE,
     "job_delete",
-    [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique],
+    [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export],
     false
 );
 script!(QUEUE_SET_PAUSED, "queue_set_paused", [Paused, Wake], false);
@@ -173,14 +175,19 @@ script!(
         Unique,
         Wake,
         Stats,
-        StatMinutes
+        StatMinutes,
+        Export
     ],
     [Schedule, Fires],
     false
 );
 
+script!(JOB_EXPORT_BEGIN, "job_export_begin", [Export], false);
+script!(JOB_EXPORT_PAGE, "job_export_page", [Jobs, Export], false);
+script!(JOB_EXPORT_END, "job_export_end", [Export], false);
+
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 19] = [
+pub(crate) const ALL: [&ScriptDef; 22] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -200,6 +207,9 @@ pub(crate) const ALL: [&ScriptDef; 19] = [
     &SCHEDULE_SET_PAUSED,
     &SCHEDULE_CLAIM_TICK,
     &JOB_IMPORT_MANY,
+    &JOB_EXPORT_BEGIN,
+    &JOB_EXPORT_PAGE,
+    &JOB_EXPORT_END,
 ];
 
 const LIB: &str = include_str!("../lua/lib.lua");

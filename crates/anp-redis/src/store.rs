@@ -13,9 +13,9 @@ use anp_core::schedule::{
     TickClaimParams,
 };
 use anp_core::store::{
-    AckResult, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobHeartbeatManyParams,
-    JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
-    JobWaitParams, QueueInfo, Rescued, StoreInfo,
+    AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
+    JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, Rescued, StoreInfo,
 };
 use anp_core::{Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -74,6 +74,12 @@ impl RedisStore {
         crate::open::server_warnings(&self.inner.redis).await
     }
 
+    /// The server's clock (Redis `TIME`), for measuring this host's clock skew against it.
+    /// A Cluster answers from one of its nodes.
+    pub async fn server_time(&self) -> Result<jiff::Timestamp> {
+        crate::open::server_time(&self.inner.redis).await
+    }
+
     fn r(&self) -> &Redis {
         &self.inner.redis
     }
@@ -104,6 +110,12 @@ impl Store for RedisStore {
     async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
         ops::job_enqueue_many::run(self.r(), p)
             .instrument(span!("job_enqueue_many"))
+            .await
+    }
+
+    async fn job_export(&self, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64> {
+        ops::job_export::run(self.r(), p, sink)
+            .instrument(span!("job_export"))
             .await
     }
 

@@ -70,6 +70,7 @@ mod tests {
             include_str!("../sql/job_fetch.sql"),
             include_str!("../sql/job_get.sql"),
             include_str!("../sql/job_list.sql"),
+            include_str!("../sql/job_export.sql"),
             include_str!("../sql/job_list_state.sql"),
             include_str!("../sql/job_list_running.sql"),
             include_str!("../sql/job_retry.sql"),

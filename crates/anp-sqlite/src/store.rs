@@ -15,9 +15,9 @@ use anp_core::schedule::{
     TickClaimParams,
 };
 use anp_core::store::{
-    AckResult, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobHeartbeatManyParams,
-    JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams, JobRetryDeadParams,
-    JobWaitParams, QueueInfo, Rescued, StoreInfo,
+    AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
+    JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, Rescued, StoreInfo,
 };
 use anp_core::{Error, Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -365,6 +365,36 @@ impl Store for SqliteStore {
         self.read("job_list", move |c| ops::job_list::run(c, &p))
             .instrument(tracing::debug_span!("anp.store.job_list"))
             .await
+    }
+
+    async fn job_export(&self, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64> {
+        const OP: &str = "job_export";
+        let page = p.page.max(1);
+        // The read transaction runs on the blocking pool; pages come back through a short
+        // channel so the sink runs here and a slow sink holds back the reader, not memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Job>>(2);
+        let task = self.read(OP, move |c| {
+            ops::job_export::run(c, page, |jobs| tx.blocking_send(jobs).is_ok())
+        });
+        let receive = async {
+            let mut sink_result = Ok(());
+            while let Some(jobs) = rx.recv().await {
+                if sink_result.is_ok() {
+                    sink_result = sink(jobs);
+                }
+                if sink_result.is_err() {
+                    break;
+                }
+            }
+            drop(rx);
+            sink_result
+        };
+        let (n, sunk) = tokio::join!(
+            task.instrument(tracing::debug_span!("anp.store.job_export")),
+            receive
+        );
+        sunk?;
+        n
     }
 
     async fn job_retry(&self, id: JobId, now: Timestamp) -> Result<Job> {

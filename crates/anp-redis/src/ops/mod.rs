@@ -6,6 +6,7 @@ pub(crate) mod job_ack_many;
 pub(crate) mod job_cancel;
 pub(crate) mod job_delete;
 pub(crate) mod job_enqueue_many;
+pub(crate) mod job_export;
 pub(crate) mod job_fetch;
 pub(crate) mod job_get;
 pub(crate) mod job_heartbeat_many;

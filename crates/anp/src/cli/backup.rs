@@ -7,9 +7,10 @@
 //! file is detected. A SQLite backup restores into Redis and back.
 //!
 //! Consistency: from SQLite, the file is written from a snapshot taken with SQLite's online
-//! backup API (a point in time; workers keep running, waiting at most one short step). From
-//! Redis, jobs are read queue by queue in pages while workers run: each job is exported as it
-//! was when read, not as of one instant.
+//! backup API (a point in time; workers keep running, waiting at most one short step), read in
+//! one read transaction. From Redis, each queue is exported as of one instant
+//! ([`Store::job_export`]: copy-on-write while the queue is read in short steps), queue after
+//! queue, so the backup is consistent per queue while workers run.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use alphanode::SystemClock;
 use anp_core::ops::DeployMarker;
 use anp_core::schedule::{ScheduleDef, ScheduleSyncParams};
-use anp_core::store::JobListParams;
+use anp_core::store::JobExportParams;
 use anp_core::{Clock, Error, Job, Store};
 use clap::Args as ClapArgs;
 use serde::{Deserialize, Serialize};
@@ -140,25 +141,17 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs) -> anyhow::Result<()> {
     })?;
     let mut counts = Counts::default();
     let pb = output::progress(0, ctx.json, "backup");
-    let mut before = None;
-    loop {
-        let page = source
-            .job_list(JobListParams {
-                before,
-                limit: 5000,
-                ..Default::default()
-            })
-            .await?;
-        for j in &page {
-            counts.add_job(j);
-            put(&Line::Job(Box::new(j.clone())))?;
-        }
-        pb.inc(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == 5000 => before = Some(last.id),
-            _ => break,
-        }
-    }
+    source
+        .job_export(JobExportParams::default(), &mut |page| {
+            for j in page {
+                counts.add_job(&j);
+                put(&Line::Job(Box::new(j)))
+                    .map_err(|e| Error::invalid("backup --to", format!("{e:#}")))?;
+                pb.inc(1);
+            }
+            Ok(())
+        })
+        .await?;
     pb.finish_and_clear();
     for s in source.schedule_list().await? {
         counts.schedules += 1;

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use alphanode::SystemClock;
+use anp_core::Clock;
 use clap::Args as ClapArgs;
 use serde::Serialize;
 
@@ -143,8 +145,8 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
                     }
                 }
             } else {
-                checks.push(pass("clock", "not measured for Redis yet: keep hosts on NTP (leases and schedules use each host's clock)"));
                 if let Ok(r) = anp_redis::RedisStore::open(&url).await {
+                    checks.push(clock_skew(&r).await);
                     let warnings = r.server_warnings().await;
                     if warnings.is_empty() {
                         checks.push(pass("redis settings", "maxmemory-policy noeviction and persistence on (or not readable with this ACL)"));
@@ -209,6 +211,44 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(if ok { 0 } else { EXIT_ATTENTION })
+}
+
+/// Skew above which `anp doctor` asks for a fix: leases (default 30 s, heartbeats every
+/// third of it) and schedule ticks compare one host's clock with another's through the store.
+const MAX_SKEW_MS: f64 = 500.0;
+
+/// This host's clock against the Redis server's (`TIME`), corrected for half the round trip.
+async fn clock_skew(r: &anp_redis::RedisStore) -> Check {
+    let before = SystemClock.now();
+    let server = match r.server_time().await {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                "clock",
+                format!("cannot read the server's clock: {e}"),
+                "check that this ACL user may run TIME, then retry",
+            )
+        }
+    };
+    let after = SystemClock.now();
+    let rtt_us = after.as_microsecond() - before.as_microsecond();
+    let local_mid = before.as_microsecond() + rtt_us / 2;
+    let skew_ms = (local_mid - server.as_microsecond()) as f64 / 1000.0;
+    let detail = format!(
+        "this host is {:.1} ms {} the Redis server (± {:.1} ms, half the round trip)",
+        skew_ms.abs(),
+        if skew_ms >= 0.0 { "ahead of" } else { "behind" },
+        rtt_us as f64 / 2000.0
+    );
+    if skew_ms.abs() > MAX_SKEW_MS {
+        fail(
+            "clock",
+            format!("{detail}; more than {MAX_SKEW_MS} ms makes leases expire early or late and schedule ticks fire off time"),
+            "run NTP (chrony or systemd-timesyncd) on this host and on the Redis host",
+        )
+    } else {
+        pass("clock", detail)
+    }
 }
 
 #[cfg(unix)]

@@ -1,0 +1,8 @@
+-- job_export: the next page of every job, by id after the cursor ?1 (run inside one read
+-- transaction, so all pages see the same instant).
+SELECT id, kind, queue, args, state, priority, attempt, max_attempts, run_at, created_at,
+       attempted_at, finalized_at, unique_key, lease_owner, lease_expires_at, lease_token, errors
+FROM jobs
+WHERE id > ?1
+ORDER BY id
+LIMIT ?2
