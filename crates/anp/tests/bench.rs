@@ -1,5 +1,6 @@
 //! `anp bench`: a tiny run of every phase against a fresh SQLite file prints the workload's JSON
-//! keys and leaves no job behind; bad input exits 2.
+//! keys and leaves no job behind; so do tiny runs with the scaling options (`--queues`,
+//! `--workers`, `--payload-bytes`), whose values the JSON reports; bad input exits 2.
 
 use assert_cmd::Command;
 
@@ -74,4 +75,196 @@ fn bad_input_exits_2() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("expected"), "{args:?}: {stderr}");
     }
+}
+
+/// Runs `anp --json bench <args>` against `url` and returns its JSON.
+fn bench_json(url: &str, args: &[&str]) -> serde_json::Value {
+    let out = anp()
+        .args([
+            "--store",
+            url,
+            "--json",
+            "bench",
+            "--runs",
+            "1",
+            "--timeout",
+            "2m",
+        ])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run anp bench: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "anp bench {args:?} failed: {stderr}");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {stderr}"))
+}
+
+/// The store lists no queue: every bench job was deleted.
+fn assert_no_queue_left(url: &str) {
+    let out = anp()
+        .args(["--store", url, "--json", "queues"])
+        .output()
+        .unwrap_or_else(|e| panic!("run anp queues: {e}"));
+    let queues: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("anp queues --json: {e}"));
+    assert_eq!(queues, serde_json::json!([]), "jobs left behind");
+}
+
+fn positive(v: &serde_json::Value, key: &str) -> f64 {
+    let x = v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"));
+    assert!(x > 0.0, "{key} = {x}");
+    x
+}
+
+#[test]
+fn three_queues_spread_jobs_and_are_all_deleted() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let v = bench_json(
+        &url,
+        &[
+            "--queues",
+            "3",
+            "--jobs",
+            "300",
+            "--single-jobs",
+            "30",
+            "--latency-jobs",
+            "20",
+            "--rate",
+            "200",
+            "--concurrency",
+            "10",
+        ],
+    );
+    for key in [
+        "enqueue_per_s",
+        "enqueue_single_per_s",
+        "process_per_s",
+        "latency_p50_ms",
+        "peak_rss_mib",
+    ] {
+        positive(&v, key);
+    }
+    assert_eq!(v["runs"]["queues"], 3, "{v}");
+    assert_eq!(v["runs"]["workers"], 1, "{v}");
+    assert_eq!(v["runs"]["total_concurrency"], 10, "{v}");
+    assert_eq!(v["runs"]["payload_bytes"], serde_json::Value::Null, "{v}");
+    // The workload's own args, {"i":0} .. {"i":299} (and the warm-up {"i":-1}).
+    assert_eq!(
+        v["runs"]["args_bytes"],
+        serde_json::json!({"min": 7, "max": 9}),
+        "{v}"
+    );
+    assert_no_queue_left(&url);
+}
+
+#[test]
+fn two_workers_share_the_backlog() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let v = bench_json(
+        &url,
+        &[
+            "--workers",
+            "2",
+            "--phase",
+            "B,C",
+            "--jobs",
+            "300",
+            "--latency-jobs",
+            "20",
+            "--rate",
+            "200",
+            "--concurrency",
+            "5",
+        ],
+    );
+    positive(&v, "process_per_s");
+    positive(&v, "latency_p50_ms");
+    let peak = positive(&v, "peak_rss_mib");
+    let sum = positive(&v, "peak_rss_sum_mib");
+    assert!(sum >= peak, "sum {sum} < largest {peak}");
+    let each = v["runs"]["each"][0]["peak_rss_each_mib"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(each, Some(2), "{v}");
+    assert_eq!(v["runs"]["workers"], 2, "{v}");
+    assert_eq!(v["runs"]["total_concurrency"], 10, "{v}");
+    assert_eq!(
+        v["enqueue_per_s"],
+        serde_json::Value::Null,
+        "A was not run: {v}"
+    );
+    assert_no_queue_left(&url);
+}
+
+#[test]
+fn payload_pads_args_to_the_size_asked() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let v = bench_json(
+        &url,
+        &[
+            "--payload-bytes",
+            "10240",
+            "--phase",
+            "A,B",
+            "--jobs",
+            "200",
+            "--concurrency",
+            "10",
+        ],
+    );
+    positive(&v, "enqueue_per_s");
+    positive(&v, "process_per_s");
+    assert_eq!(v["runs"]["payload_bytes"], 10240, "{v}");
+    assert_eq!(
+        v["runs"]["args_bytes"],
+        serde_json::json!({"min": 10240, "max": 10240}),
+        "{v}"
+    );
+    assert_eq!(v["runs"]["batch_effective"], 5000, "{v}");
+    assert_no_queue_left(&url);
+}
+
+#[test]
+fn bad_scaling_values_exit_2_saying_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    for (args, expected) in [
+        (
+            vec!["--queues", "0"],
+            "--queues: 0 is out of range: expected 1-1000",
+        ),
+        (vec!["--queues", "1001"], "expected 1-1000"),
+        (
+            vec!["--workers", "0"],
+            "--workers: 0 is out of range: expected 1-16",
+        ),
+        (vec!["--workers", "17"], "expected 1-16"),
+        (vec!["--payload-bytes", "10"], "expected 32-1048576"),
+        (vec!["--payload-bytes", "1048577"], "expected 32-1048576"),
+        (
+            vec!["--queues", "many"],
+            "invalid value 'many' for '--queues <N>'",
+        ),
+        (
+            vec!["--workers=-1"],
+            "invalid value '-1' for '--workers <N>'",
+        ),
+    ] {
+        let out = anp()
+            .args(["--store", url.as_str(), "bench"])
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("run anp: {e}"));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    // Nothing was created: the checks come before any store write.
+    assert_no_queue_left(&url);
 }

@@ -10,11 +10,19 @@
 //!
 //! Every run of a phase uses a fresh queue `anp-bench-<random>` and deletes its jobs afterwards
 //! (by id, so nothing else in the store is touched). Medians over `--runs` are reported.
+//!
+//! Scaling options (the defaults are the standard workload, unchanged):
+//! - `--queues N` spreads every phase's jobs round-robin over `anp-bench-<random>-<i>`,
+//!   `i` in `0..N` (one set per invocation, emptied after each phase and reused), and each
+//!   worker serves all N queues with `--concurrency` slots in total.
+//! - `--workers N` runs N `anp work` processes in B and C, each with `--concurrency`.
+//! - `--payload-bytes N` pads each job's args to exactly N bytes of JSON.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,14 +50,23 @@ const PAGE: u32 = 10_000;
 /// Pause between enqueueing and starting the worker in B, and between the worker's warm-up job
 /// and the first timed job in C (the peers harness does the same).
 const SETTLE: Duration = Duration::from_secs(1);
+/// With `--payload-bytes`, bulk enqueue calls and `job_list` pages are shortened so that one
+/// call carries at most about this many bytes of args (5,000 jobs of 1 MiB would be 5 GiB).
+const MAX_CALL_BYTES: u64 = 64 << 20;
+/// Largest `--payload-bytes` (1 MiB).
+const MAX_PAYLOAD: u64 = 1 << 20;
+/// Smallest `--payload-bytes`: `{"i":<n>,"pad":""}` is at most 23 bytes, so any size from here
+/// on is met exactly.
+const MIN_PAYLOAD: u64 = 32;
 
 const AFTER_HELP: &str = "\
-Safe on a staging store: every run uses its own queue anp-bench-<random>, serves only that \
-queue (the worker runs with --no-maintenance and --no-scheduler, so it prunes and rescues \
-nothing of other queues) and deletes exactly the jobs it created when the run ends, also on \
-Ctrl-C. It does add load while it runs. What the store keeps about those queues on its own \
-(per-minute stats rows, which the pruner drops after 7 days; Redis: an empty wake-up key per \
-queue) has no delete operation and stays.
+Safe on a staging store: every run uses its own queue anp-bench-<random> (with --queues N: its \
+own N queues), serves only those (the workers run with --no-maintenance and --no-scheduler, so \
+they prune and rescue nothing of other queues) and deletes exactly the jobs it created when the \
+run ends, also on Ctrl-C. It does add load while it runs. What the store keeps about those \
+queues on its own (per-minute stats rows, which the pruner drops after 7 days; Redis: per \
+queue its entry in the set of queues and a lease counter; the wake-up key expires) has no \
+delete operation and stays: with --queues N, N times as much per phase and run.
 
 The worker of phases B and C is this binary's `anp work`, started as a separate process with \
 the store URL in ANP_STORE and ANP_LOG=warn.
@@ -60,10 +77,35 @@ fetch that leased the job (same machine, same clock). The handler starts one fet
 later, so this is a lower bound; the JSON's runs.each[] also has finalized_at - created_at \
 (latency_upper_*), an upper bound that includes the run and the wait for the batched ack.
 
+Scaling (the defaults are the standard workload of WORKLOAD.md):
+  --queues N         every phase's jobs go round-robin to N queues anp-bench-<random>-<i>
+                     (i = 0..N-1; one set per invocation, emptied after each phase and reused
+                     by the next); each worker serves all N with --concurrency slots in total
+                     (worker.max_concurrency = C, every queue concurrency = C, equal weights:
+                     each free slot is offered to the queues in a fresh random order). The
+                     jobs of all N are deleted after each phase. On Redis, queue_list and
+                     delete by id cost work per queue the store has ever seen (including
+                     earlier runs' bench queues), so cleanup is slow for large N: measure on
+                     a fresh private redis-server per invocation. With N > 1 the bench's own
+                     completion poll (queue_list) backs off to about 5 % of the time.
+  --workers N        phases B and C start N `anp work` processes on the same store, each with
+                     --concurrency slots (concurrency is per process: N x C jobs at once).
+                     B's rate is all jobs / wall time from the first spawn until the store
+                     counts every job completed; peak RSS is the largest process's VmHWM
+                     (peak_rss_mib) and the sum of every process's VmHWM (peak_rss_sum_mib).
+  --payload-bytes N  each job's args are {\"i\":<n>,\"pad\":\"xxx...\"} padded to exactly
+                     N bytes of JSON (32 B to 1 MiB); without it args are {\"i\":<n>}
+                     (7-11 B for 100,000 jobs). The JSON's runs.args_bytes gives the sizes
+                     actually sent. Bulk calls and list pages are shortened to about 64 MiB
+                     of args each (runs.batch_effective).
+
 Examples:
   anp bench --store sqlite:///tmp/bench/bench.db
   anp bench --store redis://127.0.0.1:6390 --json
-  anp bench --store sqlite:///tmp/b.db --phase B --jobs 1000000 --runs 1";
+  anp bench --store sqlite:///tmp/b.db --phase B --jobs 1000000 --runs 1
+  anp bench --store sqlite:///tmp/b.db --json --phase A,B,C --queues 100
+  anp bench --store redis://127.0.0.1:6390 --json --phase B,C --workers 4
+  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240";
 
 /// Options of `anp bench`.
 #[derive(ClapArgs, Debug)]
@@ -72,9 +114,21 @@ pub struct BenchArgs {
     /// Jobs enqueued in phase A and processed in phase B.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub jobs: u64,
-    /// Worker concurrency in phases B and C.
+    /// Worker concurrency in phases B and C, per worker process (see --workers), shared by
+    /// all its queues (see --queues).
     #[arg(long, default_value_t = 50, value_name = "C")]
     pub concurrency: u64,
+    /// Queues the jobs of every phase are spread over, round-robin (1-1000); every worker
+    /// serves all of them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub queues: u64,
+    /// Worker processes in phases B and C (1-16), each with --concurrency.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub workers: u64,
+    /// Pad each job's args to exactly this many bytes of JSON (32 to 1048576); default: the
+    /// workload's {"i": n}.
+    #[arg(long, value_name = "BYTES")]
+    pub payload_bytes: Option<u64>,
     /// Runs of each phase; medians and the spread (min–max) are reported.
     #[arg(long, default_value_t = 3, value_name = "R")]
     pub runs: u64,
@@ -139,6 +193,12 @@ struct Plan {
     runs: u64,
     batch: u64,
     timeout: Duration,
+    /// Queues per phase (1 = the standard single queue `anp-bench-<random>`).
+    queues: u64,
+    /// Worker processes in B and C.
+    workers: u64,
+    /// Exact args size in bytes, or `None` for the workload's `{"i": n}`.
+    payload_bytes: Option<u64>,
 }
 
 fn in_range(what: &str, v: u64, lo: u64, hi: u64) -> Result<u64, Error> {
@@ -184,7 +244,31 @@ impl Plan {
             runs: in_range("--runs", a.runs, 1, 1_000)?,
             batch: in_range("--batch", a.batch, 1, 50_000)?,
             timeout,
+            queues: in_range("--queues", a.queues, 1, 1_000)?,
+            workers: in_range("--workers", a.workers, 1, 16)?,
+            payload_bytes: a
+                .payload_bytes
+                .map(|b| in_range("--payload-bytes", b, MIN_PAYLOAD, MAX_PAYLOAD))
+                .transpose()?,
         })
+    }
+
+    /// Jobs per bulk call in A: `--batch`, shortened for big payloads (see [`MAX_CALL_BYTES`]).
+    fn batch_effective(&self) -> u64 {
+        match self.payload_bytes {
+            None => self.batch,
+            Some(b) => self.batch.min((MAX_CALL_BYTES / b).max(1)),
+        }
+    }
+
+    /// Jobs per `job_list` page: [`PAGE`], shortened for big payloads.
+    fn page(&self) -> u32 {
+        match self.payload_bytes {
+            None => PAGE,
+            Some(b) => {
+                u32::try_from((MAX_CALL_BYTES / b).clamp(1, u64::from(PAGE))).unwrap_or(PAGE)
+            }
+        }
     }
 
     fn has(&self, p: Phase) -> bool {
@@ -203,8 +287,12 @@ struct RunResult {
     /// B: jobs/s, and the seconds it took.
     process_per_s: Option<f64>,
     process_seconds: Option<f64>,
-    /// B: the worker's peak resident memory.
+    /// B: the worker's peak resident memory (with `--workers`: the largest process's).
     peak_rss_mib: Option<f64>,
+    /// B: the sum of every worker process's peak resident memory.
+    peak_rss_sum_mib: Option<f64>,
+    /// B: each worker process's peak resident memory, in spawn order.
+    peak_rss_each_mib: Option<Vec<f64>>,
     /// C: attempted_at − created_at (attempted_at: the worker's clock as it sent the fetch).
     latency_p50_ms: Option<f64>,
     latency_p99_ms: Option<f64>,
@@ -224,7 +312,7 @@ struct RunResult {
 }
 
 /// The figures reported, in report order: (JSON key, label, unit).
-const FIGURES: [(&str, &str, &str); 6] = [
+const FIGURES: [(&str, &str, &str); 7] = [
     ("enqueue_per_s", "A. enqueue (bulk)", "jobs/s"),
     (
         "enqueue_single_per_s",
@@ -233,6 +321,7 @@ const FIGURES: [(&str, &str, &str); 6] = [
     ),
     ("process_per_s", "B. process", "jobs/s"),
     ("peak_rss_mib", "B. worker peak RSS", "MiB"),
+    ("peak_rss_sum_mib", "B. peak RSS, all workers", "MiB"),
     ("latency_p50_ms", "C. latency p50", "ms"),
     ("latency_p99_ms", "C. latency p99", "ms"),
 ];
@@ -245,6 +334,7 @@ fn figure(r: &RunResult, key: &str) -> Option<f64> {
         "latency_p50_ms" => r.latency_p50_ms,
         "latency_p99_ms" => r.latency_p99_ms,
         "peak_rss_mib" => r.peak_rss_mib,
+        "peak_rss_sum_mib" => r.peak_rss_sum_mib,
         _ => None,
     }
 }
@@ -298,6 +388,9 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         plan: plan.clone(),
         json: ctx.json,
         created: Arc::new(Mutex::new(Vec::new())),
+        reusable: Mutex::new(None),
+        args_min: AtomicU64::new(u64::MAX),
+        args_max: AtomicU64::new(0),
     });
 
     // The phases run in a spawned task, on the runtime's worker threads like a request handler
@@ -325,6 +418,60 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     }
     let runs = outcome?;
     report(ctx, &bench, &info, &runs)
+}
+
+/// The queue of job `i`: round-robin over the phase's queues (never empty).
+fn queue_of(qs: &[QueueName], i: i64) -> &QueueName {
+    let n = qs.len().max(1) as i64;
+    let k = usize::try_from(i.rem_euclid(n)).unwrap_or(0);
+    &qs[k.min(qs.len().saturating_sub(1))]
+}
+
+/// The args of job `i`: the workload's `{"i":<i>}`, or with `--payload-bytes N` exactly N bytes
+/// `{"i":<i>,"pad":"xx…"}`.
+fn args_text(i: i64, payload_bytes: Option<u64>) -> Result<String, Error> {
+    let Some(size) = payload_bytes else {
+        return Ok(format!("{{\"i\":{i}}}"));
+    };
+    let mut t = format!("{{\"i\":{i},\"pad\":\"");
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let pad = size.checked_sub(t.len() + 2).ok_or_else(|| {
+        Error::invalid(
+            "--payload-bytes",
+            format!(
+                "{size} is too small for job {i}: expected at least {}",
+                t.len() + 2
+            ),
+        )
+    })?;
+    t.reserve(pad + 2);
+    t.push_str(&"x".repeat(pad));
+    t.push_str("\"}");
+    Ok(t)
+}
+
+/// The worker config: the builtin noop kind and the queues. One queue: that queue with
+/// `--concurrency` (the standard workload). Several: each queue may use all `--concurrency`
+/// slots and `worker.max_concurrency` caps the total at `--concurrency`; equal weights, so
+/// free slots are offered to the queues in a fresh random order each round.
+fn worker_config(qs: &[QueueName], c: u64) -> String {
+    if let [q] = qs {
+        return format!(
+            "# anp bench: one queue, the builtin noop kind.\n\
+             [[queue]]\nname = \"{q}\"\nconcurrency = {c}\n\n\
+             [[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n"
+        );
+    }
+    let mut text = format!(
+        "# anp bench: {} queues sharing {c} slots, the builtin noop kind.\n\
+         [worker]\nmax_concurrency = {c}\n\n",
+        qs.len()
+    );
+    for q in qs {
+        text.push_str(&format!("[[queue]]\nname = \"{q}\"\nconcurrency = {c}\n\n"));
+    }
+    text.push_str("[[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n");
+    text
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -376,6 +523,11 @@ struct Bench {
     json: bool,
     /// Queues whose jobs are not deleted yet.
     created: Arc<Mutex<Vec<QueueName>>>,
+    /// With `--queues N` (N > 1): the queue set the next phase may reuse.
+    reusable: Mutex<Option<Vec<QueueName>>>,
+    /// Smallest and largest args sent, in bytes of JSON.
+    args_min: AtomicU64,
+    args_max: AtomicU64,
 }
 
 impl Bench {
@@ -389,56 +541,100 @@ impl Bench {
             };
             let tag = format!("run {run}/{}", p.runs);
             if p.has(Phase::A) || p.has(Phase::B) {
-                let q = self.new_queue()?;
-                let secs = self.enqueue_bulk(&q, &tag).await?;
+                let qs = self.new_queues().await?;
+                let secs = self.enqueue_bulk(&qs, &tag).await?;
                 if p.has(Phase::A) {
                     r.enqueue_per_s = Some(p.jobs as f64 / secs);
                 }
                 if p.has(Phase::B) {
                     tokio::time::sleep(SETTLE).await;
-                    let (secs, rss) = self.process(&q, &tag).await?;
+                    let (secs, rss) = self.process(&qs, &tag).await?;
                     r.process_per_s = Some(p.jobs as f64 / secs);
                     r.process_seconds = Some(secs);
-                    r.peak_rss_mib = rss;
+                    if !rss.is_empty() {
+                        r.peak_rss_mib = rss.iter().copied().reduce(f64::max);
+                        r.peak_rss_sum_mib = Some(round(rss.iter().sum(), 2));
+                        r.peak_rss_each_mib = Some(rss);
+                    }
                 }
-                self.finish_queue(&q).await?;
+                self.finish_queues(&qs).await?;
             }
             if p.has(Phase::A1) {
-                let q = self.new_queue()?;
-                let secs = self.enqueue_single(&q, &tag).await?;
+                let qs = self.new_queues().await?;
+                let secs = self.enqueue_single(&qs, &tag).await?;
                 r.enqueue_single_per_s = Some(p.single_jobs as f64 / secs);
-                self.finish_queue(&q).await?;
+                self.finish_queues(&qs).await?;
             }
             if p.has(Phase::C) {
-                let q = self.new_queue()?;
-                self.latency(&q, &tag, &mut r).await?;
-                self.finish_queue(&q).await?;
+                let qs = self.new_queues().await?;
+                self.latency(&qs, &tag, &mut r).await?;
+                self.finish_queues(&qs).await?;
             }
             out.push(r);
         }
         Ok(out)
     }
 
-    fn new_queue(&self) -> Result<QueueName, Error> {
-        let q = QueueName::parse(&format!("anp-bench-{}", random_suffix()))?;
-        lock(&self.created).push(q.clone());
-        Ok(q)
+    /// The queues of one phase: a fresh `anp-bench-<random>`, or with `--queues N` (N > 1)
+    /// `anp-bench-<random>-<i>` for i in 0..N, made once and reused by every phase and run
+    /// while the previous phase left them empty (so a run leaves N queue names behind in the
+    /// store, not 3·N per run: on Redis every known queue costs every `queue_list` and every
+    /// delete by id). Registered for cleanup before use.
+    async fn new_queues(&self) -> Result<Vec<QueueName>, Error> {
+        if self.plan.queues > 1 {
+            let reuse = lock(&self.reusable).clone();
+            if let Some(qs) = reuse {
+                if self.counts(&qs).await?.values().all(|&n| n == 0) {
+                    lock(&self.created).extend(qs.iter().cloned());
+                    return Ok(qs);
+                }
+            }
+        }
+        let base = format!("anp-bench-{}", random_suffix());
+        let qs = if self.plan.queues == 1 {
+            vec![QueueName::parse(&base)?]
+        } else {
+            (0..self.plan.queues)
+                .map(|i| QueueName::parse(&format!("{base}-{i}")))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        lock(&self.created).extend(qs.iter().cloned());
+        if self.plan.queues > 1 {
+            *lock(&self.reusable) = Some(qs.clone());
+        }
+        Ok(qs)
     }
 
-    /// Deletes the queue's jobs and forgets it.
-    async fn finish_queue(&self, q: &QueueName) -> Result<(), Error> {
-        self.cleanup(q).await?;
-        lock(&self.created).retain(|c| c != q);
+    /// Deletes the queues' jobs and forgets them.
+    async fn finish_queues(&self, qs: &[QueueName]) -> Result<(), Error> {
+        for q in qs {
+            self.cleanup(q).await?;
+            lock(&self.created).retain(|c| c != q);
+        }
         Ok(())
     }
 
-    fn job(&self, q: &QueueName, i: i64) -> Result<NewJob, Error> {
-        let mut job = NewJob::new(
-            self.kind.clone(),
-            Args::from_json(&format!("{{\"i\":{i}}}"))?,
-        );
-        job.queue = q.clone();
+    /// The args of job `i` (see [`args_text`]). Records the size sent.
+    fn args(&self, i: i64) -> Result<Args, Error> {
+        let text = args_text(i, self.plan.payload_bytes)?;
+        let len = text.len() as u64;
+        self.args_min.fetch_min(len, Ordering::Relaxed);
+        self.args_max.fetch_max(len, Ordering::Relaxed);
+        Args::from_json(&text)
+    }
+
+    fn job(&self, qs: &[QueueName], i: i64) -> Result<NewJob, Error> {
+        let mut job = NewJob::new(self.kind.clone(), self.args(i)?);
+        job.queue = queue_of(qs, i).clone();
         Ok(job)
+    }
+
+    /// Enqueue options putting job `i` in its queue.
+    fn opts(qs: &[QueueName], i: i64) -> EnqueueOptions {
+        EnqueueOptions {
+            queue: Some(queue_of(qs, i).clone()),
+            ..EnqueueOptions::default()
+        }
     }
 
     fn progress(&self, len: u64, what: String) -> ProgressBar {
@@ -446,15 +642,15 @@ impl Bench {
     }
 
     /// Phase A (and B's backlog): `--jobs` jobs in bulk calls; returns the seconds taken.
-    async fn enqueue_bulk(&self, q: &QueueName, tag: &str) -> Result<f64, Error> {
-        let (n, batch) = (self.plan.jobs, self.plan.batch);
+    async fn enqueue_bulk(&self, qs: &[QueueName], tag: &str) -> Result<f64, Error> {
+        let (n, batch) = (self.plan.jobs, self.plan.batch_effective());
         let pb = self.progress(n, format!("{tag} A. enqueue"));
         let started = Instant::now();
         let mut i = 0;
         while i < n {
             let end = (i + batch).min(n);
             let jobs = (i..end)
-                .map(|k| self.job(q, k as i64))
+                .map(|k| self.job(qs, k as i64))
                 .collect::<Result<Vec<_>, _>>()?;
             self.client.insert_many(jobs).await?;
             pb.inc(end - i);
@@ -466,18 +662,15 @@ impl Bench {
     }
 
     /// Phase A1: one enqueue call per job.
-    async fn enqueue_single(&self, q: &QueueName, tag: &str) -> Result<f64, Error> {
+    async fn enqueue_single(&self, qs: &[QueueName], tag: &str) -> Result<f64, Error> {
         let n = self.plan.single_jobs;
         let pb = self.progress(n, format!("{tag} A1. enqueue one by one"));
-        let opts = EnqueueOptions {
-            queue: Some(q.clone()),
-            ..EnqueueOptions::default()
-        };
         let started = Instant::now();
         for i in 0..n {
-            let args = Args::from_json(&format!("{{\"i\":{i}}}"))?;
+            let i = i as i64;
+            let args = self.args(i)?;
             self.client
-                .enqueue_raw(self.kind.clone(), args, opts.clone())
+                .enqueue_raw(self.kind.clone(), args, Self::opts(qs, i))
                 .await?;
             pb.inc(1);
         }
@@ -486,39 +679,41 @@ impl Bench {
         Ok(secs)
     }
 
-    /// Phase B: the worker process drains the queue; returns seconds and peak RSS (MiB).
-    async fn process(&self, q: &QueueName, tag: &str) -> anyhow::Result<(f64, Option<f64>)> {
+    /// Phase B: the worker processes drain the queues; returns the seconds and each worker's
+    /// peak RSS (MiB; empty where /proc is not readable).
+    async fn process(&self, qs: &[QueueName], tag: &str) -> anyhow::Result<(f64, Vec<f64>)> {
         let n = self.plan.jobs;
         let pb = self.progress(n, format!("{tag} B. process"));
         let started = Instant::now();
-        let mut worker = self.spawn_worker(q)?;
-        let done = self.wait_completed(q, n, &mut worker, &pb, started).await?;
+        let mut workers = self.spawn_workers(qs)?;
+        let done = self
+            .wait_completed(qs, n, &mut workers, &pb, started)
+            .await?;
         let secs = done.duration_since(started).as_secs_f64();
-        let rss = worker.peak_rss_mib();
-        worker.stop().await?;
+        let rss = workers.peak_rss_mib();
+        workers.stop().await?;
         pb.finish_and_clear();
         Ok((secs, rss))
     }
 
-    /// Phase C: a steady stream of single enqueues into an idle worker.
-    async fn latency(&self, q: &QueueName, tag: &str, r: &mut RunResult) -> anyhow::Result<()> {
+    /// Phase C: a steady stream of single enqueues into idle workers.
+    async fn latency(&self, qs: &[QueueName], tag: &str, r: &mut RunResult) -> anyhow::Result<()> {
         let n = self.plan.latency_jobs;
-        let opts = EnqueueOptions {
-            queue: Some(q.clone()),
-            ..EnqueueOptions::default()
-        };
-        let mut worker = self.spawn_worker(q)?;
-        // Warm-up: one job through the worker proves it is up and fetching; then let it idle.
-        let warmup = self
-            .client
-            .enqueue_raw(
-                self.kind.clone(),
-                Args::from_json(r#"{"i":-1}"#)?,
-                opts.clone(),
-            )
-            .await?;
+        let mut workers = self.spawn_workers(qs)?;
+        // Warm-up: one job per worker process proves the workers are up and fetching (with
+        // several, not each one individually: any of them may take any warm-up job); then let
+        // them idle.
+        let mut warmups = Vec::new();
+        for k in 0..self.plan.workers {
+            let i = -1 - k as i64;
+            let e = self
+                .client
+                .enqueue_raw(self.kind.clone(), self.args(i)?, Self::opts(qs, i))
+                .await?;
+            warmups.push(e.id);
+        }
         let hidden = ProgressBar::hidden();
-        self.wait_completed(q, 1, &mut worker, &hidden, Instant::now())
+        self.wait_completed(qs, self.plan.workers, &mut workers, &hidden, Instant::now())
             .await?;
         tokio::time::sleep(SETTLE).await;
 
@@ -535,58 +730,61 @@ impl Bench {
             if delay > period {
                 late += 1;
             }
-            let args = Args::from_json(&format!("{{\"i\":{i}}}"))?;
+            let i = i as i64;
+            let args = self.args(i)?;
             let e = self
                 .client
-                .enqueue_raw(self.kind.clone(), args, opts.clone())
+                .enqueue_raw(self.kind.clone(), args, Self::opts(qs, i))
                 .await?;
             returned.insert(e.id, jiff::Timestamp::now());
             if i % 64 == 0 {
-                worker.check_alive()?;
+                workers.check_alive()?;
             }
             pb.inc(1);
         }
         let sent_secs = start.elapsed().as_secs_f64();
         pb.finish_and_clear();
         self.wait_completed(
-            q,
-            n + 1,
-            &mut worker,
+            qs,
+            n + self.plan.workers,
+            &mut workers,
             &ProgressBar::hidden(),
             Instant::now(),
         )
         .await?;
-        worker.stop().await?;
+        workers.stop().await?;
 
         let mut from_created = new_histogram()?;
         let mut from_return = new_histogram()?;
         let mut upper = new_histogram()?;
         let mut seen = 0u64;
-        let mut before = None;
-        loop {
-            let page = self
-                .store
-                .job_list(JobListParams {
-                    queue: Some(q.clone()),
-                    before,
-                    limit: PAGE,
-                    ..JobListParams::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before = Some(last.id);
-            for job in &page {
-                if job.id == warmup.id {
-                    continue;
-                }
-                let (Some(ret), Some(att)) = (returned.get(&job.id), job.attempted_at) else {
-                    continue;
-                };
-                seen += 1;
-                record(&mut from_created, micros_between(job.created_at, att));
-                record(&mut from_return, micros_between(*ret, att));
-                if let Some(fin) = job.finalized_at {
-                    record(&mut upper, micros_between(job.created_at, fin));
+        for q in qs {
+            let mut before = None;
+            loop {
+                let page = self
+                    .store
+                    .job_list(JobListParams {
+                        queue: Some(q.clone()),
+                        before,
+                        limit: self.plan.page(),
+                        ..JobListParams::default()
+                    })
+                    .await?;
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                for job in &page {
+                    if warmups.contains(&job.id) {
+                        continue;
+                    }
+                    let (Some(ret), Some(att)) = (returned.get(&job.id), job.attempted_at) else {
+                        continue;
+                    };
+                    seen += 1;
+                    record(&mut from_created, micros_between(job.created_at, att));
+                    record(&mut from_return, micros_between(*ret, att));
+                    if let Some(fin) = job.finalized_at {
+                        record(&mut upper, micros_between(job.created_at, fin));
+                    }
                 }
             }
         }
@@ -611,54 +809,75 @@ impl Bench {
         Ok(())
     }
 
-    /// Starts `anp work` on the queue as a separate process.
-    fn spawn_worker(&self, q: &QueueName) -> Result<WorkerProc, Error> {
-        let config = self.dir.join(format!("{q}.toml"));
-        let text = format!(
-            "# anp bench: one queue, the builtin noop kind.\n\
-             [[queue]]\nname = \"{q}\"\nconcurrency = {}\n\n\
-             [[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n",
-            self.plan.concurrency
-        );
+    /// Starts `--workers` processes of `anp work` serving the queues.
+    fn spawn_workers(&self, qs: &[QueueName]) -> Result<Workers, Error> {
+        let first = qs
+            .first()
+            .ok_or_else(|| Error::internal("bench", "no queue to serve: expected at least one"))?;
+        let config = self.dir.join(format!("{first}.toml"));
         let io =
             |what: &str, e: std::io::Error| Error::internal("bench", format!("cannot {what}: {e}"));
-        std::fs::write(&config, text).map_err(|e| io("write the worker config", e))?;
-        let log_path = self.dir.join(format!("{q}.log"));
-        let log = File::create(&log_path).map_err(|e| io("create the worker log", e))?;
-        let child = Command::new(&self.exe)
-            .arg("work")
-            .arg("--config")
-            .arg(&config)
-            .arg("--no-maintenance")
-            .arg("--no-scheduler")
-            .env("ANP_STORE", &self.url)
-            .env("ANP_LOG", "warn")
-            .env_remove("ANP_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| io(&format!("start the worker {}", self.exe.display()), e))?;
-        Ok(WorkerProc {
-            child,
-            log: log_path,
-        })
+        std::fs::write(&config, worker_config(qs, self.plan.concurrency))
+            .map_err(|e| io("write the worker config", e))?;
+        let count = self.plan.workers;
+        let mut procs = Vec::new();
+        for k in 1..=count {
+            let (log_path, label) = if count == 1 {
+                (
+                    self.dir.join(format!("{first}.log")),
+                    "the worker".to_owned(),
+                )
+            } else {
+                (
+                    self.dir.join(format!("{first}-w{k}.log")),
+                    format!("worker {k} of {count}"),
+                )
+            };
+            let log = File::create(&log_path).map_err(|e| io("create the worker log", e))?;
+            let child = Command::new(&self.exe)
+                .arg("work")
+                .arg("--config")
+                .arg(&config)
+                .arg("--no-maintenance")
+                .arg("--no-scheduler")
+                .env("ANP_STORE", &self.url)
+                .env("ANP_LOG", "warn")
+                .env_remove("ANP_CONFIG")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| io(&format!("start the worker {}", self.exe.display()), e))?;
+            procs.push(WorkerProc {
+                child,
+                log: log_path,
+                label,
+            });
+        }
+        Ok(Workers { procs })
     }
 
-    /// Waits until the store counts `n` completed jobs in the queue; returns when it saw them.
+    /// Waits until the store counts `n` completed jobs in the queues; returns when it saw them.
     /// Polls `queue_list`: every 20 ms near the end, less often while far from it.
     async fn wait_completed(
         &self,
-        q: &QueueName,
+        qs: &[QueueName],
         n: u64,
-        worker: &mut WorkerProc,
+        workers: &mut Workers,
         pb: &ProgressBar,
         started: Instant,
     ) -> anyhow::Result<Instant> {
         let deadline = Instant::now() + self.plan.timeout;
+        let what = match qs {
+            [q] => format!("queue {q}"),
+            [q, ..] => format!("the {} queues {q}..", qs.len()),
+            [] => "no queue".to_owned(),
+        };
         loop {
-            let counts = self.counts(q).await?;
+            let asked = Instant::now();
+            let counts = self.counts(qs).await?;
             let now = Instant::now();
+            let poll_cost = now.duration_since(asked);
             let get = |s: JobState| counts.get(&s).copied().unwrap_or(0);
             let done = get(JobState::Completed);
             pb.set_position(done);
@@ -670,18 +889,23 @@ impl Bench {
                 return Err(Error::internal(
                     "bench",
                     format!(
-                        "{failed} noop jobs of queue {q} failed or were cancelled: expected every job completed; worker log: {}",
-                        worker.log_tail()
+                        "{failed} noop jobs of {what} failed or were cancelled: expected every job completed; worker log: {}",
+                        workers.log_tail()
                     ),
                 )
                 .into());
             }
-            worker.check_alive()?;
+            workers.check_alive()?;
             if now > deadline {
+                let who = if workers.procs.len() == 1 {
+                    "the worker".to_owned()
+                } else {
+                    format!("the {} workers", workers.procs.len())
+                };
                 return Err(Error::unavailable(
                     "bench",
                     format!(
-                        "the worker completed {done} of {n} jobs within {:?}: expected all (raise --timeout for a slow store)",
+                        "{who} completed {done} of {n} jobs within {:?}: expected all (raise --timeout for a slow store)",
                         self.plan.timeout
                     ),
                 )
@@ -695,22 +919,32 @@ impl Bench {
             } else {
                 POLL
             };
-            tokio::time::sleep(pause.max(POLL)).await;
+            let mut pause = pause.max(POLL);
+            if qs.len() > 1 {
+                // `queue_list` costs the store work per known queue: keep this poll's own
+                // load on the store to about 5 % of the time.
+                pause = pause.max(poll_cost * 20);
+            }
+            tokio::time::sleep(pause).await;
         }
     }
 
+    /// Job counts by state, summed over the queues (one `queue_list` call).
     async fn counts(
         &self,
-        q: &QueueName,
+        qs: &[QueueName],
     ) -> Result<std::collections::BTreeMap<JobState, u64>, Error> {
-        Ok(self
-            .store
-            .queue_list()
-            .await?
-            .into_iter()
-            .find(|i| &i.queue == q)
-            .map(|i| i.counts)
-            .unwrap_or_default())
+        let wanted: std::collections::HashSet<&QueueName> = qs.iter().collect();
+        let mut sum = std::collections::BTreeMap::new();
+        for info in self.store.queue_list().await? {
+            if !wanted.contains(&info.queue) {
+                continue;
+            }
+            for (state, n) in info.counts {
+                *sum.entry(state).or_insert(0) += n;
+            }
+        }
+        Ok(sum)
     }
 
     /// Deletes every job of the queue, by id (cleanup, not measured).
@@ -723,7 +957,7 @@ impl Bench {
                 .job_list(JobListParams {
                     queue: Some(q.clone()),
                     before,
-                    limit: PAGE,
+                    limit: self.plan.page(),
                     ..JobListParams::default()
                 })
                 .await?;
@@ -785,6 +1019,8 @@ fn micros_between(from: jiff::Timestamp, to: jiff::Timestamp) -> i64 {
 struct WorkerProc {
     child: Child,
     log: PathBuf,
+    /// `the worker`, or `worker <k> of <n>`: how messages name it.
+    label: String,
 }
 
 impl WorkerProc {
@@ -811,13 +1047,14 @@ impl WorkerProc {
             Ok(Some(status)) => Err(Error::internal(
                 "bench",
                 format!(
-                    "the worker exited early ({status}): expected it to run until stopped; its log: {}",
+                    "{} exited early ({status}): expected it to run until stopped; its log: {}",
+                    self.label,
                     self.log_tail()
                 ),
             )),
             Err(e) => Err(Error::internal(
                 "bench",
-                format!("cannot check the worker process: {e}"),
+                format!("cannot check the process of {}: {e}", self.label),
             )),
         }
     }
@@ -836,10 +1073,8 @@ impl WorkerProc {
         Some(round(kib / 1024.0, 2))
     }
 
-    /// Graceful stop (SIGTERM) and wait; an error if it does not exit cleanly within 30 s.
-    async fn stop(mut self) -> Result<(), Error> {
-        self.signal(nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Waits for the exit after SIGTERM; an error if it does not exit cleanly by `deadline`.
+    async fn wait_stopped(&mut self, deadline: Instant) -> Result<(), Error> {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) if status.success() => return Ok(()),
@@ -847,9 +1082,10 @@ impl WorkerProc {
                     return Err(Error::internal(
                         "bench",
                         format!(
-                        "the worker exited with {status} on SIGTERM: expected exit 0; its log: {}",
-                        self.log_tail()
-                    ),
+                            "{} exited with {status} on SIGTERM: expected exit 0; its log: {}",
+                            self.label,
+                            self.log_tail()
+                        ),
                     ))
                 }
                 Ok(None) if Instant::now() < deadline => {
@@ -858,17 +1094,66 @@ impl WorkerProc {
                 Ok(None) => {
                     return Err(Error::internal(
                         "bench",
-                        "the worker did not exit within 30 s of SIGTERM: expected a graceful stop",
+                        format!(
+                            "{} did not exit within 30 s of SIGTERM: expected a graceful stop",
+                            self.label
+                        ),
                     ))
                 }
                 Err(e) => {
                     return Err(Error::internal(
                         "bench",
-                        format!("cannot wait for the worker: {e}"),
+                        format!("cannot wait for {}: {e}", self.label),
                     ))
                 }
             }
         }
+    }
+}
+
+/// The worker processes of one phase (`--workers`), in spawn order.
+struct Workers {
+    procs: Vec<WorkerProc>,
+}
+
+impl Workers {
+    /// An error if any worker has exited.
+    fn check_alive(&mut self) -> Result<(), Error> {
+        self.procs.iter_mut().try_for_each(WorkerProc::check_alive)
+    }
+
+    /// The end of every worker's log, each named when there are several.
+    fn log_tail(&self) -> String {
+        if let [one] = self.procs.as_slice() {
+            return one.log_tail();
+        }
+        self.procs
+            .iter()
+            .map(|p| format!("[{}] {}", p.label, p.log_tail()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Each worker's peak RSS in MiB, or empty when any of them cannot be read.
+    fn peak_rss_mib(&self) -> Vec<f64> {
+        self.procs
+            .iter()
+            .map(WorkerProc::peak_rss_mib)
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    }
+
+    /// Graceful stop of all (SIGTERM to each, then wait); an error if one does not exit
+    /// cleanly within 30 s. Workers not waited for are stopped by their Drop.
+    async fn stop(mut self) -> Result<(), Error> {
+        for p in &self.procs {
+            p.signal(nix::sys::signal::Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for p in &mut self.procs {
+            p.wait_stopped(deadline).await?;
+        }
+        Ok(())
     }
 }
 
@@ -905,6 +1190,14 @@ fn report(
         "release"
     };
     let values = |key: &str| -> Vec<f64> { runs.iter().filter_map(|r| figure(r, key)).collect() };
+    // The args actually sent (none when no phase enqueued anything).
+    let args_bytes = match (
+        bench.args_min.load(Ordering::Relaxed),
+        bench.args_max.load(Ordering::Relaxed),
+    ) {
+        (lo, hi) if lo <= hi => Some((lo, hi)),
+        _ => None,
+    };
     if ctx.json {
         let mut obj = serde_json::Map::new();
         obj.insert("store".into(), serde_json::json!(store));
@@ -938,7 +1231,13 @@ fn report(
                 "latency_jobs": p.latency_jobs,
                 "rate_per_s": p.rate,
                 "concurrency": p.concurrency,
+                "queues": p.queues,
+                "workers": p.workers,
+                "total_concurrency": p.concurrency * p.workers,
+                "payload_bytes": p.payload_bytes,
+                "args_bytes": args_bytes.map(|(lo, hi)| serde_json::json!({"min": lo, "max": hi})),
                 "batch": p.batch,
+                "batch_effective": p.batch_effective(),
                 "backend": info.backend,
                 "server_version": info.server_version,
                 "profile": profile,
@@ -961,8 +1260,47 @@ fn report(
         p.rate,
         p.concurrency
     );
+    // Only what differs from the standard workload, so its header stays as it was.
+    if p.queues > 1 || p.workers > 1 || p.payload_bytes.is_some() {
+        let mut extra = Vec::new();
+        if p.queues > 1 {
+            extra.push(format!(
+                "{} queues per phase (round-robin; each worker serves all)",
+                p.queues
+            ));
+        }
+        if p.workers > 1 {
+            extra.push(format!(
+                "{} worker processes with concurrency {} each ({} in total)",
+                p.workers,
+                p.concurrency,
+                p.concurrency * p.workers
+            ));
+        }
+        if let Some(b) = p.payload_bytes {
+            let sent = match args_bytes {
+                Some((lo, hi)) if lo == hi => format!("{lo} B"),
+                Some((lo, hi)) => format!("{lo}-{hi} B"),
+                None => "nothing".to_owned(),
+            };
+            extra.push(format!(
+                "--payload-bytes {b}: args sent {sent} of JSON each, bulk calls of {} jobs",
+                p.batch_effective()
+            ));
+        }
+        println!("  {}", extra.join("; "));
+    }
     let mut t = output::table(&["figure", "median", "min – max", "runs", "unit"]);
     for (key, label, unit) in FIGURES {
+        if key == "peak_rss_sum_mib" && p.workers == 1 {
+            // The same as the one worker's peak.
+            continue;
+        }
+        let label = if key == "peak_rss_mib" && p.workers > 1 {
+            "B. worker peak RSS (largest)"
+        } else {
+            label
+        };
         let v = values(key);
         let Some(m) = median(&v) else { continue };
         let fmt = |x: f64| {
@@ -1012,6 +1350,96 @@ mod tests {
         assert_eq!(median(&[]), None);
         assert_eq!(thousands(1234567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
+    }
+
+    fn queues(n: usize) -> Vec<QueueName> {
+        (0..n)
+            .map(|i| QueueName::parse(&format!("anp-bench-0123456789ab-{i}")))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|e| panic!("queue name: {e}"))
+    }
+
+    #[test]
+    fn jobs_go_round_robin() {
+        let qs = queues(3);
+        let picked: Vec<&str> = (0..5).map(|i| queue_of(&qs, i).as_str()).collect();
+        assert_eq!(
+            picked,
+            [0, 1, 2, 0, 1].map(|k| qs[k].as_str()).to_vec(),
+            "job i goes to queue i mod 3"
+        );
+        assert_eq!(queue_of(&qs, -1), &qs[2], "warm-up jobs too");
+        assert_eq!(queue_of(&qs[..1], 7), &qs[0]);
+    }
+
+    #[test]
+    fn args_are_the_workload_or_padded_exactly() {
+        let text = |i, p| args_text(i, p).unwrap_or_else(|e| panic!("args_text: {e}"));
+        assert_eq!(text(42, None), r#"{"i":42}"#);
+        for (i, size) in [
+            (0, 32),
+            (-1, 100),
+            (99_999_999, 32),
+            (7, 10_240),
+            (3, MAX_PAYLOAD),
+        ] {
+            let t = text(i, Some(size));
+            assert_eq!(t.len() as u64, size, "job {i}");
+            let v: serde_json::Value =
+                serde_json::from_str(&t).unwrap_or_else(|e| panic!("not JSON ({e}): {t}"));
+            assert_eq!(v["i"], i);
+        }
+        let e = args_text(1, Some(10)).err().map(|e| e.kind());
+        assert_eq!(e, Some(ErrorKind::InvalidInput));
+    }
+
+    #[test]
+    fn one_queue_config_is_the_standard_one() {
+        let qs = queues(1);
+        assert_eq!(
+            worker_config(&qs, 50),
+            "# anp bench: one queue, the builtin noop kind.\n\
+             [[queue]]\nname = \"anp-bench-0123456789ab-0\"\nconcurrency = 50\n\n\
+             [[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n"
+        );
+    }
+
+    #[test]
+    fn many_queues_share_the_concurrency() {
+        let text = worker_config(&queues(3), 50);
+        assert!(text.contains("[worker]\nmax_concurrency = 50\n"), "{text}");
+        assert_eq!(text.matches("[[queue]]").count(), 3, "{text}");
+        assert_eq!(text.matches("concurrency = 50\n").count(), 4, "{text}");
+        assert!(
+            text.contains("name = \"anp-bench-0123456789ab-2\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn big_payloads_shorten_calls() {
+        let plan = |payload_bytes| {
+            Plan::from_args(&BenchArgs {
+                jobs: 10,
+                concurrency: 50,
+                runs: 1,
+                phase: vec!["A".into()],
+                single_jobs: 1,
+                latency_jobs: 1,
+                rate: 1,
+                batch: DEFAULT_BATCH,
+                timeout: "1m".into(),
+                queues: 1,
+                workers: 1,
+                payload_bytes,
+            })
+            .unwrap_or_else(|e| panic!("plan: {e}"))
+        };
+        assert_eq!(plan(None).batch_effective(), DEFAULT_BATCH);
+        assert_eq!(plan(None).page(), PAGE);
+        assert_eq!(plan(Some(10_240)).batch_effective(), DEFAULT_BATCH);
+        assert_eq!(plan(Some(MAX_PAYLOAD)).batch_effective(), 64);
+        assert_eq!(plan(Some(MAX_PAYLOAD)).page(), 64);
     }
 
     #[test]
