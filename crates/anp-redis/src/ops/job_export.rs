@@ -2,7 +2,7 @@
 //!
 //! Per queue: `job_export_begin.lua` opens the export (from then on every script that changes
 //! a job of the queue first copies it, as it was, into `anp:{<queue>}:export`: copy-on-write
-//! in `lua/lib.lua`); `job_export_page.lua` HSCANs the jobs hash a page at a time and returns
+//! in `lua/lib.lua`); `job_export_page.lua` walks the queue's ids a step at a time and returns
 //! each job's pre-image when it changed since the export began; `job_export_end.lua` stops the
 //! copying; the pre-images of jobs the scan never saw (deleted meanwhile) are then read from
 //! the frozen export hash, and the hash is deleted. No step holds Redis for longer than one
@@ -25,9 +25,13 @@ const OP: &str = "job_export";
 /// The export hash expires when the exporter has not touched it for this long.
 const TTL_MS: u64 = 60_000;
 
+/// Jobs read per `job_export_page.lua` call at most: about 1 ms of Redis time (measured: ~12 µs
+/// per job with 100-byte args on a busy 2-core VM), about what two fetches of a batch of 50 take.
+const STEP_MAX: u32 = 100;
+
 /// Exports every known queue in turn.
 pub(crate) async fn run(r: &Redis, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64> {
-    let page = p.page.max(1);
+    let page = p.page.clamp(1, STEP_MAX);
     let mut n = 0;
     for queue in known_queues(r, OP).await? {
         n += queue_export(r, &queue, page, sink).await?;
@@ -92,14 +96,10 @@ async fn scan(
 ) -> Result<u64> {
     let mut seen: HashSet<JobId> = HashSet::new();
     let mut n = 0;
-    let mut cursor = "0".to_owned();
+    let mut cursor = String::new();
     loop {
         let mut call = r.script(&JOB_EXPORT_PAGE, queue);
-        // A job is 2-4 hash fields: ask for about `page` jobs.
-        call.arg(token)
-            .arg(TTL_MS)
-            .arg(&cursor)
-            .arg(u64::from(page) * 3);
+        call.arg(token).arg(TTL_MS).arg(&cursor).arg(page);
         let v = r.run_one(OP, call).await?;
         if let Some(("ANP_EXPORT_LOST", _)) = anp_error(&v) {
             return Err(lost(queue));
@@ -118,7 +118,6 @@ async fn scan(
         let mut jobs = Vec::with_capacity(list.len());
         for j in list {
             let job = record::job(queue, j)?;
-            // HSCAN may return a field twice.
             if seen.insert(job.id) {
                 jobs.push(job);
             }
@@ -127,7 +126,7 @@ async fn scan(
         if !jobs.is_empty() {
             sink(jobs)?;
         }
-        if cursor == "0" {
+        if cursor.is_empty() {
             break;
         }
     }
