@@ -96,7 +96,13 @@ fn main() -> ExitCode {
             Command::Work(_) | Command::Scheduler(_) | Command::Serve(_)
         ),
     );
+    // Two blocking threads: the SQLite store runs all its work on Tokio's blocking pool and
+    // serializes it on two connections (one writer, one reader), so more threads only wait on
+    // those locks, and each thread that allocates costs glibc malloc an arena: with the default
+    // (up to 512) a SQLite worker peaked at 16.9-17.3 MiB RSS in bench phase B, with 2 at
+    // 14.5-14.6 MiB and the same throughput (BENCHMARKS.md). Redis needs none.
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(2)
         .enable_all()
         .build()
     {
