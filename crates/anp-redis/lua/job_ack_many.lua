@@ -16,15 +16,19 @@
 -- KEYS[12] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
--- ARGV[3] n, the number of acks; then 10 ARGV per ack:
+-- ARGV[3] n, the number of acks; then per ack 4 ARGV, 6 for an outcome other than complete:
 --         id, lease token, outcome (complete | retry | dead | snooze | cancel | hand_back),
---         at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel, else ''),
---         stats kind ('' for no stats), run bucket, run µs, wait bucket, wait µs
---         (an applied complete counts completed, retry failed, dead failed and dead, each
---         with its run and wait times; the other outcomes count nothing)
+--         stats ('' for none, else "kind run_bucket run_µs wait_bucket wait_µs"),
+--         [at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel, else '')]
+--         then the stats totals: k, the number of kinds; per kind: kind, m, then m pairs
+--         counter, amount: the counters of every ack with stats that counts (complete:
+--         completed; retry: failed; dead: failed and dead; each also run:<bucket>, run_sum_us,
+--         wait:<bucket>, wait_sum_us) as if all applied, counts above 0 and both sums.
+--         Only applied acks count: those whose lease was lost are taken out of the totals,
+--         and a count that ends at 0 (or a kind with no applied ack) is not written.
 -- Returns: one integer per ack, in input order: 1 applied, 0 lease lost.
--- Errors:  ANP_INVALID for an unknown outcome (before anything is written),
---          ANP_CORRUPT when a record cannot be read.
+-- Errors:  ANP_INVALID for an unknown outcome (before anything is written) or for unreadable
+--          stats of an ack whose lease was lost, ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail, sched, retry, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -32,69 +36,176 @@ local stats, minutes = KEYS[10], KEYS[11]
 export_open(KEYS[12])
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
-local W = 10
-local OUTCOMES = { complete = 1, retry = 1, dead = 1, snooze = 1, cancel = 1, hand_back = 1 }
-for i = 0, n - 1 do
-  local o = ARGV[4 + i * W + 2]
-  if not OUTCOMES[o] then
+-- outcome -> ARGV per ack
+local OUTCOMES = { complete = 4, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
+-- Where each ack's ARGV start.
+local first = {}
+local p = 4
+for i = 1, n do
+  local o = ARGV[p + 2]
+  local width = OUTCOMES[o]
+  if not width then
     return redis.error_reply('ANP_INVALID unknown ack outcome ' .. tostring(o))
+  end
+  first[i] = p
+  p = p + width
+end
+local totals = p
+
+-- Per kind, counter -> what the acks whose lease was lost had added to the totals.
+local lost = {}
+local function uncount(outcome, st)
+  local kind, rb, ru, wb, wu = string.match(st, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
+  if not kind then
+    error({ err = 'ANP_INVALID unreadable ack stats ' .. st })
+  end
+  local l = lost[kind]
+  if not l then
+    l = {}
+    lost[kind] = l
+  end
+  local function add(counter, v)
+    l[counter] = (l[counter] or 0) + v
+  end
+  if outcome == 'complete' then
+    add('completed', 1)
+  else
+    add('failed', 1)
+    if outcome == 'dead' then
+      add('dead', 1)
+    end
+  end
+  add('run:' .. rb, 1)
+  add('run_sum_us', tonumber(ru))
+  add('wait:' .. wb, 1)
+  add('wait_sum_us', tonumber(wu))
+end
+
+-- Writes the totals less what `lost` took out: one ZADD per kind with an applied ack, one
+-- HINCRBY per count above 0 and per sum.
+local SUMS = { run_sum_us = true, wait_sum_us = true }
+local function stats_write()
+  local q = totals + 1
+  for _ = 1, tonumber(ARGV[totals]) do
+    local kind, m = ARGV[q], tonumber(ARGV[q + 1])
+    local b = minute .. ':' .. kind
+    local l = lost[kind]
+    q = q + 2
+    if not l then
+      redis.call('ZADD', minutes, minute, b)
+      for x = q, q + 2 * m - 1, 2 do
+        redis.call('HINCRBY', stats, b .. ':' .. ARGV[x], ARGV[x + 1])
+      end
+    else
+      local left = {}
+      for x = q, q + 2 * m - 1, 2 do
+        left[ARGV[x]] = tonumber(ARGV[x + 1]) - (l[ARGV[x]] or 0)
+      end
+      if (left.completed or 0) + (left.failed or 0) > 0 then
+        redis.call('ZADD', minutes, minute, b)
+        for counter, v in pairs(left) do
+          if v > 0 or SUMS[counter] then
+            redis.call('HINCRBY', stats, b .. ':' .. counter, v)
+          end
+        end
+      end
+    end
+    q = q + 2 * m
   end
 end
 
 local out = {}
 local woke = 0
-local acc = { buckets = {}, fields = {} }
-for i = 0, n - 1 do
-  local b = 4 + i * W
-  local id, token, outcome, at, err = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-  local skind = ARGV[b + 5]
-  local j = job_load(jobs, id)
-  if j and j.state == 'running' and j.token == token then
-    redis.call('ZREM', running, id)
-    lease_clear(j)
-    if outcome == 'complete' then
-      j.state, j.finalized_at = 'completed', now
-      redis.call('ZADD', completed, now, id)
-    elseif outcome == 'retry' then
-      j.state, j.run_at = 'retryable', at
-      errors_append(jobs, id, err)
-      redis.call('ZADD', retry, at, id)
-    elseif outcome == 'dead' then
-      j.state, j.finalized_at = 'dead', now
-      errors_append(jobs, id, err)
-      redis.call('ZADD', dead, now, id)
-    elseif outcome == 'snooze' then
-      j.state, j.run_at, j.attempt = 'scheduled', at, j.attempt - 1
-      redis.call('ZADD', sched, at, id)
-    elseif outcome == 'cancel' then
-      j.state, j.finalized_at = 'cancelled', now
-      errors_append(jobs, id, err)
-      redis.call('ZADD', cancelled, now, id)
-    else -- hand_back: run_at is kept, so the job keeps its place in line
-      j.state, j.attempt = 'available', j.attempt - 1
-      redis.call('ZADD', avail, avail_score(j.priority, j.run_at), id)
-      woke = woke + 1
-    end
-    job_save(jobs, id, j)
-    if skind ~= '' and (outcome == 'complete' or outcome == 'retry' or outcome == 'dead') then
-      if outcome == 'complete' then
-        stats_add(acc, minute, skind, 'completed', 1)
-      else
-        stats_add(acc, minute, skind, 'failed', 1)
-        if outcome == 'dead' then
-          stats_add(acc, minute, skind, 'dead', 1)
-        end
-      end
-      stats_add(acc, minute, skind, 'run:' .. ARGV[b + 6], 1)
-      stats_add(acc, minute, skind, 'run_sum_us', ARGV[b + 7])
-      stats_add(acc, minute, skind, 'wait:' .. ARGV[b + 8], 1)
-      stats_add(acc, minute, skind, 'wait_sum_us', ARGV[b + 9])
-    end
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
+-- Ids acked in this call: a job leaves running when its ack applies, so a second ack of it in
+-- the same batch finds it no longer running (lease lost) without reading it again.
+local done = {}
+-- Applied completes (nearly every ack) are written per chunk: one ZREM from running, one ZADD
+-- to completed, one HSET of the records. Every other ack first writes what is pending and then
+-- runs on its own, so an error stops the batch with the acks before it applied, as before.
+local recs, rems, fins, w = {}, {}, {}, 0
+local function flush()
+  if w > 0 then
+    redis.call('ZREM', running, unpack(rems, 1, w))
+    redis.call('ZADD', completed, unpack(fins, 1, 2 * w))
+    redis.call('HSET', jobs, unpack(recs, 1, 2 * w))
+    w = 0
   end
 end
-stats_flush(acc, stats, minutes)
+local fin = ' ' .. now .. ' - - '
+for c = 1, n, CHUNK do
+  local m = math.min(n, c + CHUNK - 1)
+  local ids = {}
+  for i = c, m do
+    ids[i - c + 1] = ARGV[first[i]]
+  end
+  local f = redis.call('HMGET', jobs, unpack(ids, 1, m - c + 1))
+  for i = c, m do
+    local b = first[i]
+    local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    local s = f[i - c + 1]
+    local res = 0
+    if s and not done[id] then
+      local mid, tok, kind
+      if outcome == 'complete' then
+        mid, tok, kind = rec_running_fields(s)
+      end
+      if mid then
+        -- a running job completed (REC_RUNNING in lib.lua), when the token is still its own
+        if tok == token then
+          export_keep(jobs, id)
+          w = w + 1
+          rems[w] = id
+          fins[2 * w - 1], fins[2 * w] = now, id
+          recs[2 * w - 1], recs[2 * w] = id, 'completed ' .. mid .. fin .. kind
+          res = 1
+        end
+      else
+        flush()
+        local at, err = ARGV[b + 4], ARGV[b + 5]
+        local j = rec_parse(id, s)
+        if j.state == 'running' and j.token == token then
+          redis.call('ZREM', running, id)
+          lease_clear(j)
+          if outcome == 'complete' then
+            j.state, j.finalized_at = 'completed', now
+            redis.call('ZADD', completed, now, id)
+          elseif outcome == 'retry' then
+            j.state, j.run_at = 'retryable', at
+            errors_append(jobs, id, err)
+            redis.call('ZADD', retry, at, id)
+          elseif outcome == 'dead' then
+            j.state, j.finalized_at = 'dead', now
+            errors_append(jobs, id, err)
+            redis.call('ZADD', dead, now, id)
+          elseif outcome == 'snooze' then
+            j.state, j.run_at, j.attempt = 'scheduled', at, j.attempt - 1
+            redis.call('ZADD', sched, at, id)
+          elseif outcome == 'cancel' then
+            j.state, j.finalized_at = 'cancelled', now
+            errors_append(jobs, id, err)
+            redis.call('ZADD', cancelled, now, id)
+          else -- hand_back: run_at is kept, so the job keeps its place in line
+            j.state, j.attempt = 'available', j.attempt - 1
+            redis.call('ZADD', avail, avail_score(j.priority, j.run_at), id)
+            woke = woke + 1
+          end
+          job_save(jobs, id, j)
+          res = 1
+        end
+      end
+    end
+    if res == 1 then
+      done[id] = true
+    else
+      local st = ARGV[b + 3]
+      if st ~= '' and (outcome == 'complete' or outcome == 'retry' or outcome == 'dead') then
+        uncount(outcome, st)
+      end
+    end
+    out[i] = res
+  end
+  flush()
+end
+stats_write()
 wake(wakek, woke)
 return out

@@ -14,6 +14,46 @@
 
 local REC = '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) ?(.*)$'
 
+-- The hot path (job_fetch, job_ack_many) reads a record with one of these instead of REC: the
+-- same 11 fields, each limited to what rec_format writes (digits, '-' for none, a kind's
+-- [A-Za-z0-9_.:-]; the attempt counts it copies as text: no leading zero, at most 15 digits),
+-- so whatever they accept REC splits the same way, and splicing the new record from the old
+-- text gives what rec_parse + rec_format would. Anything else takes that general path.
+-- Bracket classes because %S and %d cost more per character; one literal each because a `..`
+-- here would run on every call of every script.
+local REC_FETCH =
+  '^[a-z]+ ([0-9]+ )([0-9]+)( ()[1-9][0-9]*() [0-9]+ [0-9]+ )[0-9-]+( [0-9-]+ )[0-9-]+ [0-9-]+ ([A-Za-z0-9_.:-]+)()'
+local REC_RUNNING =
+  '^running ([0-9]+ ()[1-9][0-9]*() [1-9][0-9]*() [0-9]+ [0-9]+ [0-9]+) [0-9-]+ ([0-9]+) [0-9]+ ([A-Za-z0-9_.:-]+)()'
+
+-- Whether a match ending at e ends kind where REC's %S+ would: at the end or before a space.
+local function rec_kind_ends(s, e)
+  return e > #s or string.byte(s, e) == 32
+end
+
+-- For job_fetch: 'priority ', attempt, ' max_attempts run_at created_at ', ' finalized_at '
+-- and kind of record s (in any state), or nil when s takes the general path. max_attempts has
+-- at most 15 digits (a double holds it exactly, so it is the text rec_format would write).
+local function rec_fetch_fields(s)
+  local pr, at, mid, q1, q2, fa, kind, e = string.match(s, REC_FETCH)
+  if pr and q2 - q1 <= 15 and rec_kind_ends(s, e) then
+    return pr, at, mid, fa, kind
+  end
+end
+
+-- For job_ack_many: the six fields from priority to attempted_at (one string), the lease token
+-- and kind of running record s, or nil when s takes the general path (attempt and max_attempts
+-- at most 15 digits, as above).
+local function rec_running_fields(s)
+  local mid, p1, p2, p3, tok, kind, e = string.match(s, REC_RUNNING)
+  if mid and p2 - p1 <= 15 and p3 - p2 <= 16 and rec_kind_ends(s, e) then
+    return mid, tok, kind
+  end
+end
+
+-- Jobs per variadic HMGET / HSET / ZADD / ZREM of a batch (unpack's limit is about 8000 values).
+local CHUNK = 250
+
 -- States that hold a unique key against newcomers.
 local LIVE = { scheduled = true, available = true, running = true, retryable = true }
 
@@ -191,25 +231,6 @@ local function stats_incr(stats, minutes, minute, kind, counter, n)
   local b = minute .. ':' .. kind
   redis.call('ZADD', minutes, minute, b)
   redis.call('HINCRBY', stats, b .. ':' .. counter, n)
-end
-
--- Adds n to a counter in a batch's in-script accumulator (written once by stats_flush), so a
--- batch of acks costs one HINCRBY per distinct counter instead of several per job.
-local function stats_add(acc, minute, kind, counter, n)
-  local b = minute .. ':' .. kind
-  acc.buckets[b] = minute
-  local f = b .. ':' .. counter
-  acc.fields[f] = (acc.fields[f] or 0) + tonumber(n)
-end
-
--- Writes an accumulator: one ZADD per bucket, one HINCRBY per counter.
-local function stats_flush(acc, stats, minutes)
-  for b, minute in pairs(acc.buckets) do
-    redis.call('ZADD', minutes, minute, b)
-  end
-  for f, n in pairs(acc.fields) do
-    redis.call('HINCRBY', stats, f, n)
-  end
 end
 
 -- Every counter field of bucket b (for deleting it).

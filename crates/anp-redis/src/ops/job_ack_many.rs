@@ -1,12 +1,16 @@
 //! `job_ack_many`: acks grouped by queue, one `job_ack_many.lua` call per queue, pipelined.
 
-use anp_core::ops::minute_of;
-use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
-use anp_core::{Error, Result};
+use std::collections::BTreeMap;
 
-use crate::conn::Redis;
+use anp_core::ops::minute_of;
+use anp_core::store::{AckOutcome, AckResult, JobAck, JobAckManyParams};
+use anp_core::{Error, Result};
+use redis::Value;
+
+use crate::conn::{Call, Redis};
+use crate::ops::stats::{bucket, us};
 use crate::ops::{by_queue, micros, ok};
-use crate::record::{bad_reply, int, items};
+use crate::record::{bad_reply, int};
 use crate::scripts::JOB_ACK_MANY;
 
 const OP: &str = "job_ack_many";
@@ -14,6 +18,102 @@ const OP: &str = "job_ack_many";
 fn error_json(e: &anp_core::AttemptError) -> Result<String> {
     serde_json::to_string(e)
         .map_err(|err| Error::internal(OP, format!("cannot encode an attempt error: {err}")))
+}
+
+/// The stats counters of one kind's acks that count (complete, retry, dead), as if every one
+/// applies: the script takes out those whose lease was lost. Sums saturate (as `us` does).
+#[derive(Default)]
+struct KindTotals {
+    completed: u64,
+    failed: u64,
+    dead: u64,
+    run: BTreeMap<usize, u64>,
+    wait: BTreeMap<usize, u64>,
+    run_sum_us: i64,
+    wait_sum_us: i64,
+}
+
+impl KindTotals {
+    /// Counts one ack's outcome (complete, retry and dead count; the others don't) with its run
+    /// and wait (bucket, µs), as `job_ack_many.lua` did per applied ack.
+    fn count(&mut self, outcome: &AckOutcome, run: (usize, i64), wait: (usize, i64)) {
+        match outcome {
+            AckOutcome::Complete => self.completed += 1,
+            AckOutcome::Retry { .. } => self.failed += 1,
+            AckOutcome::Dead { .. } => {
+                self.failed += 1;
+                self.dead += 1;
+            }
+            AckOutcome::Snooze { .. } | AckOutcome::Cancel { .. } | AckOutcome::HandBack => return,
+        }
+        *self.run.entry(run.0).or_default() += 1;
+        *self.wait.entry(wait.0).or_default() += 1;
+        self.run_sum_us = self.run_sum_us.saturating_add(run.1);
+        self.wait_sum_us = self.wait_sum_us.saturating_add(wait.1);
+    }
+
+    /// The script's counter, amount pairs: counts above 0, both sums always.
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, n) in [
+            ("completed", self.completed),
+            ("failed", self.failed),
+            ("dead", self.dead),
+        ] {
+            if n > 0 {
+                out.push((name.to_owned(), n.to_string()));
+            }
+        }
+        for (name, h, sum) in [
+            ("run", &self.run, self.run_sum_us),
+            ("wait", &self.wait, self.wait_sum_us),
+        ] {
+            for (b, n) in h {
+                out.push((format!("{name}:{b}"), n.to_string()));
+            }
+            out.push((format!("{name}_sum_us"), sum.to_string()));
+        }
+        out
+    }
+}
+
+/// One ack's ARGV (see the script's header) and its stats counted into `totals`.
+fn ack_args(call: &mut Call, a: &JobAck, totals: &mut BTreeMap<String, KindTotals>) -> Result<()> {
+    let outcome = match &a.outcome {
+        AckOutcome::Complete => "complete",
+        AckOutcome::Retry { .. } => "retry",
+        AckOutcome::Dead { .. } => "dead",
+        AckOutcome::Snooze { .. } => "snooze",
+        AckOutcome::Cancel { .. } => "cancel",
+        AckOutcome::HandBack => "hand_back",
+    };
+    call.arg(a.lease.id.to_string())
+        .arg(a.lease.token)
+        .arg(outcome);
+    match &a.stats {
+        Some(st) => {
+            let (rb, ru, wb, wu) = (bucket(st.run), us(st.run), bucket(st.wait), us(st.wait));
+            call.arg(format!("{} {rb} {ru} {wb} {wu}", st.kind.as_str()));
+            totals
+                .entry(st.kind.as_str().to_owned())
+                .or_default()
+                .count(&a.outcome, (rb, ru), (wb, wu));
+        }
+        None => {
+            call.arg("");
+        }
+    }
+    let (at, err) = match &a.outcome {
+        AckOutcome::Complete => return Ok(()),
+        AckOutcome::Retry { at, error } => (micros(*at).to_string(), error_json(error)?),
+        AckOutcome::Dead { error } | AckOutcome::Cancel { error } => {
+            (String::new(), error_json(error)?)
+        }
+        AckOutcome::Snooze { at } => (micros(*at).to_string(), String::new()),
+        AckOutcome::HandBack => (String::new(), String::new()),
+    };
+    call.arg(at).arg(err);
+    Ok(())
 }
 
 /// One result per ack, in input order.
@@ -28,43 +128,27 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
         call.arg(micros(p.now))
             .arg(micros(minute_of(p.now)))
             .arg(idx.len());
+        let mut totals = BTreeMap::new();
         for &i in idx {
-            let a = &p.acks[i];
-            let (outcome, at, err) = match &a.outcome {
-                AckOutcome::Complete => ("complete", String::new(), String::new()),
-                AckOutcome::Retry { at, error } => {
-                    ("retry", micros(*at).to_string(), error_json(error)?)
-                }
-                AckOutcome::Dead { error } => ("dead", String::new(), error_json(error)?),
-                AckOutcome::Snooze { at } => ("snooze", micros(*at).to_string(), String::new()),
-                AckOutcome::Cancel { error } => ("cancel", String::new(), error_json(error)?),
-                AckOutcome::HandBack => ("hand_back", String::new(), String::new()),
-            };
-            call.arg(a.lease.id.to_string())
-                .arg(a.lease.token)
-                .arg(outcome)
-                .arg(at)
-                .arg(err);
-            match &a.stats {
-                Some(st) => call
-                    .arg(st.kind.as_str())
-                    .arg(crate::ops::stats::bucket(st.run))
-                    .arg(crate::ops::stats::us(st.run))
-                    .arg(crate::ops::stats::bucket(st.wait))
-                    .arg(crate::ops::stats::us(st.wait)),
-                None => call.arg("").arg("").arg("").arg("").arg(""),
-            };
+            ack_args(&mut call, &p.acks[i], &mut totals)?;
+        }
+        call.arg(totals.len());
+        for (kind, t) in &totals {
+            let pairs = t.pairs();
+            call.arg(kind).arg(pairs.len());
+            for (counter, n) in pairs {
+                call.arg(counter).arg(n);
+            }
         }
         calls.push(call);
     }
     let replies = r.run(OP, calls).await?;
     let mut out = vec![AckResult::LeaseLost; p.acks.len()];
     for ((_, idx), v) in groups.iter().zip(replies) {
-        let v = ok(r, OP, v)?;
-        let f = items(v.clone()).ok_or_else(|| bad_reply(OP, "one integer per ack", &v))?;
-        if f.len() != idx.len() {
-            return Err(bad_reply(OP, "one integer per ack", &v));
-        }
+        let f = match ok(r, OP, v)? {
+            Value::Array(f) if f.len() == idx.len() => f,
+            other => return Err(bad_reply(OP, "one integer per ack", &other)),
+        };
         for (&i, res) in idx.iter().zip(&f) {
             if int(res) == Some(1) {
                 out[i] = AckResult::Applied;
@@ -72,4 +156,41 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_what_an_applied_ack_counts() {
+        let mut t = KindTotals::default();
+        t.count(&AckOutcome::Complete, (3, 0), (4, 0));
+        t.count(&AckOutcome::HandBack, (9, 5), (9, 5));
+        assert_eq!(
+            t.pairs(),
+            [
+                ("completed", "1"),
+                ("run:3", "1"),
+                ("run_sum_us", "0"),
+                ("wait:4", "1"),
+                ("wait_sum_us", "0")
+            ]
+            .map(|(c, n)| (c.to_owned(), n.to_owned()))
+        );
+        let error = anp_core::AttemptError {
+            attempt: 1,
+            at: jiff::Timestamp::UNIX_EPOCH,
+            message: "x".into(),
+            retry_safe: true,
+        };
+        t.count(&AckOutcome::Dead { error }, (3, 7), (16, 5));
+        let pairs = t.pairs();
+        assert!(pairs.contains(&("failed".to_owned(), "1".to_owned())));
+        assert!(pairs.contains(&("dead".to_owned(), "1".to_owned())));
+        assert!(pairs.contains(&("run:3".to_owned(), "2".to_owned())));
+        assert!(pairs.contains(&("wait:16".to_owned(), "1".to_owned())));
+        assert!(pairs.contains(&("run_sum_us".to_owned(), "7".to_owned())));
+    }
 }
