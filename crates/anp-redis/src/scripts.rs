@@ -183,7 +183,12 @@ script!(
 );
 
 script!(JOB_EXPORT_BEGIN, "job_export_begin", [Export], false);
-script!(JOB_EXPORT_PAGE, "job_export_page", [Jobs, Ids, Export], false);
+script!(
+    JOB_EXPORT_PAGE,
+    "job_export_page",
+    [Jobs, Ids, Export],
+    false
+);
 script!(JOB_EXPORT_END, "job_export_end", [Export], false);
 
 /// Every script.
