@@ -76,6 +76,15 @@ async fn queue_export(
     result
 }
 
+/// Splits a `{cursor, items}` reply (the page script's and HSCAN's).
+fn cursor_and_items(v: Value, what: &str) -> Result<(String, Vec<Value>)> {
+    let bad = || bad_reply(OP, what, &v);
+    let mut parts = items(v.clone()).filter(|p| p.len() == 2).ok_or_else(bad)?;
+    let list = items(parts.pop().unwrap_or_default()).ok_or_else(bad)?;
+    let cursor = parts.first().and_then(text).ok_or_else(bad)?.to_owned();
+    Ok((cursor, list))
+}
+
 fn lost(queue: &QueueName) -> Error {
     Error::unavailable(
         OP,
@@ -104,17 +113,8 @@ async fn scan(
         if let Some(("ANP_EXPORT_LOST", _)) = anp_error(&v) {
             return Err(lost(queue));
         }
-        let v = ok(r, OP, v)?;
-        let mut parts = items(v.clone())
-            .filter(|p| p.len() == 2)
-            .ok_or_else(|| bad_reply(OP, "{cursor, jobs}", &v))?;
-        let list = items(parts.pop().unwrap_or_default())
-            .ok_or_else(|| bad_reply(OP, "{cursor, jobs}", &v))?;
-        cursor = parts
-            .first()
-            .and_then(text)
-            .ok_or_else(|| bad_reply(OP, "{cursor, jobs}", &v))?
-            .to_owned();
+        let list;
+        (cursor, list) = cursor_and_items(ok(r, OP, v)?, "{cursor, jobs}")?;
         let mut jobs = Vec::with_capacity(list.len());
         for j in list {
             let job = record::job(queue, j)?;
@@ -175,17 +175,8 @@ async fn deleted_meanwhile(
                 ),
             )
             .await?;
-        let v = ok(r, OP, v)?;
-        let mut parts = items(v.clone())
-            .filter(|p| p.len() == 2)
-            .ok_or_else(|| bad_reply(OP, "{cursor, fields}", &v))?;
-        let flat = items(parts.pop().unwrap_or_default())
-            .ok_or_else(|| bad_reply(OP, "{cursor, fields}", &v))?;
-        cursor = parts
-            .first()
-            .and_then(text)
-            .ok_or_else(|| bad_reply(OP, "{cursor, fields}", &v))?
-            .to_owned();
+        let flat;
+        (cursor, flat) = cursor_and_items(ok(r, OP, v)?, "{cursor, fields}")?;
         let mut it = flat.into_iter();
         while let (Some(k), Some(val)) = (it.next(), it.next()) {
             if let Some(k) = text(&k) {
