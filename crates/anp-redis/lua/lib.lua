@@ -160,6 +160,21 @@ end
 -- Score in anp:{q}:available: priority first, then run_at in milliseconds; equal scores order
 -- by member (the id, a UUIDv7, so creation order). Exact below 2^53.
 local function avail_score(priority, run_at)
+  -- Fast path, the same text without number formatting (string.format('%.0f') costs more than
+  -- the rest of a one-job enqueue): a one-digit priority and run_at as rec_format and the client
+  -- write it, decimal without sign or leading zero, below 10^17 µs.
+  local n = #run_at
+  local p = string.byte(priority, 1)
+  if #priority == 1 and p >= 48 and p <= 57 and n <= 17 and string.find(run_at, '^[1-9][0-9]*$') then
+    local ms = '0'
+    if n > 3 then
+      ms = string.sub(run_at, 1, n - 3)
+    end
+    if p == 48 then
+      return ms
+    end
+    return priority .. string.rep('0', 14 - #ms) .. ms
+  end
   local ms = math.floor(tonumber(run_at) / 1000)
   if ms < 0 then
     ms = 0
@@ -169,22 +184,29 @@ local function avail_score(priority, run_at)
   return string.format('%.0f', tonumber(priority) * 100000000000000 + ms)
 end
 
--- Pushes up to WAKE_MAX tokens for blocked job_wait calls (BLPOP); the list stays short and
--- disappears a minute after the last push.
+-- Tops the wake list up to WAKE_MAX tokens with up to n more, for blocked job_wait calls
+-- (BLPOP). A full list (nobody waited since) costs one LLEN; a new list expires a minute after
+-- it was created, so an idle queue keeps no key (tokens are only hints: a worker fetches before
+-- it waits, and a wait that finds none ends at its poll interval).
 local function wake(key, n)
   if n <= 0 then
     return
   end
-  if n > WAKE_MAX then
-    n = WAKE_MAX
+  local len = redis.call('LLEN', key)
+  if n > WAKE_MAX - len then
+    n = WAKE_MAX - len
+  end
+  if n <= 0 then
+    return
   end
   local t = {}
   for i = 1, n do
     t[i] = '1'
   end
   redis.call('LPUSH', key, unpack(t))
-  redis.call('LTRIM', key, 0, WAKE_MAX - 1)
-  redis.call('PEXPIRE', key, 60000)
+  if len == 0 then
+    redis.call('PEXPIRE', key, 60000)
+  end
 end
 
 -- RFC 3339 in UTC for µs text, as jiff prints a Timestamp (fraction trimmed, none when zero).
@@ -227,10 +249,13 @@ end
 -- enqueued, completed, failed, dead, run:<bucket>, run_sum_us, wait:<bucket>, wait_sum_us.
 local HIST_BUCKETS = 17
 
+-- A bucket is listed in `minutes` from the first counter written to it: the increment that
+-- creates a counter (its new value is the amount) adds the bucket, later ones need not.
 local function stats_incr(stats, minutes, minute, kind, counter, n)
   local b = minute .. ':' .. kind
-  redis.call('ZADD', minutes, minute, b)
-  redis.call('HINCRBY', stats, b .. ':' .. counter, n)
+  if redis.call('HINCRBY', stats, b .. ':' .. counter, n) == tonumber(n) then
+    redis.call('ZADD', minutes, minute, b)
+  end
 end
 
 -- Every counter field of bucket b (for deleting it).
@@ -267,11 +292,18 @@ local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, u
   if tonumber(run_at) <= now_n then
     state = 'available'
   end
-  local rec = rec_format({
-    state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
-    run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
-    token = '-', lease_expires_at = '-', kind = kind, owner = '',
-  })
+  local rec
+  if #max_attempts <= 15 and string.find(max_attempts, '^[1-9][0-9]*$') then
+    -- what rec_format writes, without formatting numbers (max_attempts is already its text)
+    rec = state .. ' ' .. prio .. ' 0 ' .. max_attempts .. ' ' .. run_at .. ' ' .. now
+      .. ' - - - - ' .. kind
+  else
+    rec = rec_format({
+      state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
+      run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
+      token = '-', lease_expires_at = '-', kind = kind, owner = '',
+    })
+  end
   export_keep(k.jobs, id)
   if ukey ~= '' then
     redis.call('HSET', k.jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)
