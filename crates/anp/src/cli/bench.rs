@@ -9,7 +9,8 @@
 //!   at a steady `--rate`; latency is `attempted_at − created_at` of each job as stored.
 //!
 //! Every run of a phase uses a fresh queue `anp-bench-<random>` and deletes its jobs afterwards
-//! (`queue_purge` of that queue only, so nothing else in the store is touched). Medians over `--runs` are reported.
+//! (`queue_purge` of that queue only, so nothing else in the store is touched). Medians over
+//! `--runs` are reported.
 //!
 //! Scaling options (the defaults are the standard workload, unchanged):
 //! - `--queues N` spreads every phase's jobs round-robin over `anp-bench-<random>-<i>`,
