@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //! - [`store`]: the Store seam itself: enqueue, fetch order, every ack outcome, fencing,
-//!   heartbeats, rescue, promotion, uniqueness, pause, prune, retry, cancel, delete, listing,
+//!   heartbeats, rescue, promotion, uniqueness, pause, prune, retry, cancel, delete, queue purge, listing,
 //!   waiting.
 //! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead,
 //!   heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
@@ -83,6 +83,11 @@ macro_rules! conformance_suite {
             retry_dead_in_bulk,
             cancel_rules,
             delete_rules,
+            purge_deletes_chosen_states_and_never_running,
+            purge_pages_by_limit,
+            purge_releases_unique_keys,
+            purge_refuses_running_and_zero_limit,
+            purge_of_unknown_or_empty_queue_is_zero,
             unknown_job_is_not_found,
             queue_list_counts_every_state,
             job_list_filters_and_pages,

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::JobId;
 use crate::job::{AttemptError, Enqueued, Job, JobState, NewJob};
 use crate::names::{Kind, QueueName};
@@ -230,6 +230,63 @@ pub struct JobPruneParams {
     pub limit: u32,
 }
 
+/// Parameters of [`Store::queue_purge`]: deletes one queue's jobs in bulk (Sidekiq's "clear",
+/// BullMQ's "drain"). Call it until it returns 0; each call is one short transaction (SQLite)
+/// or script (Redis), like [`JobPruneParams::limit`].
+#[derive(Clone, Debug)]
+pub struct QueuePurgeParams {
+    /// The queue whose jobs are deleted. A queue that holds no jobs (or was never seen)
+    /// deletes nothing.
+    pub queue: QueueName,
+    /// Only jobs in these states; empty: every state except `running`. Running jobs are never
+    /// deleted: naming [`JobState::Running`] is `InvalidInput` (cancel them first).
+    pub states: Vec<JobState>,
+    /// At most this many deletions per call; 0 is `InvalidInput`.
+    pub limit: u32,
+}
+
+impl QueuePurgeParams {
+    /// The operation name in errors, spans and scripts.
+    pub const OP: &'static str = "queue_purge";
+
+    /// The states to delete (sorted, each once; every state but `running` when `states` is
+    /// empty), or `InvalidInput` when `states` names `running` or `limit` is 0. Every backend
+    /// checks its input with this before touching the store, so all refuse alike.
+    pub fn checked_states(&self) -> Result<Vec<JobState>> {
+        if self.limit == 0 {
+            return Err(Error::invalid(
+                Self::OP,
+                format!(
+                    "limit 0 for queue {}: expected at least 1 deletion per call",
+                    self.queue
+                ),
+            ));
+        }
+        if self.states.contains(&JobState::Running) {
+            return Err(Error::invalid(
+                Self::OP,
+                format!(
+                    "states for queue {} include running: expected only states that are not \
+                     running (scheduled, available, completed, retryable, dead, cancelled); \
+                     running jobs are never purged, they must be cancelled first",
+                    self.queue
+                ),
+            ));
+        }
+        let mut states = if self.states.is_empty() {
+            JobState::ALL
+                .into_iter()
+                .filter(|s| *s != JobState::Running)
+                .collect()
+        } else {
+            self.states.clone()
+        };
+        states.sort_unstable();
+        states.dedup();
+        Ok(states)
+    }
+}
+
 /// Parameters of [`Store::job_list`]. Newest first.
 #[derive(Clone, Debug, Default)]
 pub struct JobListParams {
@@ -361,6 +418,13 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// Deletes a job that is not running.
     async fn job_delete(&self, id: JobId) -> Result<()>;
+
+    /// Deletes up to `limit` jobs of one queue whose state is in `states` (empty: every state
+    /// but `running`) and returns how many; call again until it returns 0. Each job goes as
+    /// [`Store::job_delete`] would delete it (its unique key released if it points to it).
+    /// Running jobs are never deleted; asking for them, or a `limit` of 0, is `InvalidInput`
+    /// (see [`QueuePurgeParams::checked_states`]).
+    async fn queue_purge(&self, p: QueuePurgeParams) -> Result<u64>;
 
     /// Every queue that holds jobs or was paused, with counts per state.
     async fn queue_list(&self) -> Result<Vec<QueueInfo>>;

@@ -141,6 +141,12 @@ script!(
     [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export],
     false
 );
+script!(
+    QUEUE_PURGE,
+    "queue_purge",
+    [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export],
+    false
+);
 script!(QUEUE_SET_PAUSED, "queue_set_paused", [Paused, Wake], false);
 script!(
     JOB_LIST,
@@ -192,7 +198,7 @@ script!(
 script!(JOB_EXPORT_END, "job_export_end", [Export], false);
 
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 22] = [
+pub(crate) const ALL: [&ScriptDef; 23] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -215,6 +221,7 @@ pub(crate) const ALL: [&ScriptDef; 22] = [
     &JOB_EXPORT_BEGIN,
     &JOB_EXPORT_PAGE,
     &JOB_EXPORT_END,
+    &QUEUE_PURGE,
 ];
 
 const LIB: &str = include_str!("../lua/lib.lua");

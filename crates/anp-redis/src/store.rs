@@ -15,7 +15,7 @@ use anp_core::schedule::{
 use anp_core::store::{
     AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
     JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams, QueueInfo, Rescued, StoreInfo,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreInfo,
 };
 use anp_core::{Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -195,6 +195,12 @@ impl Store for RedisStore {
     async fn job_delete(&self, id: JobId) -> Result<()> {
         ops::job_delete::run(self.r(), id)
             .instrument(span!("job_delete"))
+            .await
+    }
+
+    async fn queue_purge(&self, p: QueuePurgeParams) -> Result<u64> {
+        ops::queue_purge::run(self.r(), p)
+            .instrument(span!("queue_purge"))
             .await
     }
 

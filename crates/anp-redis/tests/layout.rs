@@ -10,7 +10,7 @@ use std::time::Duration;
 use anp_conformance::util::{ack, enqueue, fetch, new_job, plus, q};
 use anp_core::store::{
     AckOutcome, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams,
+    JobRetryDeadParams, JobWaitParams, QueuePurgeParams,
 };
 use anp_core::{AttemptError, Unique};
 use common::RedisServer;
@@ -103,6 +103,16 @@ async fn only_documented_keys_exist_after_a_full_run() {
     })
     .await
     .unwrap();
+    enqueue(&*s, vec![new_job("a", "mail", 400)], now).await;
+    let purged = s
+        .queue_purge(QueuePurgeParams {
+            queue: q("mail"),
+            states: Vec::new(),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(purged >= 1, "{purged}");
     s.store_ping().await.unwrap();
     s.process_heartbeat(anp_core::ops::ProcessInfo {
         id: "w-1".into(),

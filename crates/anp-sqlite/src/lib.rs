@@ -152,6 +152,10 @@ mod tests {
             ),
             (include_str!("../sql/queue_list_oldest.sql"), "jobs_fetch"),
             (
+                include_str!("../sql/queue_purge.sql"),
+                "COVERING INDEX jobs_queue_state",
+            ),
+            (
                 include_str!("../sql/job_wait.sql"),
                 "COVERING INDEX jobs_queue_state",
             ),

@@ -17,7 +17,7 @@ use anp_core::schedule::{
 use anp_core::store::{
     AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
     JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams, QueueInfo, Rescued, StoreInfo,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreInfo,
 };
 use anp_core::{Error, Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -430,6 +430,15 @@ impl Store for SqliteStore {
         self.write("job_delete", move |c| ops::job_delete::run(c, id))
             .instrument(tracing::debug_span!("anp.store.job_delete"))
             .await
+    }
+
+    async fn queue_purge(&self, p: QueuePurgeParams) -> Result<u64> {
+        let states = p.checked_states()?;
+        self.write(QueuePurgeParams::OP, move |c| {
+            ops::queue_purge::run(c, &p.queue, &states, p.limit)
+        })
+        .instrument(tracing::debug_span!("anp.store.queue_purge"))
+        .await
     }
 
     async fn queue_list(&self) -> Result<Vec<QueueInfo>> {

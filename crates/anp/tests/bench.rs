@@ -1,6 +1,7 @@
 //! `anp bench`: a tiny run of every phase against a fresh SQLite file prints the workload's JSON
-//! keys and leaves no job behind; so do tiny runs with the scaling options (`--queues`,
-//! `--workers`, `--payload-bytes`), whose values the JSON reports; bad input exits 2.
+//! keys, leaves no job of its own behind and another queue's job alone; so do tiny runs with
+//! the scaling options (`--queues`, `--workers`, `--payload-bytes`), whose values the JSON
+//! reports; bad input exits 2.
 
 use assert_cmd::Command;
 
@@ -14,6 +15,16 @@ fn anp() -> Command {
 fn tiny_run_reports_every_figure_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    // A job of someone else's queue: the bench must leave it alone.
+    let mine = anp()
+        .args(["--store", &url, "enqueue", "greet", "--queue", "mine"])
+        .output()
+        .unwrap_or_else(|e| panic!("run anp enqueue: {e}"));
+    assert!(
+        mine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mine.stderr)
+    );
     let out = anp()
         .args(["--store", &url, "--json", "bench", "--runs", "1"])
         .args([
@@ -47,14 +58,24 @@ fn tiny_run_reports_every_figure_and_cleans_up() {
     }
     assert_eq!(v["runs"]["each"].as_array().map(Vec::len), Some(1));
 
-    // Every bench job was deleted: the store lists no queue.
+    // Every bench job was deleted and the other queue's job kept: the store lists only it.
     let out = anp()
         .args(["--store", &url, "--json", "queues"])
         .output()
         .unwrap_or_else(|e| panic!("run anp queues: {e}"));
     let queues: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("anp queues --json: {e}"));
-    assert_eq!(queues, serde_json::json!([]), "jobs left behind");
+    let listed: Vec<_> = queues
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {queues}"))
+        .iter()
+        .map(|q| (q["queue"].clone(), q["counts"]["available"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![(serde_json::json!("mine"), serde_json::json!(1))],
+        "bench jobs left behind, or another queue's job touched: {queues}"
+    );
 }
 
 #[test]

@@ -385,3 +385,124 @@ async fn backup_restores_every_job_state_and_history() {
         stderr_of(&out)
     );
 }
+
+/// `anp queues purge`: without `--yes` it exits 2 saying what it would delete and deletes
+/// nothing; `--state running` is refused; with `--yes` it deletes the chosen states of that
+/// queue only, keeps running jobs, and prints the count (text and `--json`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_purge_needs_yes_and_deletes_one_queue() {
+    use anp_conformance::util::{enqueue, fetch, new_job, plus};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("anp.db");
+    let store = SqliteStore::open(
+        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::Timestamp::now();
+    let mut later = new_job("greet", "mail", 9);
+    later.run_at = Some(plus(now, 3600));
+    let mut jobs: Vec<_> = (0..3).map(|n| new_job("greet", "mail", n)).collect();
+    jobs.push(later);
+    jobs.push(new_job("greet", "other", 1));
+    enqueue(&store, jobs, now).await;
+    let running = fetch(&store, "mail", 1, now).await;
+    assert_eq!(running.len(), 1);
+    // mail: 2 available, 1 scheduled, 1 running; other: 1 available.
+    let counts = |queue: &str| {
+        let out = anp(&db)
+            .args(["--json", "queues"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        v.as_array()
+            .and_then(|a| a.iter().find(|q| q["queue"] == queue))
+            .map(|q| q["counts"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let before = counts("mail");
+    assert_eq!(before["available"], 2, "{before}");
+
+    let out = anp(&db)
+        .args(["queues", "purge", "mail"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    for want in [
+        "would delete 3 jobs of queue mail",
+        "1 scheduled",
+        "2 available",
+        "1 running jobs are kept",
+        "--yes",
+    ] {
+        assert!(err.contains(want), "{want:?} missing in {err}");
+    }
+    assert_eq!(counts("mail"), before, "nothing deleted without --yes");
+
+    let out = anp(&db)
+        .args(["--json", "queues", "purge", "mail", "--state", "dead"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["error"]["kind"], "invalid_input", "{v}");
+
+    let out = anp(&db)
+        .args(["queues", "purge", "mail", "--state", "running", "--yes"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cancelled first"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(counts("mail"), before, "nothing deleted for running");
+
+    let out = anp(&db)
+        .args(["queues", "purge", "mail", "--state", "scheduled", "--yes"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("deleted 1 jobs of queue mail"), "{text}");
+    assert!(text.contains("1 running jobs were kept"), "{text}");
+
+    let out = anp(&db)
+        .args(["--json", "queues", "purge", "mail", "--yes"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (v["deleted"].clone(), v["running_kept"].clone()),
+        (2.into(), 1.into()),
+        "{v}"
+    );
+    assert_eq!(v["queue"], "mail", "{v}");
+
+    let after = counts("mail");
+    assert_eq!(
+        (
+            after["running"].clone(),
+            after["available"].clone(),
+            after["scheduled"].clone()
+        ),
+        (1.into(), 0.into(), 0.into()),
+        "{after}"
+    );
+    assert_eq!(
+        counts("other")["available"],
+        1,
+        "other queues are untouched"
+    );
+    assert_eq!(
+        store.job_get(running[0].id).await.map(|j| j.state).ok(),
+        Some(anp_core::JobState::Running)
+    );
+}

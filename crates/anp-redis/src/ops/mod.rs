@@ -19,6 +19,7 @@ pub(crate) mod job_retry;
 pub(crate) mod job_retry_dead;
 pub(crate) mod process;
 pub(crate) mod queue_list;
+pub(crate) mod queue_purge;
 pub(crate) mod queue_set_paused;
 pub(crate) mod schedule;
 pub(crate) mod stats;

@@ -20,6 +20,7 @@ pub(crate) mod job_retry_dead;
 pub(crate) mod job_wait;
 pub(crate) mod operations;
 pub(crate) mod queue_list;
+pub(crate) mod queue_purge;
 pub(crate) mod queue_set_paused;
 pub(crate) mod schedule;
 pub(crate) mod store_ping;

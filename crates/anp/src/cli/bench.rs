@@ -9,7 +9,8 @@
 //!   at a steady `--rate`; latency is `attempted_at − created_at` of each job as stored.
 //!
 //! Every run of a phase uses a fresh queue `anp-bench-<random>` and deletes its jobs afterwards
-//! (by id, so nothing else in the store is touched). Medians over `--runs` are reported.
+//! (`queue_purge` of that queue only, so nothing else in the store is touched). Medians over
+//! `--runs` are reported.
 //!
 //! Scaling options (the defaults are the standard workload, unchanged):
 //! - `--queues N` spreads every phase's jobs round-robin over `anp-bench-<random>-<i>`,
@@ -27,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alphanode::{Args, Client, EnqueueOptions, JobId, JobState, Kind, NewJob, QueueName};
-use anp_core::store::JobListParams;
-use anp_core::{Error, ErrorKind, Store};
+use anp_core::store::{JobListParams, QueuePurgeParams};
+use anp_core::{Error, Store};
 use clap::Args as ClapArgs;
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
@@ -47,6 +48,8 @@ const POLL: Duration = Duration::from_millis(20);
 const POLL_MAX: Duration = Duration::from_millis(250);
 /// Jobs per `job_list` page when reading results and cleaning up.
 const PAGE: u32 = 10_000;
+/// Jobs deleted per `queue_purge` call in cleanup (one short transaction / script each).
+const PURGE_BATCH: u32 = 1000;
 /// Pause between enqueueing and starting the worker in B, and between the worker's warm-up job
 /// and the first timed job in C (the peers harness does the same).
 const SETTLE: Duration = Duration::from_secs(1);
@@ -83,11 +86,12 @@ Scaling (the defaults are the standard workload of WORKLOAD.md):
                      by the next); each worker serves all N with --concurrency slots in total
                      (worker.max_concurrency = C, every queue concurrency = C, equal weights:
                      each free slot is offered to the queues in a fresh random order). The
-                     jobs of all N are deleted after each phase. On Redis, queue_list and
-                     delete by id cost work per queue the store has ever seen (including
-                     earlier runs' bench queues), so cleanup is slow for large N: measure on
-                     a fresh private redis-server per invocation. With N > 1 the bench's own
-                     completion poll (queue_list) backs off to about 5 % of the time.
+                     jobs of all N are deleted after each phase (queue_purge, per queue).
+                     On Redis, queue_list costs work per queue the store has ever seen
+                     (including earlier runs' bench queues), so it is slow for large N:
+                     measure on a fresh private redis-server per invocation. With N > 1 the
+                     bench's own completion poll (queue_list) backs off to about 5 % of the
+                     time.
   --workers N        phases B and C start N `anp work` processes on the same store, each with
                      --concurrency slots (concurrency is per process: N x C jobs at once).
                      B's rate is all jobs / wall time from the first spawn until the store
@@ -579,7 +583,7 @@ impl Bench {
     /// `anp-bench-<random>-<i>` for i in 0..N, made once and reused by every phase and run
     /// while the previous phase left them empty (so a run leaves N queue names behind in the
     /// store, not 3·N per run: on Redis every known queue costs every `queue_list` and every
-    /// delete by id). Registered for cleanup before use.
+    /// lookup by id). Registered for cleanup before use.
     async fn new_queues(&self) -> Result<Vec<QueueName>, Error> {
         if self.plan.queues > 1 {
             let reuse = lock(&self.reusable).clone();
@@ -947,8 +951,24 @@ impl Bench {
         Ok(sum)
     }
 
-    /// Deletes every job of the queue, by id (cleanup, not measured).
+    /// Deletes every job of the queue that is not running (`queue_purge`, batches of
+    /// [`PURGE_BATCH`]; cleanup, not measured), then warns about running jobs left behind.
+    /// Only this queue is touched: the purge names it.
     async fn cleanup(&self, q: &QueueName) -> Result<(), Error> {
+        loop {
+            let n = self
+                .store
+                .queue_purge(QueuePurgeParams {
+                    queue: q.clone(),
+                    states: Vec::new(),
+                    limit: PURGE_BATCH,
+                })
+                .await?;
+            // Fewer than a full batch: the queue held nothing else when that call ended.
+            if n < u64::from(PURGE_BATCH) {
+                break;
+            }
+        }
         let mut kept = 0u64;
         let mut before = None;
         loop {
@@ -956,6 +976,7 @@ impl Bench {
                 .store
                 .job_list(JobListParams {
                     queue: Some(q.clone()),
+                    states: vec![JobState::Running],
                     before,
                     limit: self.plan.page(),
                     ..JobListParams::default()
@@ -963,40 +984,12 @@ impl Bench {
                 .await?;
             let Some(last) = page.last() else { break };
             before = Some(last.id);
-            let mut tasks = tokio::task::JoinSet::new();
-            for job in page {
-                while tasks.len() >= 16 {
-                    if let Some(r) = tasks.join_next().await {
-                        kept += deleted(r)?;
-                    }
-                }
-                let store = self.store.clone();
-                tasks.spawn(async move { store.job_delete(job.id).await });
-            }
-            while let Some(r) = tasks.join_next().await {
-                kept += deleted(r)?;
-            }
+            kept += page.len() as u64;
         }
         if kept > 0 {
             eprintln!("anp bench: warning: {kept} jobs of queue {q} are still running and were not deleted");
         }
         Ok(())
-    }
-}
-
-/// 1 if the job was kept (running), 0 if deleted or already gone.
-fn deleted(
-    r: std::result::Result<Result<(), Error>, tokio::task::JoinError>,
-) -> Result<u64, Error> {
-    match r {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(e)) if e.kind() == ErrorKind::NotFound => Ok(0),
-        Ok(Err(e)) if e.kind() == ErrorKind::Conflict => Ok(1),
-        Ok(Err(e)) => Err(e),
-        Err(e) => Err(Error::internal(
-            "bench",
-            format!("a delete task failed: {e}"),
-        )),
     }
 }
 
@@ -1342,6 +1335,7 @@ fn thousands(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anp_core::ErrorKind;
 
     #[test]
     fn medians_and_thousands() {

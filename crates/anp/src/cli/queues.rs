@@ -1,7 +1,10 @@
-//! `anp queues [list | pause Q | resume Q]`.
+//! `anp queues [list | pause Q | resume Q | purge Q [--state S]... --yes]`.
+
+use std::collections::BTreeMap;
 
 use alphanode::{JobState, QueueName, SystemClock};
-use anp_core::Clock;
+use anp_core::store::QueuePurgeParams;
+use anp_core::{Clock, Error};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::Ctx;
@@ -28,7 +31,23 @@ enum QueuesCommand {
         /// Queue name.
         queue: String,
     },
+    /// Delete the queue's jobs: every state but running, or only the --state ones. Without
+    /// --yes, says what it would delete and exits 2.
+    Purge {
+        /// Queue name.
+        queue: String,
+        /// Only this state (repeatable): scheduled, available, completed, retryable, dead,
+        /// cancelled. Running jobs are never deleted (cancel them first).
+        #[arg(long, short)]
+        state: Vec<String>,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+    },
 }
+
+/// Jobs deleted per store call (one short transaction / script each).
+const PURGE_BATCH: u32 = 1000;
 
 /// Runs `anp queues`.
 pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
@@ -36,6 +55,7 @@ pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
         QueuesCommand::List => list(ctx).await,
         QueuesCommand::Pause { queue } => set_paused(ctx, &queue, true).await,
         QueuesCommand::Resume { queue } => set_paused(ctx, &queue, false).await,
+        QueuesCommand::Purge { queue, state, yes } => purge(ctx, &queue, &state, yes).await,
     }
 }
 
@@ -49,6 +69,89 @@ async fn set_paused(ctx: &Ctx, queue: &str, paused: bool) -> anyhow::Result<()> 
         output::json(&serde_json::json!({"queue": q, "paused": paused}))?;
     } else {
         println!("queue {q} {}", if paused { "paused" } else { "resumed" });
+    }
+    Ok(())
+}
+
+async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::Result<()> {
+    const OP: &str = "queues purge";
+    let q = QueueName::parse(queue)?;
+    let p = QueuePurgeParams {
+        queue: q.clone(),
+        states: states
+            .iter()
+            .map(|s| JobState::parse(s))
+            .collect::<Result<_, Error>>()?,
+        limit: PURGE_BATCH,
+    };
+    // Refuses running (and says why) before the store is opened.
+    let chosen = p.checked_states()?;
+    let store = ctx.open(None).await?;
+    let info = store.queue_list().await?.into_iter().find(|i| i.queue == q);
+    let count = |s: JobState| {
+        info.as_ref()
+            .and_then(|i| i.counts.get(&s).copied())
+            .unwrap_or(0)
+    };
+    let counts: BTreeMap<JobState, u64> = chosen.iter().map(|s| (*s, count(*s))).collect();
+    let total: u64 = counts.values().sum();
+    let running = count(JobState::Running);
+    if !yes {
+        let mut per_state = counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if per_state.is_empty() {
+            per_state = format!(
+                "none in {}",
+                chosen
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let kept = if running > 0 {
+            format!(" ({running} running jobs are kept: cancel them first)")
+        } else {
+            String::new()
+        };
+        return Err(Error::invalid(
+            OP,
+            format!(
+                "would delete {total} jobs of queue {q}: {per_state}{kept}; nothing was deleted: \
+                 expected --yes to confirm"
+            ),
+        )
+        .into());
+    }
+    let pb = output::progress(total, ctx.json, "purge");
+    let mut deleted = 0u64;
+    loop {
+        let n = store.queue_purge(p.clone()).await?;
+        deleted += n;
+        pb.inc(n);
+        // Fewer than a full batch: every chosen state was empty when that call ended.
+        if n < u64::from(PURGE_BATCH) {
+            break;
+        }
+    }
+    pb.finish_and_clear();
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "queue": q,
+            "states": chosen,
+            "deleted": deleted,
+            "running_kept": running,
+        }));
+    }
+    println!("deleted {deleted} jobs of queue {q}");
+    if running > 0 {
+        println!(
+            "{running} running jobs were kept (running jobs are never purged; cancel them first)"
+        );
     }
     Ok(())
 }

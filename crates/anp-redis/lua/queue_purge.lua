@@ -1,0 +1,95 @@
+-- queue_purge: deletes up to `limit` jobs of one queue whose state is one of the given states
+-- (never running), walking the state zsets in the order given, lowest score first. Each job goes
+-- as job_delete deletes it: its unique key is released if the key still points to it, a running
+-- export keeps its pre-image (export_keep), and its fields, its `ids` entry and its state-zset
+-- entry are removed. Work is done CHUNK jobs at a time with variadic HMGET / HDEL / ZREM.
+--
+-- KEYS[1] anp:{<queue>}:jobs       hash: job records, args, errors, unique keys
+-- KEYS[2] anp:{<queue>}:ids        zset: every job id
+-- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
+-- KEYS[4] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
+-- KEYS[5] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
+-- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
+-- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
+-- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
+-- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- ARGV[1] limit: at most this many deletions (at least 1)
+-- ARGV[2..] states to delete: scheduled, available, retryable, completed, dead, cancelled
+-- Returns: the number of jobs deleted.
+-- Errors:  ANP_INVALID <state> (running, or not a state: nothing was deleted).
+
+local jobs, ids, uniq = KEYS[1], KEYS[2], KEYS[9]
+local Z = { scheduled = KEYS[3], available = KEYS[4], retryable = KEYS[5], completed = KEYS[6],
+  dead = KEYS[7], cancelled = KEYS[8] }
+local limit = tonumber(ARGV[1])
+if not limit or limit < 1 then
+  return redis.error_reply('ANP_INVALID limit ' .. tostring(ARGV[1]))
+end
+for i = 2, #ARGV do
+  if not Z[ARGV[i]] then
+    return redis.error_reply('ANP_INVALID ' .. ARGV[i])
+  end
+end
+export_open(KEYS[10])
+
+-- Deletes the jobs of list `batch` (all in zset z).
+local function purge(batch, z)
+  local n = #batch
+  local ufields = {}
+  for i = 1, n do
+    ufields[i] = batch[i] .. ':unique'
+  end
+  local ukeys = redis.call('HMGET', jobs, unpack(ufields))
+  local held, hids = {}, {}
+  for i = 1, n do
+    if ukeys[i] then
+      held[#held + 1] = ukeys[i]
+      hids[#hids + 1] = batch[i]
+    end
+  end
+  if #held > 0 then
+    local holders = redis.call('HMGET', uniq, unpack(held))
+    local release = {}
+    for i = 1, #held do
+      if holders[i] == hids[i] then
+        release[#release + 1] = held[i]
+      end
+    end
+    if #release > 0 then
+      redis.call('HDEL', uniq, unpack(release))
+    end
+  end
+  local fields = {}
+  for i = 1, n do
+    local id = batch[i]
+    export_keep(jobs, id)
+    fields[#fields + 1] = id
+    fields[#fields + 1] = id .. ':args'
+    fields[#fields + 1] = id .. ':errors'
+    fields[#fields + 1] = id .. ':unique'
+  end
+  redis.call('HDEL', jobs, unpack(fields))
+  redis.call('ZREM', ids, unpack(batch))
+  return redis.call('ZREM', z, unpack(batch))
+end
+
+local deleted = 0
+for i = 2, #ARGV do
+  local z = Z[ARGV[i]]
+  while deleted < limit do
+    local batch = redis.call('ZRANGE', z, 0, math.min(CHUNK, limit - deleted) - 1)
+    if #batch == 0 then
+      break
+    end
+    local n = purge(batch, z)
+    if n == 0 then
+      break
+    end
+    deleted = deleted + n
+  end
+  if deleted >= limit then
+    break
+  end
+end
+return deleted
