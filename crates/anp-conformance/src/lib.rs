@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             promote_makes_due_jobs_available,
             unique_key_returns_existing_job,
             unique_key_within_one_batch,
+            same_id_again_is_a_duplicate,
             unique_key_free_again_after_finish_unless_period,
             paused_queue_is_not_fetched,
             prune_by_age_and_count,

@@ -583,6 +583,98 @@ pub async fn unique_key_within_one_batch<H: Harness>(h: &H) {
     assert_eq!(fetch(&*s, "default", 10, now).await.len(), 1);
 }
 
+/// Enqueueing a job id that exists (a client retrying a call whose reply it lost) adds nothing
+/// and names the existing job, within one batch and across calls; a big batch mixing due and
+/// future jobs, priorities, a unique key and repeated ids stores each job once in its state.
+pub async fn same_id_again_is_a_duplicate<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let mut jobs: Vec<_> = (0..600u64)
+        .map(|n| {
+            let mut j = new_job("a", "big", n);
+            if n % 3 == 0 {
+                j.run_at = Some(plus(now, 60));
+            }
+            j.priority = (n % 10) as u8;
+            if n == 260 {
+                j.unique = Some(Unique::key("u260").unwrap_or_else(|e| panic!("{e}")));
+            }
+            j
+        })
+        .collect();
+    // Index 200 repeats job 100 (a batch of plain jobs), 270 repeats job 260 (which has a unique
+    // key) and 599 repeats job 0 (on Redis the client splits the batch into calls of 500 jobs).
+    jobs[200] = jobs[100].clone();
+    jobs[270] = jobs[260].clone();
+    jobs[599] = jobs[0].clone();
+    let res = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: jobs.clone(),
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.len(), 600);
+    let state_of = |n: usize| {
+        if n % 3 == 0 {
+            JobState::Scheduled
+        } else {
+            JobState::Available
+        }
+    };
+    for (i, r) in res.iter().enumerate() {
+        let (of, dup) = match i {
+            200 => (100, true),
+            270 => (260, true),
+            599 => (0, true),
+            _ => (i, false),
+        };
+        assert_eq!(
+            (r.id, r.duplicate, r.state),
+            (jobs[of].id, dup, state_of(of)),
+            "reply {i}"
+        );
+    }
+    let again = s
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: jobs[..10].to_vec(),
+            now: plus(now, 1),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (i, r) in again.iter().enumerate() {
+        assert_eq!(
+            (r.id, r.duplicate, r.state),
+            (jobs[i].id, true, state_of(i))
+        );
+    }
+    let list = s.queue_list().await.unwrap_or_else(|e| panic!("{e}"));
+    let big = list
+        .iter()
+        .find(|q| q.queue.as_str() == "big")
+        .unwrap_or_else(|| panic!("queue big is listed"));
+    let c = |st: JobState| big.counts.get(&st).copied().unwrap_or(0);
+    // 600 given, 3 repeats: 597 jobs; those made with n % 3 == 0 are scheduled: 200, less the
+    // one at 270 that the repeat replaced.
+    assert_eq!(c(JobState::Scheduled), 199);
+    assert_eq!(c(JobState::Available), 398);
+    let got = s
+        .job_get(jobs[7].id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (got.state, got.priority, got.attempt),
+        (JobState::Available, 7, 0)
+    );
+    // Due jobs come out by priority, then in creation order.
+    let fetched = fetch(&*s, "big", 1000, now).await;
+    assert_eq!(fetched.len(), 398);
+    let keys: Vec<(u8, anp_core::JobId)> = fetched.iter().map(|j| (j.priority, j.id)).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "priority first, then id (creation order)");
+}
+
 /// After the job finishes the key is free again — unless a period says otherwise.
 pub async fn unique_key_free_again_after_finish_unless_period<H: Harness>(h: &H) {
     let s = h.store().await;

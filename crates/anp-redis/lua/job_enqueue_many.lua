@@ -4,6 +4,10 @@
 -- the first job because it is already added when the second is checked. Jobs added are counted
 -- (`enqueued`) in the stats bucket of the minute of now, per kind.
 --
+-- A chunk of up to CHUNK jobs (at least two) without unique keys, while no export runs, is
+-- written with one HMGET (which ids exist), one HSET and one ZADD per zset; any other chunk job
+-- by job (enqueue_one). Both give the same replies and keys.
+--
 -- KEYS[1] anp:{<queue>}:jobs       hash: job records, args, errors, unique keys
 -- KEYS[2] anp:{<queue>}:ids        zset: every job id (score 0), for listing
 -- KEYS[3] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
@@ -27,29 +31,85 @@ local wakek, stats, minutes = KEYS[6], KEYS[7], KEYS[8]
 export_open(KEYS[9])
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
-local out = {}
-local woke = 0
-local added = {}
-local kinds = {}
+-- 3 reply entries per job; per kind, the jobs added; jobs made available (to wake workers)
+local out, added, kinds, woke = {}, {}, {}, 0
 
-for i = 0, n - 1 do
-  local b = 4 + i * 8
-  local kind = ARGV[b + 1]
-  local id, dup, state = enqueue_one(k, now, ARGV[b], kind, ARGV[b + 2], ARGV[b + 3],
-    ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
-  if dup == 0 then
-    if not added[kind] then
-      added[kind] = 0
-      kinds[#kinds + 1] = kind
-    end
-    added[kind] = added[kind] + 1
-    if state == 'available' then
-      woke = woke + 1
+for c = 0, n - 1, CHUNK do
+  local last = math.min(n, c + CHUNK) - 1
+  -- (one job alone costs less through enqueue_one: no batch tables to build)
+  local plain = not EXPORT and last > c
+  for i = c, last do
+    if ARGV[4 + i * 8 + 6] ~= '' then
+      plain = false
+      break
     end
   end
-  out[#out + 1] = id
-  out[#out + 1] = dup
-  out[#out + 1] = state
+  local f, now_n, seen, fields, zids, zavail, zsched
+  if plain then
+    local names = {}
+    for i = c, last do
+      names[i - c + 1] = ARGV[4 + i * 8]
+    end
+    f = redis.call('HMGET', k.jobs, unpack(names))
+    now_n = tonumber(now)
+    -- id -> state of the job added earlier in this chunk (a repeated id is its duplicate)
+    seen, fields, zids, zavail, zsched = {}, {}, {}, {}, {}
+  end
+  for i = c, last do
+    local b = 4 + i * 8
+    local id, kind, dup, state = ARGV[b], ARGV[b + 1], 0, nil
+    if not plain then
+      id, dup, state = enqueue_one(k, now, id, kind, ARGV[b + 2], ARGV[b + 3], ARGV[b + 4],
+        ARGV[b + 5], ARGV[b + 6], ARGV[b + 7])
+    elseif seen[id] then
+      dup, state = 1, seen[id]
+    elseif f[i - c + 1] then
+      -- The same id again: a client retrying a call whose reply it lost.
+      dup, state = 1, rec_parse(id, f[i - c + 1]).state
+    else
+      local prio, run_at = ARGV[b + 3], ARGV[b + 5]
+      state = 'scheduled'
+      if tonumber(run_at) <= now_n then
+        state = 'available'
+      end
+      local x = #fields
+      fields[x + 1], fields[x + 2] = id, new_rec(state, prio, ARGV[b + 4], run_at, now, kind)
+      fields[x + 3], fields[x + 4] = id .. ':args', ARGV[b + 2]
+      x = #zids
+      zids[x + 1], zids[x + 2] = 0, id
+      if state == 'available' then
+        x = #zavail
+        zavail[x + 1], zavail[x + 2] = avail_score(prio, run_at), id
+      else
+        x = #zsched
+        zsched[x + 1], zsched[x + 2] = run_at, id
+      end
+      seen[id] = state
+    end
+    if dup == 0 then
+      added[kind] = (added[kind] or 0) + 1
+      if added[kind] == 1 then
+        kinds[#kinds + 1] = kind
+      end
+      if state == 'available' then
+        woke = woke + 1
+      end
+    end
+    local o = #out
+    out[o + 1], out[o + 2], out[o + 3] = id, dup, state
+  end
+  if plain then
+    if #fields > 0 then
+      redis.call('HSET', k.jobs, unpack(fields))
+      redis.call('ZADD', k.ids, unpack(zids))
+    end
+    if #zavail > 0 then
+      redis.call('ZADD', k.avail, unpack(zavail))
+    end
+    if #zsched > 0 then
+      redis.call('ZADD', k.sched, unpack(zsched))
+    end
+  end
 end
 
 for _, kind in ipairs(kinds) do

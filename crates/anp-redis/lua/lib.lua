@@ -269,6 +269,20 @@ local function stats_fields(b)
   return f
 end
 
+-- The record of a job just enqueued (attempt 0, no lease): what rec_format writes, without
+-- formatting numbers when max_attempts is already canonical text (as the client sends it).
+local function new_rec(state, prio, max_attempts, run_at, now, kind)
+  if #max_attempts <= 15 and string.find(max_attempts, '^[1-9][0-9]*$') then
+    return state .. ' ' .. prio .. ' 0 ' .. max_attempts .. ' ' .. run_at .. ' ' .. now
+      .. ' - - - - ' .. kind
+  end
+  return rec_format({
+    state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
+    run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
+    token = '-', lease_expires_at = '-', kind = kind, owner = '',
+  })
+end
+
 -- Adds one new job unless its id exists or its unique key is held (live, or created within
 -- the period). Returns the job's id (or the holder's), 1 for a duplicate else 0, its state.
 -- k: { jobs, ids, avail, sched, uniq } keys.
@@ -292,18 +306,7 @@ local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, u
   if tonumber(run_at) <= now_n then
     state = 'available'
   end
-  local rec
-  if #max_attempts <= 15 and string.find(max_attempts, '^[1-9][0-9]*$') then
-    -- what rec_format writes, without formatting numbers (max_attempts is already its text)
-    rec = state .. ' ' .. prio .. ' 0 ' .. max_attempts .. ' ' .. run_at .. ' ' .. now
-      .. ' - - - - ' .. kind
-  else
-    rec = rec_format({
-      state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
-      run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
-      token = '-', lease_expires_at = '-', kind = kind, owner = '',
-    })
-  end
+  local rec = new_rec(state, prio, max_attempts, run_at, now, kind)
   export_keep(k.jobs, id)
   if ukey ~= '' then
     redis.call('HSET', k.jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)
