@@ -11,6 +11,16 @@ use anp_core::{Kind, QueueName, Store};
 use anp_sqlite::SqliteStore;
 use assert_cmd::Command;
 
+/// Opens (creating) the SQLite store in file `db`.
+async fn open_sqlite(db: &Path) -> SqliteStore {
+    SqliteStore::open(
+        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn anp(db: &Path) -> Command {
     let mut c = Command::cargo_bin("anp").unwrap_or_else(|e| panic!("{e}"));
     c.env("ANP_STORE", format!("sqlite://{}", db.display()))
@@ -180,12 +190,7 @@ fn json_output_is_one_value() {
 async fn status_reports_a_deploy_that_made_failures_rise() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
-    let store = SqliteStore::open(
-        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let store = open_sqlite(&db).await;
     let now = jiff::Timestamp::now();
     let deploy_at = ts_sub(now, Duration::from_secs(10 * 60));
     let key = |t| StatKey {
@@ -258,10 +263,7 @@ async fn backup_restores_every_job_state_and_history() {
     };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
-    let open = |p: &Path| SqliteStore::parse_url(&format!("sqlite://{}", p.display()));
-    let store = SqliteStore::open(open(&a).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let store = open_sqlite(&a).await;
     let now = jiff::Timestamp::now();
     let jobs: Vec<_> = (0..6)
         .map(|i| {
@@ -342,9 +344,7 @@ async fn backup_restores_every_job_state_and_history() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let restored = SqliteStore::open(open(&b).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let restored = open_sqlite(&b).await;
     let all = |s: SqliteStore| async move {
         let jobs = s
             .job_list(JobListParams {
@@ -394,12 +394,7 @@ async fn queues_purge_needs_yes_and_deletes_one_queue() {
     use anp_conformance::util::{enqueue, fetch, new_job, plus};
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
-    let store = SqliteStore::open(
-        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let store = open_sqlite(&db).await;
     let now = jiff::Timestamp::now();
     let mut later = new_job("greet", "mail", 9);
     later.run_at = Some(plus(now, 3600));
