@@ -592,7 +592,7 @@ pub async fn same_id_again_is_a_duplicate<H: Harness>(h: &H) {
     let mut jobs: Vec<_> = (0..600u64)
         .map(|n| {
             let mut j = new_job("a", "big", n);
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 j.run_at = Some(plus(now, 60));
             }
             j.priority = (n % 10) as u8;
@@ -616,7 +616,7 @@ pub async fn same_id_again_is_a_duplicate<H: Harness>(h: &H) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.len(), 600);
     let state_of = |n: usize| {
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             JobState::Scheduled
         } else {
             JobState::Available
