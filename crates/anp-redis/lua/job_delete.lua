@@ -30,12 +30,5 @@ end
 if j.state == 'running' then
   return redis.error_reply('ANP_CONFLICT running')
 end
-local u = redis.call('HGET', jobs, id .. ':unique')
-if u and redis.call('HGET', uniq, u) == id then
-  redis.call('HDEL', uniq, u)
-end
-export_keep(jobs, id)
-redis.call('HDEL', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
-redis.call('ZREM', ids, id)
-redis.call('ZREM', Z[j.state], id)
+jobs_delete(jobs, ids, uniq, { id }, Z[j.state])
 return 1

@@ -21,17 +21,6 @@ local jobs, ids, completed, cancelled, dead, uniq = KEYS[1], KEYS[2], KEYS[3], K
 export_open(KEYS[7])
 local limit = tonumber(ARGV[5])
 
-local function delete_job(id, from)
-  local u = redis.call('HGET', jobs, id .. ':unique')
-  if u and redis.call('HGET', uniq, u) == id then
-    redis.call('HDEL', uniq, u)
-  end
-  export_keep(jobs, id)
-  redis.call('HDEL', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
-  redis.call('ZREM', ids, id)
-  redis.call('ZREM', from, id)
-end
-
 local function prune_class(zsets, cutoff, max_count, budget)
   local total = 0
   for _, z in ipairs(zsets) do
@@ -53,7 +42,7 @@ local function prune_class(zsets, cutoff, max_count, budget)
     if not best_id or not (excess > 0 or best_score < cutoff) then
       break
     end
-    delete_job(best_id, best_z)
+    jobs_delete(jobs, ids, uniq, { best_id }, best_z)
     excess = excess - 1
     n = n + 1
   end

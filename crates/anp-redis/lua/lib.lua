@@ -126,6 +126,50 @@ local function export_keep(jobs, id)
   redis.call('HSET', EXPORT, unpack(kv))
 end
 
+-- Deletes the jobs in list `batch` (ids, all in zset z) of a queue: each unique key is released
+-- if it still points to its job (uniq: anp:{<queue>}:unique), a running export keeps the
+-- pre-images, then the jobs' fields and their `ids` and z entries go. One HMGET/HDEL/ZREM per
+-- step for the whole batch (callers pass at most CHUNK ids). Returns how many z held.
+local function jobs_delete(jobs, ids, uniq, batch, z)
+  local n = #batch
+  local ufields = {}
+  for i = 1, n do
+    ufields[i] = batch[i] .. ':unique'
+  end
+  local ukeys = redis.call('HMGET', jobs, unpack(ufields))
+  local held, hids = {}, {}
+  for i = 1, n do
+    if ukeys[i] then
+      held[#held + 1] = ukeys[i]
+      hids[#hids + 1] = batch[i]
+    end
+  end
+  if #held > 0 then
+    local holders = redis.call('HMGET', uniq, unpack(held))
+    local release = {}
+    for i = 1, #held do
+      if holders[i] == hids[i] then
+        release[#release + 1] = held[i]
+      end
+    end
+    if #release > 0 then
+      redis.call('HDEL', uniq, unpack(release))
+    end
+  end
+  local fields = {}
+  for i = 1, n do
+    local id = batch[i]
+    export_keep(jobs, id)
+    fields[#fields + 1] = id
+    fields[#fields + 1] = id .. ':args'
+    fields[#fields + 1] = id .. ':errors'
+    fields[#fields + 1] = id .. ':unique'
+  end
+  redis.call('HDEL', jobs, unpack(fields))
+  redis.call('ZREM', ids, unpack(batch))
+  return redis.call('ZREM', z, unpack(batch))
+end
+
 local function job_save(jobs, id, j)
   export_keep(jobs, id)
   redis.call('HSET', jobs, id, rec_format(j))

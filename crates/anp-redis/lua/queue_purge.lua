@@ -33,47 +33,6 @@ for i = 2, #ARGV do
 end
 export_open(KEYS[10])
 
--- Deletes the jobs of list `batch` (all in zset z).
-local function purge(batch, z)
-  local n = #batch
-  local ufields = {}
-  for i = 1, n do
-    ufields[i] = batch[i] .. ':unique'
-  end
-  local ukeys = redis.call('HMGET', jobs, unpack(ufields))
-  local held, hids = {}, {}
-  for i = 1, n do
-    if ukeys[i] then
-      held[#held + 1] = ukeys[i]
-      hids[#hids + 1] = batch[i]
-    end
-  end
-  if #held > 0 then
-    local holders = redis.call('HMGET', uniq, unpack(held))
-    local release = {}
-    for i = 1, #held do
-      if holders[i] == hids[i] then
-        release[#release + 1] = held[i]
-      end
-    end
-    if #release > 0 then
-      redis.call('HDEL', uniq, unpack(release))
-    end
-  end
-  local fields = {}
-  for i = 1, n do
-    local id = batch[i]
-    export_keep(jobs, id)
-    fields[#fields + 1] = id
-    fields[#fields + 1] = id .. ':args'
-    fields[#fields + 1] = id .. ':errors'
-    fields[#fields + 1] = id .. ':unique'
-  end
-  redis.call('HDEL', jobs, unpack(fields))
-  redis.call('ZREM', ids, unpack(batch))
-  return redis.call('ZREM', z, unpack(batch))
-end
-
 local deleted = 0
 for i = 2, #ARGV do
   local z = Z[ARGV[i]]
@@ -82,7 +41,7 @@ for i = 2, #ARGV do
     if #batch == 0 then
       break
     end
-    local n = purge(batch, z)
+    local n = jobs_delete(jobs, ids, uniq, batch, z)
     if n == 0 then
       break
     end
