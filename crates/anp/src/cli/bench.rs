@@ -35,6 +35,7 @@ use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::queues::{purge_until_short, PURGE_BATCH};
 use super::Ctx;
 use crate::config::parse_duration;
 use crate::output;
@@ -48,8 +49,6 @@ const POLL: Duration = Duration::from_millis(20);
 const POLL_MAX: Duration = Duration::from_millis(250);
 /// Jobs per `job_list` page when reading results and cleaning up.
 const PAGE: u32 = 10_000;
-/// Jobs deleted per `queue_purge` call in cleanup (one short transaction / script each).
-const PURGE_BATCH: u32 = 1000;
 /// Pause between enqueueing and starting the worker in B, and between the worker's warm-up job
 /// and the first timed job in C (the peers harness does the same).
 const SETTLE: Duration = Duration::from_secs(1);
@@ -952,23 +951,15 @@ impl Bench {
     }
 
     /// Deletes every job of the queue that is not running (`queue_purge`, batches of
-    /// [`PURGE_BATCH`]; cleanup, not measured), then warns about running jobs left behind.
+    /// [`PURGE_BATCH`], until a short batch; cleanup, not measured), then warns about running jobs left behind.
     /// Only this queue is touched: the purge names it.
     async fn cleanup(&self, q: &QueueName) -> Result<(), Error> {
-        loop {
-            let n = self
-                .store
-                .queue_purge(QueuePurgeParams {
-                    queue: q.clone(),
-                    states: Vec::new(),
-                    limit: PURGE_BATCH,
-                })
-                .await?;
-            // Fewer than a full batch: the queue held nothing else when that call ended.
-            if n < u64::from(PURGE_BATCH) {
-                break;
-            }
-        }
+        let purge = QueuePurgeParams {
+            queue: q.clone(),
+            states: Vec::new(),
+            limit: PURGE_BATCH,
+        };
+        purge_until_short(&*self.store, &purge, |_| {}).await?;
         let mut kept = 0u64;
         let mut before = None;
         loop {

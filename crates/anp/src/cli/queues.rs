@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use alphanode::{JobState, QueueName, SystemClock};
 use anp_core::store::QueuePurgeParams;
-use anp_core::{Clock, Error};
+use anp_core::{Clock, Error, Store};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::Ctx;
@@ -47,7 +47,26 @@ enum QueuesCommand {
 }
 
 /// Jobs deleted per store call (one short transaction / script each).
-const PURGE_BATCH: u32 = 1000;
+pub(crate) const PURGE_BATCH: u32 = 1000;
+
+/// Calls `queue_purge` with `p` until a call deletes fewer than `p.limit` jobs: every chosen
+/// state was empty when that call ended (producers that keep enqueueing are not chased).
+/// `each` sees every call's count; returns the total deleted.
+pub(crate) async fn purge_until_short(
+    store: &dyn Store,
+    p: &QueuePurgeParams,
+    mut each: impl FnMut(u64),
+) -> Result<u64, Error> {
+    let mut deleted = 0u64;
+    loop {
+        let n = store.queue_purge(p.clone()).await?;
+        deleted += n;
+        each(n);
+        if n < u64::from(p.limit) {
+            return Ok(deleted);
+        }
+    }
+}
 
 /// Runs `anp queues`.
 pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
@@ -128,16 +147,7 @@ async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::
         .into());
     }
     let pb = output::progress(total, ctx.json, "purge");
-    let mut deleted = 0u64;
-    loop {
-        let n = store.queue_purge(p.clone()).await?;
-        deleted += n;
-        pb.inc(n);
-        // Fewer than a full batch: every chosen state was empty when that call ended.
-        if n < u64::from(PURGE_BATCH) {
-            break;
-        }
-    }
+    let deleted = purge_until_short(&*store, &p, |n| pb.inc(n)).await?;
     pb.finish_and_clear();
     if ctx.json {
         return output::json(&serde_json::json!({
