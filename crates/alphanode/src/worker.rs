@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anp_core::job::ts_add;
-use anp_core::ops::ProcessInfo;
+use anp_core::monitor::ProcessInfo;
 use anp_core::store::{
     AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobFetchParams,
     JobHeartbeatManyParams, JobWaitParams, Lease,

@@ -1109,7 +1109,7 @@ pub async fn ping_reports_backend<H: Harness>(h: &H) {
 /// Per-minute stats count enqueues (in the enqueue call) and attempt outcomes (in the ack call,
 /// only for acks that applied), with run and wait histograms.
 pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
-    use anp_core::ops::{minute_of, StatsQueryParams};
+    use anp_core::monitor::{minute_of, StatsQueryParams};
     let s = h.store().await;
     let now = Timestamp::now();
     enqueue(
@@ -1150,7 +1150,7 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut total = anp_core::ops::StatCounts::default();
+    let mut total = anp_core::monitor::StatCounts::default();
     for (k, c) in &rows {
         assert_eq!((k.queue.as_str(), k.kind.as_str()), ("default", "a"));
         total.merge(c);
@@ -1170,7 +1170,7 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
 
 /// Processes register, heartbeat, go stale and are removed.
 pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
-    use anp_core::ops::{ProcessInfo, ProcessListParams};
+    use anp_core::monitor::{ProcessInfo, ProcessListParams};
     let s = h.store().await;
     let now = Timestamp::now();
     let p = |id: &str, seen: Timestamp| ProcessInfo {
@@ -1230,7 +1230,7 @@ pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
 
 /// Deploy markers keep version, owner, rollback and note; newest first.
 pub async fn deploy_markers_newest_first<H: Harness>(h: &H) {
-    use anp_core::ops::DeployMarker;
+    use anp_core::monitor::DeployMarker;
     let s = h.store().await;
     let now = Timestamp::now();
     for (i, v) in ["v1", "v2", "v3"].iter().enumerate() {

@@ -14,6 +14,8 @@
 //!   `<op>: <what failed>: expected <X>, got <Y>; <retry safe | not retried>`.
 //! - [`backoff`]: [`RetryPolicy`], exponential backoff with jitter.
 //! - [`clock`]: [`Clock`], [`SystemClock`] and the test [`ManualClock`].
+//! - [`monitor`]: what operators watch: live processes, per-minute stats, deploy markers.
+//! - [`redact`]: [`redact::redact_url`], the one place that hides a store URL's password.
 //! - [`store`]: the [`Store`] trait and its `…Params` types. Internal: not for external
 //!   implementation; it changes without notice while the `alphanode` facade stays stable.
 
@@ -22,9 +24,10 @@ pub mod clock;
 pub mod error;
 pub mod id;
 pub mod job;
+pub mod monitor;
 pub mod names;
-pub mod ops;
 pub mod outcome;
+pub mod redact;
 pub mod schedule;
 pub mod store;
 

@@ -17,6 +17,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,11 +28,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::id::JobId;
 use crate::job::{AttemptError, Enqueued, Job, JobState, NewJob};
-use crate::names::{Kind, QueueName};
-use crate::ops::{
+use crate::monitor::{
     DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
     StatsRecordParams,
 };
+use crate::names::{Kind, QueueName};
 use crate::schedule::{
     FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
     TickClaimParams,
@@ -129,7 +131,7 @@ pub struct AckStats {
 
 impl AckOutcome {
     /// Adds this outcome to a stats bucket.
-    pub fn count(&self, stats: &AckStats, into: &mut crate::ops::StatCounts) {
+    pub fn count(&self, stats: &AckStats, into: &mut crate::monitor::StatCounts) {
         match self {
             AckOutcome::Complete => into.completed += 1,
             AckOutcome::Retry { .. } => into.failed += 1,
@@ -356,6 +358,46 @@ pub struct StoreInfo {
     pub server_version: String,
 }
 
+/// One finding of a backend's own checks ([`Store::store_checks`]), shown by `anp doctor`:
+/// settings of this store that can lose jobs or expose them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreCheck {
+    /// What was checked, short (`durability`, `redis settings`, `file permissions`).
+    pub check: String,
+    /// Whether it is fine as it is.
+    pub ok: bool,
+    /// What was found, one sentence (never a password).
+    pub detail: String,
+    /// What to do about it, when not ok.
+    pub fix: Option<String>,
+}
+
+impl StoreCheck {
+    /// A check that passed.
+    pub fn pass(check: impl Into<String>, detail: impl Into<String>) -> StoreCheck {
+        StoreCheck {
+            check: check.into(),
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    /// A check that needs attention, with what to do about it.
+    pub fn fail(
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> StoreCheck {
+        StoreCheck {
+            check: check.into(),
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
 /// The storage seam. See the module docs: internal, noun-first, one params value, atomic.
 #[async_trait]
 pub trait Store: Send + Sync + Debug + 'static {
@@ -367,6 +409,27 @@ pub trait Store: Send + Sync + Debug + 'static {
 
     /// Round trip to the store; reports schema and server versions.
     async fn store_ping(&self) -> Result<StoreInfo>;
+
+    /// The schema (SQLite) or key-layout (Redis) version this build reads and writes. A store
+    /// whose [`StoreInfo::schema_version`] differs is not healthy for this build (`/healthz`,
+    /// `anp doctor`).
+    fn store_schema_version(&self) -> u32;
+
+    /// The backend's own checks of settings that can lose or expose jobs (SQLite: durability
+    /// and file permissions; Redis: eviction policy and persistence). Never fails: a setting
+    /// that cannot be read is left out.
+    async fn store_checks(&self) -> Vec<StoreCheck>;
+
+    /// The store server's clock, to measure this host's skew against it (leases and schedule
+    /// ticks compare clocks of several hosts through the store); `None` for an embedded store,
+    /// whose only clock is this host's.
+    async fn store_time(&self) -> Result<Option<Timestamp>>;
+
+    /// A point-in-time copy of this store, written under `dir` and opened, to export a backup
+    /// that is consistent across jobs, schedules and deploy markers while workers keep running.
+    /// `None` when the backend has no such copy and [`Store::job_export`] is the consistency it
+    /// offers (Redis: per queue).
+    async fn store_snapshot(&self, dir: &Path) -> Result<Option<Arc<dyn Store>>>;
 
     /// Adds jobs in one atomic batch; for a unique key that matches a live job, returns that
     /// job's id marked duplicate and adds nothing. Results are in input order.

@@ -1,10 +1,11 @@
 //! [`RedisStore`]: the handle, and the [`Store`] implementation that hands each method to its
 //! `ops/<method>.rs`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anp_core::job::Enqueued;
-use anp_core::ops::{
+use anp_core::monitor::{
     DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
     StatsRecordParams,
 };
@@ -15,7 +16,7 @@ use anp_core::schedule::{
 use anp_core::store::{
     AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
     JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreInfo,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreCheck, StoreInfo,
 };
 use anp_core::{Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -105,6 +106,47 @@ impl Store for RedisStore {
         ops::store_ping::run(self.r(), &self.inner.server_version)
             .instrument(span!("store_ping"))
             .await
+    }
+
+    fn store_schema_version(&self) -> u32 {
+        crate::SCHEMA_VERSION
+    }
+
+    async fn store_checks(&self) -> Vec<StoreCheck> {
+        let warnings = self
+            .server_warnings()
+            .instrument(span!("store_checks"))
+            .await;
+        if warnings.is_empty() {
+            return vec![StoreCheck::pass(
+                "redis settings",
+                "maxmemory-policy noeviction and persistence on (or not readable with this ACL)",
+            )];
+        }
+        warnings
+            .into_iter()
+            .map(|w| {
+                StoreCheck::fail(
+                    "redis settings",
+                    w,
+                    "CONFIG SET maxmemory-policy noeviction; enable AOF (appendonly yes, \
+                     appendfsync everysec) — see README \"Redis\"",
+                )
+            })
+            .collect()
+    }
+
+    async fn store_time(&self) -> Result<Option<Timestamp>> {
+        self.server_time()
+            .instrument(span!("store_time"))
+            .await
+            .map(Some)
+    }
+
+    async fn store_snapshot(&self, _dir: &Path) -> Result<Option<Arc<dyn Store>>> {
+        // No copy of a Redis keyspace can be taken from a client without stopping writers;
+        // job_export's per-queue copy-on-write is the consistency Redis offers.
+        Ok(None)
     }
 
     async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {

@@ -52,22 +52,8 @@ fn invalid(url_redacted: &str, why: &str) -> Error {
     )
 }
 
-/// Replaces the password in `scheme://user:pass@…` with `***`.
-pub(crate) fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if let Some(at) = authority.rfind('@') {
-            let creds = &authority[..at];
-            let redacted = match creds.split_once(':') {
-                Some((user, _)) => format!("{user}:***"),
-                None => "***".to_owned(),
-            };
-            return format!("{scheme}://{redacted}{}", &rest[at..]);
-        }
-    }
-    url.to_owned()
-}
+/// The one redaction of store URLs (the same function every crate uses).
+pub(crate) use anp_core::redact::redact_url as redact;
 
 impl RedisUrl {
     /// Parses one of the documented forms.

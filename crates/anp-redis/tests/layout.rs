@@ -114,7 +114,7 @@ async fn only_documented_keys_exist_after_a_full_run() {
         .unwrap();
     assert!(purged >= 1, "{purged}");
     s.store_ping().await.unwrap();
-    s.process_heartbeat(anp_core::ops::ProcessInfo {
+    s.process_heartbeat(anp_core::monitor::ProcessInfo {
         id: "w-1".into(),
         role: "worker".into(),
         host: "h".into(),
@@ -126,7 +126,7 @@ async fn only_documented_keys_exist_after_a_full_run() {
     })
     .await
     .unwrap();
-    s.deploy_mark(anp_core::ops::DeployMarker {
+    s.deploy_mark(anp_core::monitor::DeployMarker {
         at: now,
         version: "v1".into(),
         owner: None,
@@ -156,14 +156,14 @@ async fn only_documented_keys_exist_after_a_full_run() {
     })
     .await
     .unwrap();
-    s.stats_record(anp_core::ops::StatsRecordParams {
+    s.stats_record(anp_core::monitor::StatsRecordParams {
         deltas: [(
-            anp_core::ops::StatKey {
-                minute: anp_core::ops::minute_of(now),
+            anp_core::monitor::StatKey {
+                minute: anp_core::monitor::minute_of(now),
                 queue: q("mail"),
                 kind: anp_core::Kind::parse("a").unwrap(),
             },
-            anp_core::ops::StatCounts {
+            anp_core::monitor::StatCounts {
                 completed: 1,
                 ..Default::default()
             },
@@ -175,23 +175,23 @@ async fn only_documented_keys_exist_after_a_full_run() {
     .await
     .unwrap();
     let stats = s
-        .stats_query(anp_core::ops::StatsQueryParams {
-            from: anp_core::ops::minute_of(now),
+        .stats_query(anp_core::monitor::StatsQueryParams {
+            from: anp_core::monitor::minute_of(now),
             until: plus(now, 120),
         })
         .await
         .unwrap();
     assert!(!stats.is_empty());
     // Retention deletes whole buckets (every counter field and the zset member).
-    s.stats_record(anp_core::ops::StatsRecordParams {
+    s.stats_record(anp_core::monitor::StatsRecordParams {
         deltas: Default::default(),
         prune_before: Some(plus(now, 120)),
     })
     .await
     .unwrap();
     let stats = s
-        .stats_query(anp_core::ops::StatsQueryParams {
-            from: anp_core::ops::minute_of(now),
+        .stats_query(anp_core::monitor::StatsQueryParams {
+            from: anp_core::monitor::minute_of(now),
             until: plus(now, 120),
         })
         .await

@@ -13,7 +13,7 @@ CREATE TABLE processes (
 ) WITHOUT ROWID;
 
 -- Per-minute counters and latency histograms per (queue, kind), kept 7 days by default.
--- `run` and `wait` are JSON anp_core::ops::Histogram values ({"counts": [...], "sum_us": n}).
+-- `run` and `wait` are JSON anp_core::monitor::Histogram values ({"counts": [...], "sum_us": n}).
 CREATE TABLE stats (
     minute    INTEGER NOT NULL, -- start of the minute, microseconds since the Unix epoch
     queue     TEXT    NOT NULL,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anp_core::job::Enqueued;
-use anp_core::ops::{
+use anp_core::monitor::{
     DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
     StatsRecordParams,
 };
@@ -17,7 +17,7 @@ use anp_core::schedule::{
 use anp_core::store::{
     AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
     JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreInfo,
+    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreCheck, StoreInfo,
 };
 use anp_core::{Error, Job, JobId, QueueName, Result, Store};
 use async_trait::async_trait;
@@ -45,6 +45,7 @@ struct Inner {
     path: PathBuf,
     url: String,
     busy_timeout: Duration,
+    synchronous: options::Synchronous,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     wake: Wake,
@@ -69,6 +70,7 @@ impl SqliteStore {
     pub async fn open(opts: SqliteOptions) -> Result<SqliteStore> {
         let path = opts.path.clone();
         let busy_timeout = opts.busy_timeout;
+        let synchronous = opts.synchronous;
         let opened = tokio::task::spawn_blocking(move || open::open(&opts))
             .await
             .map_err(|e| Error::internal("sqlite open", format!("the open task failed: {e}")))??;
@@ -80,6 +82,7 @@ impl SqliteStore {
                 path,
                 url,
                 busy_timeout,
+                synchronous,
                 writer: Mutex::new(opened.writer),
                 reader: Mutex::new(opened.reader),
             }),
@@ -261,6 +264,31 @@ impl Store for SqliteStore {
         self.read("store_ping", |c| ops::store_ping::run(c))
             .instrument(tracing::debug_span!("anp.store.store_ping"))
             .await
+    }
+
+    fn store_schema_version(&self) -> u32 {
+        crate::SCHEMA_VERSION
+    }
+
+    async fn store_checks(&self) -> Vec<StoreCheck> {
+        ops::store_checks::run(&self.inner.path, self.inner.synchronous)
+    }
+
+    async fn store_time(&self) -> Result<Option<Timestamp>> {
+        Ok(None)
+    }
+
+    async fn store_snapshot(&self, dir: &Path) -> Result<Option<Arc<dyn Store>>> {
+        let snap = dir.join("snapshot.db");
+        self.snapshot_to(&snap)
+            .instrument(tracing::debug_span!("anp.store.store_snapshot"))
+            .await?;
+        let opts = SqliteOptions {
+            path: snap,
+            create: false,
+            ..SqliteOptions::default()
+        };
+        Ok(Some(Arc::new(SqliteStore::open(opts).await?)))
     }
 
     async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anp_core::job::{ts_add, ts_sub};
-use anp_core::ops::{minute_of, DeployMarker, StatCounts, StatKey, StatsRecordParams};
+use anp_core::monitor::{minute_of, DeployMarker, StatCounts, StatKey, StatsRecordParams};
 use anp_core::{Kind, QueueName, Store};
 use anp_sqlite::SqliteStore;
 use assert_cmd::Command;

@@ -60,7 +60,7 @@ pub async fn prune_once(
         };
         total += n;
         if n < 5000 {
-            let stats = anp_core::ops::StatsRecordParams {
+            let stats = anp_core::monitor::StatsRecordParams {
                 deltas: Default::default(),
                 prune_before: Some(anp_core::job::ts_sub(clock.now(), retention.stats_max_age)),
             };

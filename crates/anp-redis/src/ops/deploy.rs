@@ -1,7 +1,7 @@
 //! `deploy_mark`, `deploy_list`: deploy markers as JSON members of the zset `anp:deploys`,
 //! scored by time (µs); the newest [`KEEP`] are kept.
 
-use anp_core::ops::DeployMarker;
+use anp_core::monitor::DeployMarker;
 use anp_core::{Error, Result};
 
 use crate::conn::{Call, Redis};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anp_core::ops::minute_of;
+use anp_core::monitor::minute_of;
 use anp_core::store::{AckOutcome, AckResult, JobAck, JobAckManyParams};
 use anp_core::{Error, Result};
 use redis::Value;

@@ -26,7 +26,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         j.validate()?;
     }
     let now = micros(p.now);
-    let minute = micros(anp_core::ops::minute_of(p.now));
+    let minute = micros(anp_core::monitor::minute_of(p.now));
     let groups = by_queue(&p.jobs, |j| &j.queue);
     let mut calls = vec![register_queues(groups.iter().map(|(q, _)| *q))];
     let mut chunks: Vec<&[usize]> = Vec::new();

@@ -2,7 +2,7 @@
 //! schedulers, one JSON value per process in the hash `anp:processes` (single-key commands; no
 //! script needed).
 
-use anp_core::ops::{ProcessInfo, ProcessListParams};
+use anp_core::monitor::{ProcessInfo, ProcessListParams};
 use anp_core::{Error, Result};
 
 use crate::conn::{Call, Redis};

@@ -419,7 +419,7 @@ async fn claim_call(
 ) -> Result<Claimed> {
     let mut call = r.schedule_script(&SCHEDULE_CLAIM_TICK, queue, name);
     call.arg(micros(now))
-        .arg(micros(anp_core::ops::minute_of(now)))
+        .arg(micros(anp_core::monitor::minute_of(now)))
         .arg(mode)
         .arg(micros(tick))
         .arg(skip_reason)

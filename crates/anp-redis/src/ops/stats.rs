@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anp_core::ops::{Histogram, StatCounts, StatKey, StatsQueryParams, StatsRecordParams};
+use anp_core::monitor::{Histogram, StatCounts, StatKey, StatsQueryParams, StatsRecordParams};
 use anp_core::{Error, Kind, QueueName, Result};
 use jiff::Timestamp;
 

@@ -1,7 +1,7 @@
 //! `job_ack_many`: one transaction for the batch, one conditional UPDATE per acknowledgement
 //! (`id`, `state = 'running'` and the lease token must all match, else `LeaseLost`).
 
-use anp_core::ops::{minute_of, StatKey, StatsRecordParams};
+use anp_core::monitor::{minute_of, StatKey, StatsRecordParams};
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
 use rusqlite::{params, Connection};
 

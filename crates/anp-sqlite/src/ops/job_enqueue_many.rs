@@ -64,7 +64,7 @@ pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
         }
     }
     if !counted.is_empty() {
-        let minute = micros(anp_core::ops::minute_of(p.now));
+        let minute = micros(anp_core::monitor::minute_of(p.now));
         let mut stats = c.prepare_cached(include_str!("../../sql/stats_enqueued.sql"))?;
         for (queue, kind, n) in counted {
             stats.execute(params![minute, queue, kind, n])?;

@@ -23,6 +23,7 @@ pub(crate) mod queue_list;
 pub(crate) mod queue_purge;
 pub(crate) mod queue_set_paused;
 pub(crate) mod schedule;
+pub(crate) mod store_checks;
 pub(crate) mod store_ping;
 
 use anp_core::JobState;

@@ -3,7 +3,7 @@
 //! `sql/<op>*.sql`.
 
 use anp_core::job::ts_sub;
-use anp_core::ops::{
+use anp_core::monitor::{
     DeployMarker, Histogram, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
     StatsRecordParams,
 };

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use alphanode::SystemClock;
-use anp_core::ops::DeployMarker;
+use anp_core::monitor::DeployMarker;
 use anp_core::schedule::{ScheduleDef, ScheduleSyncParams};
 use anp_core::store::JobExportParams;
 use anp_core::{Clock, Error, Job, Store};

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use alphanode::SystemClock;
-use anp_core::ops::{
+use anp_core::monitor::{
     minute_of, DeployMarker, Histogram, ProcessListParams, StatCounts, StatsQueryParams,
 };
 use anp_core::schedule::{ScheduleName, ScheduleTriggerParams};

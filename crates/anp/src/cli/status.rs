@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use alphanode::SystemClock;
 use anp_core::job::{ts_add, ts_sub};
-use anp_core::ops::{DeployMarker, ProcessListParams, StatCounts, StatsQueryParams};
+use anp_core::monitor::{DeployMarker, ProcessListParams, StatCounts, StatsQueryParams};
 use anp_core::store::JobListParams;
 use anp_core::{Clock, Error, JobState};
 use anp_cron::{CronExpr, Tz};
@@ -198,7 +198,7 @@ impl Window {
 }
 
 fn sum(
-    rows: &[(anp_core::ops::StatKey, StatCounts)],
+    rows: &[(anp_core::monitor::StatKey, StatCounts)],
     from: Timestamp,
     until: Timestamp,
 ) -> StatCounts {
@@ -324,13 +324,13 @@ pub async fn build(store: &dyn anp_core::Store) -> anyhow::Result<Status> {
         .await?;
     let recent = sum(
         &rows,
-        anp_core::ops::minute_of(recent_from),
+        anp_core::monitor::minute_of(recent_from),
         ts_add(now, Duration::from_secs(60)),
     );
     let hour_before = sum(
         &rows,
-        anp_core::ops::minute_of(before_from),
-        anp_core::ops::minute_of(recent_from),
+        anp_core::monitor::minute_of(before_from),
+        anp_core::monitor::minute_of(recent_from),
     );
     let queues = store.queue_list().await?;
     let oldest: BTreeMap<String, Option<f64>> = queues
@@ -426,7 +426,7 @@ pub async fn build(store: &dyn anp_core::Store) -> anyhow::Result<Status> {
         Some(m) => {
             let since = Duration::try_from(now.duration_since(m.at)).unwrap_or(Duration::ZERO);
             let w = since.min(BEFORE).max(Duration::from_secs(60));
-            let at = anp_core::ops::minute_of(m.at);
+            let at = anp_core::monitor::minute_of(m.at);
             let before = Window::of(&sum(&rows, ts_sub(at, w), at));
             let after = Window::of(&sum(&rows, at, ts_add(at, w)));
             let (v, why) = verdict(&before, &after);
