@@ -8,6 +8,7 @@ use anp_core::store::JobEnqueueManyParams;
 use anp_core::{Args, Clock, Error, Kind, NewJob, QueueName, Result, Store, SystemClock, Unique};
 use jiff::Timestamp;
 
+use crate::backend::Backend;
 use crate::handler::JobArgs;
 
 /// Options for one enqueue. `Default` gives: the kind's default queue, priority 5, the kind's
@@ -36,19 +37,17 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client using the system clock.
-    pub fn new(store: Arc<dyn Store>) -> Client {
-        Client::with_clock(store, Arc::new(SystemClock))
+    /// A client on `backend` (from [`connect`](crate::connect)), using the system clock.
+    pub fn new(backend: impl Into<Backend>) -> Client {
+        Client::with_clock(backend, Arc::new(SystemClock))
     }
 
     /// A client with an injected clock (tests).
-    pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Client {
-        Client { store, clock }
-    }
-
-    /// The store this client writes to.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub fn with_clock(backend: impl Into<Backend>, clock: Arc<dyn Clock>) -> Client {
+        Client {
+            store: backend.into().store().clone(),
+            clock,
+        }
     }
 
     /// Builds a [`NewJob`] for a typed job, applying options over the kind's defaults.

@@ -17,7 +17,8 @@
 //!     const KIND: &'static str = "email.send";
 //! }
 //!
-//! # async fn run(store: std::sync::Arc<dyn alphanode::Store>) -> alphanode::Result<()> {
+//! # async fn run() -> alphanode::Result<()> {
+//! let store = alphanode::connect("sqlite://anp.db").await?; // or redis://…, redis+cluster://…
 //! let client = Client::new(store.clone());
 //! client.enqueue(&SendEmail { to: "a@example.com".into() }, Default::default()).await?;
 //!
@@ -32,8 +33,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Operators get the same from Rust as from the `anp` command: [`Admin`] lists, retries,
+//! cancels and deletes jobs, pauses and purges queues, triggers schedules, marks deploys, backs
+//! up and restores, and answers "is it up, slow, failing, did the deploy change anything".
+//!
 //! # Layout
 //!
+//! - [`backend`]: [`connect`] opens a store from its URL and gives a [`Backend`]; the one place
+//!   that knows which backends exist (cargo features `sqlite` and `redis`, both on by default).
+//! - [`admin`]: [`Admin`], the operator API.
 //! - [`client`]: [`Client`] and [`EnqueueOptions`]: single and bulk enqueue, typed or raw.
 //! - [`handler`]: the [`JobArgs`] trait for typed jobs, [`JobContext`] given to handlers, and
 //!   [`RawHandler`] for handlers that take JSON (the `anp` command and HTTP runners).
@@ -44,19 +52,38 @@
 //! - [`maintenance`]: the services that keep a store healthy, one per file: the rescuer
 //!   (expired leases), the promoter (due scheduled jobs) and the pruner (retention).
 //!
-//! The storage seam and the job model come from `anp-core` and are re-exported here.
+//! The job model comes from `anp-core` and is re-exported here. The storage seam
+//! (`anp_core::Store`) is not part of this crate's API: it changes as backends are added.
 
+pub mod admin;
+pub mod backend;
 pub mod client;
 pub mod handler;
 pub mod maintenance;
 pub mod scheduler;
 pub mod worker;
 
-pub use anp_core::store::{QueueInfo, StoreInfo};
+pub use admin::Admin;
+pub use anp_core::job::Enqueued;
+pub use anp_core::monitor::{DeployMarker, ProcessInfo, StatCounts, StatKey};
+pub use anp_core::schedule::{
+    CatchUp, FireDecision, FireLogEntry, ScheduleDef, ScheduleInfo, ScheduleName,
+};
+pub use anp_core::store::{QueueInfo, StoreCheck, StoreInfo};
 pub use anp_core::{
     Args, AttemptError, Clock, Error, ErrorKind, Job, JobId, JobState, Kind, ManualClock, NewJob,
-    Outcome, QueueName, Result, RetryPolicy, Store, SystemClock, Unique,
+    Outcome, QueueName, Result, RetryPolicy, SystemClock, Unique,
 };
+pub use backend::{connect, Backend};
+
+/// The internal storage seam, for the conformance suite and the backend crates only.
+///
+/// Hidden because it is not a stable API: River's driver interface says "API is not stable. DO
+/// NOT IMPLEMENT", and so does this one. Applications open stores with [`connect`] and work
+/// through [`Client`], [`Worker`], [`scheduler::Scheduler`] and [`Admin`]; the seam changes
+/// without notice as backends (PostgreSQL next) are added.
+#[doc(hidden)]
+pub use anp_core::Store;
 pub use client::{Client, EnqueueOptions};
 pub use handler::{JobArgs, JobContext, RawHandler};
 pub use worker::{QueueOptions, Worker, WorkerBuilder, WorkerOptions};

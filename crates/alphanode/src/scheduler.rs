@@ -113,6 +113,9 @@ struct Due {
     tail: Vec<Timestamp>,
 }
 
+/// Fire-log entries kept per schedule unless [`SchedulerOptions::log_max`] says otherwise.
+pub const DEFAULT_LOG_MAX: u32 = 1000;
+
 /// Scheduler settings.
 #[derive(Clone, Debug)]
 pub struct SchedulerOptions {
@@ -132,7 +135,7 @@ impl Default for SchedulerOptions {
         SchedulerOptions {
             id: crate::worker::process_id(),
             on_time: Duration::from_secs(5),
-            log_max: 1000,
+            log_max: DEFAULT_LOG_MAX,
             max_sleep: Duration::from_secs(30),
         }
     }
@@ -174,9 +177,9 @@ pub struct PassReport {
 }
 
 impl Scheduler {
-    /// A scheduler for `schedules` (names must be distinct).
+    /// A scheduler for `schedules` (names must be distinct) on `backend`.
     pub fn new(
-        store: Arc<dyn Store>,
+        backend: impl Into<crate::Backend>,
         schedules: Vec<Schedule>,
         options: SchedulerOptions,
     ) -> Result<Scheduler> {
@@ -193,7 +196,7 @@ impl Scheduler {
             }
         }
         Ok(Scheduler {
-            store,
+            store: backend.into().store().clone(),
             clock: Arc::new(SystemClock),
             schedules,
             options,
