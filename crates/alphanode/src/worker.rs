@@ -334,10 +334,10 @@ impl fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// Starts building a worker on `store`.
-    pub fn builder(store: Arc<dyn Store>) -> WorkerBuilder {
+    /// Starts building a worker on `backend` (from [`connect`](crate::connect)).
+    pub fn builder(backend: impl Into<crate::Backend>) -> WorkerBuilder {
         WorkerBuilder {
-            store,
+            store: backend.into().store().clone(),
             clock: Arc::new(SystemClock),
             options: WorkerOptions::default(),
             queues: Vec::new(),
