@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use anp_core::redact::redact_url;
+pub use anp_core::redact::redact_url;
 use anp_core::{Error, Result, Store};
 
 /// The store used when nothing names one: the SQLite file `anp.db` in the working directory.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anp_core::{Error, Kind, QueueName, RetryPolicy};
+use alphanode::{Error, Kind, QueueName, RetryPolicy};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
@@ -468,7 +468,7 @@ impl Config {
 
 impl Ctx<'_> {
     fn schedule(&self, r: &RawSchedule) -> Result<alphanode::scheduler::Schedule, Error> {
-        use anp_core::schedule::{CatchUp, ScheduleDef, ScheduleName};
+        use alphanode::{CatchUp, ScheduleDef, ScheduleName};
         let name = match ScheduleName::parse(r.name.get_ref()) {
             Ok(n) => n,
             Err(e) => return self.err(r.name.span(), "schedule.name", e.message()),
@@ -496,8 +496,8 @@ impl Ctx<'_> {
             },
         };
         let args = match &r.args {
-            None => anp_core::Args::empty_object(),
-            Some(v) => match anp_core::Args::from_serialize(v) {
+            None => alphanode::Args::empty_object(),
+            Some(v) => match alphanode::Args::from_serialize(v) {
                 Ok(a) => a,
                 Err(e) => return self.err(r.name.span(), &key("args"), e.message()),
             },

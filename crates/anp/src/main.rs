@@ -5,7 +5,6 @@
 //! - `cli/<command>.rs`: one file per subcommand.
 //! - `config.rs`: `anp.toml`, checked into typed values.
 //! - `runners/`: command and HTTP job kinds for `anp work`.
-//! - `store.rs`: opening a store from its URL.
 //! - `output.rs`: `--json` vs human output, tables, progress bars.
 
 // A binary exports nothing: `pub` here only marks what sibling modules use.
@@ -15,11 +14,10 @@ mod cli;
 mod config;
 mod output;
 mod runners;
-mod store;
 
 use std::process::ExitCode;
 
-use anp_core::{Error, ErrorKind};
+use alphanode::{Error, ErrorKind};
 use clap::{Parser, Subcommand};
 
 /// alphanode: reliable background jobs and scheduled tasks, on an embedded SQLite file or Redis.

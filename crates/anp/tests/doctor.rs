@@ -85,7 +85,7 @@ fn redis_clock_skew_is_measured_and_lossy_settings_are_flagged() {
     assert_eq!(clock["ok"], true, "same host, same clock: {report}");
     let detail = clock["detail"].as_str().unwrap_or("");
     assert!(
-        detail.contains("the Redis server") && detail.contains(" ms "),
+        detail.contains("the store's server (redis)") && detail.contains(" ms "),
         "the skew is measured, not assumed: {detail}"
     );
     // The harness's server runs without persistence: doctor says so and what to do.

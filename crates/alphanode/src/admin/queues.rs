@@ -45,6 +45,18 @@ impl Admin {
             .await
     }
 
+    /// The states [`Admin::queue_purge`] deletes for `states` (sorted, each once; every state
+    /// but running when empty), or `InvalidInput` when `states` names running: check this
+    /// before asking a person to confirm a purge.
+    pub fn queue_purge_states(queue: &QueueName, states: &[JobState]) -> Result<Vec<JobState>> {
+        QueuePurgeParams {
+            queue: queue.clone(),
+            states: states.to_vec(),
+            limit: PURGE_BATCH,
+        }
+        .checked_states()
+    }
+
     /// Deletes `queue`'s jobs in `states` (empty: every state but running) in batches of
     /// [`PURGE_BATCH`], until a batch comes back short: every chosen state was empty when that
     /// batch ended (producers that keep enqueueing are not chased). `progress` sees each

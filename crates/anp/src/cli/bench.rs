@@ -28,14 +28,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alphanode::{Args, Client, EnqueueOptions, JobId, JobState, Kind, NewJob, QueueName};
-use anp_core::store::{JobListParams, QueuePurgeParams};
+use anp_core::store::JobListParams;
 use anp_core::{Error, Store};
 use clap::Args as ClapArgs;
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::queues::{purge_until_short, PURGE_BATCH};
 use super::Ctx;
 use crate::config::parse_duration;
 use crate::output;
@@ -369,7 +368,7 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
              e.g. --store sqlite:///tmp/bench/bench.db",
         )
     })?;
-    let store = crate::store::open(&url).await?;
+    let store = alphanode::connect(&url).await?.store().clone();
     let info = store.store_ping().await?;
     let exe = std::env::current_exe().map_err(|e| {
         Error::internal(
@@ -951,15 +950,12 @@ impl Bench {
     }
 
     /// Deletes every job of the queue that is not running (`queue_purge`, batches of
-    /// [`PURGE_BATCH`], until a short batch; cleanup, not measured), then warns about running jobs left behind.
+    /// `PURGE_BATCH`, until a short batch; cleanup, not measured), then warns about running jobs left behind.
     /// Only this queue is touched: the purge names it.
     async fn cleanup(&self, q: &QueueName) -> Result<(), Error> {
-        let purge = QueuePurgeParams {
-            queue: q.clone(),
-            states: Vec::new(),
-            limit: PURGE_BATCH,
-        };
-        purge_until_short(&*self.store, &purge, |_| {}).await?;
+        alphanode::Admin::new(self.store.clone())
+            .queue_purge(q, &[], |_| {})
+            .await?;
         let mut kept = 0u64;
         let mut before = None;
         loop {

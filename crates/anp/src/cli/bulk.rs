@@ -8,8 +8,8 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
+use alphanode::Error;
 use alphanode::{Args, Client, EnqueueOptions, Kind, NewJob, QueueName, Unique};
-use anp_core::Error;
 use clap::Args as ClapArgs;
 use serde::Deserialize;
 

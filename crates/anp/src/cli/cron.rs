@@ -1,7 +1,7 @@
 //! `anp cron next EXPR [--tz ZONE] [--after RFC3339] [-n N]`: the question users ask before
 //! they trust a schedule.
 
-use anp_core::Error;
+use alphanode::Error;
 use anp_cron::{format_rfc3339_offset, CronError, CronExpr, Tz};
 use clap::Subcommand;
 

@@ -38,7 +38,7 @@ pub struct EnqueueArgs {
 }
 
 /// Everything that can be checked before touching the store.
-pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), anp_core::Error> {
+pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanode::Error> {
     let kind = Kind::parse(&a.kind)?;
     let args = match &a.args {
         Some(s) => Args::from_json(s)?,

@@ -1,8 +1,7 @@
 //! `anp jobs list|show|retry|cancel|delete`.
 
-use alphanode::{Job, JobId, JobState, Kind, QueueName, SystemClock};
-use anp_core::store::{JobListParams, JobRetryDeadParams};
-use anp_core::{Clock, Error};
+use alphanode::admin::{DeadFilter, JobFilter};
+use alphanode::{Clock, Error, Job, JobId, JobState, Kind, QueueName, SystemClock};
 use clap::Subcommand;
 
 use super::Ctx;
@@ -71,7 +70,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
             limit,
             before,
         } => {
-            let p = JobListParams {
+            let filter = JobFilter {
                 states: state
                     .iter()
                     .map(|s| JobState::parse(s))
@@ -81,8 +80,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
                 before: before.as_deref().map(JobId::parse).transpose()?,
                 limit,
             };
-            let store = ctx.open(None).await?;
-            let jobs = store.job_list(p).await?;
+            let jobs = ctx.admin().await?.job_list(filter).await?;
             if ctx.json {
                 return output::json(&jobs);
             }
@@ -120,7 +118,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
         }
         JobsCommand::Show { id } => {
             let id = JobId::parse(&id)?;
-            let job = ctx.open(None).await?.job_get(id).await?;
+            let job = ctx.admin().await?.job_get(id).await?;
             if ctx.json {
                 return output::json(&job);
             }
@@ -136,31 +134,12 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
             if all_dead {
                 let queue = queue.as_deref().map(QueueName::parse).transpose()?;
                 let kind = kind.as_deref().map(Kind::parse).transpose()?;
-                let store = ctx.open(None).await?;
-                let total: u64 = store
-                    .queue_list()
-                    .await?
-                    .iter()
-                    .filter(|q| queue.as_ref().is_none_or(|n| *n == q.queue))
-                    .map(|q| q.counts.get(&JobState::Dead).copied().unwrap_or(0))
-                    .sum();
+                let admin = ctx.admin().await?;
+                let total = admin.job_count_dead(queue.as_ref()).await?;
                 let pb = output::progress(total, ctx.json, "retry");
-                let mut retried = 0;
-                loop {
-                    let n = store
-                        .job_retry_dead(JobRetryDeadParams {
-                            queue: queue.clone(),
-                            kind: kind.clone(),
-                            now: SystemClock.now(),
-                            limit: 1000,
-                        })
-                        .await?;
-                    retried += n;
-                    pb.inc(n);
-                    if n < 1000 {
-                        break;
-                    }
-                }
+                let retried = admin
+                    .job_retry_dead(DeadFilter { queue, kind }, |n| pb.inc(n))
+                    .await?;
                 pb.finish_and_clear();
                 if ctx.json {
                     output::json(&serde_json::json!({"retried": retried}))?;
@@ -170,25 +149,17 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let id = JobId::parse(id.as_deref().unwrap_or_default())?;
-            let job = ctx
-                .open(None)
-                .await?
-                .job_retry(id, SystemClock.now())
-                .await?;
+            let job = ctx.admin().await?.job_retry(id).await?;
             done(ctx, &job, "will run again now")
         }
         JobsCommand::Cancel { id } => {
             let id = JobId::parse(&id)?;
-            let job = ctx
-                .open(None)
-                .await?
-                .job_cancel(id, SystemClock.now())
-                .await?;
+            let job = ctx.admin().await?.job_cancel(id).await?;
             done(ctx, &job, "cancelled")
         }
         JobsCommand::Delete { id } => {
             let id = JobId::parse(&id)?;
-            ctx.open(None).await?.job_delete(id).await?;
+            ctx.admin().await?.job_delete(id).await?;
             if ctx.json {
                 output::json(&serde_json::json!({"id": id, "deleted": true}))
             } else {

@@ -13,9 +13,7 @@ pub mod serve;
 pub mod status;
 pub mod work;
 
-use std::sync::Arc;
-
-use anp_core::{Error, Store};
+use alphanode::{Admin, Backend, Error};
 use jiff::Timestamp;
 
 /// What every command gets from the global flags.
@@ -33,12 +31,17 @@ impl Ctx {
         self.store_url
             .clone()
             .or_else(|| from_config.map(str::to_owned))
-            .unwrap_or_else(|| crate::store::DEFAULT_STORE.to_owned())
+            .unwrap_or_else(|| alphanode::backend::DEFAULT_URL.to_owned())
     }
 
     /// Opens the store.
-    pub async fn open(&self, from_config: Option<&str>) -> Result<Arc<dyn Store>, Error> {
-        crate::store::open(&self.url(from_config)).await
+    pub async fn open(&self, from_config: Option<&str>) -> Result<Backend, Error> {
+        alphanode::connect(&self.url(from_config)).await
+    }
+
+    /// Opens the store named by the global flags for an operator command.
+    pub async fn admin(&self) -> Result<Admin, Error> {
+        Ok(Admin::new(self.open(None).await?))
     }
 }
 

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use alphanode::{JobState, QueueName, SystemClock};
-use anp_core::store::QueuePurgeParams;
-use anp_core::{Clock, Error, Store};
+use alphanode::{Admin, Clock, Error, JobState, QueueName, SystemClock};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::Ctx;
@@ -46,28 +44,6 @@ enum QueuesCommand {
     },
 }
 
-/// Jobs deleted per store call (one short transaction / script each).
-pub(crate) const PURGE_BATCH: u32 = 1000;
-
-/// Calls `queue_purge` with `p` until a call deletes fewer than `p.limit` jobs: every chosen
-/// state was empty when that call ended (producers that keep enqueueing are not chased).
-/// `each` sees every call's count; returns the total deleted.
-pub(crate) async fn purge_until_short(
-    store: &dyn Store,
-    p: &QueuePurgeParams,
-    mut each: impl FnMut(u64),
-) -> Result<u64, Error> {
-    let mut deleted = 0u64;
-    loop {
-        let n = store.queue_purge(p.clone()).await?;
-        deleted += n;
-        each(n);
-        if n < u64::from(p.limit) {
-            return Ok(deleted);
-        }
-    }
-}
-
 /// Runs `anp queues`.
 pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
     match a.command.unwrap_or(QueuesCommand::List) {
@@ -80,10 +56,12 @@ pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
 
 async fn set_paused(ctx: &Ctx, queue: &str, paused: bool) -> anyhow::Result<()> {
     let q = QueueName::parse(queue)?;
-    let store = ctx.open(None).await?;
-    store
-        .queue_set_paused(q.clone(), paused, SystemClock.now())
-        .await?;
+    let admin = ctx.admin().await?;
+    if paused {
+        admin.queue_pause(&q).await?;
+    } else {
+        admin.queue_resume(&q).await?;
+    }
     if ctx.json {
         output::json(&serde_json::json!({"queue": q, "paused": paused}))?;
     } else {
@@ -95,23 +73,15 @@ async fn set_paused(ctx: &Ctx, queue: &str, paused: bool) -> anyhow::Result<()> 
 async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::Result<()> {
     const OP: &str = "queues purge";
     let q = QueueName::parse(queue)?;
-    let p = QueuePurgeParams {
-        queue: q.clone(),
-        states: states
-            .iter()
-            .map(|s| JobState::parse(s))
-            .collect::<Result<_, Error>>()?,
-        limit: PURGE_BATCH,
-    };
+    let states = states
+        .iter()
+        .map(|s| JobState::parse(s))
+        .collect::<Result<Vec<_>, Error>>()?;
     // Refuses running (and says why) before the store is opened.
-    let chosen = p.checked_states()?;
-    let store = ctx.open(None).await?;
-    let info = store.queue_list().await?.into_iter().find(|i| i.queue == q);
-    let count = |s: JobState| {
-        info.as_ref()
-            .and_then(|i| i.counts.get(&s).copied())
-            .unwrap_or(0)
-    };
+    let chosen = Admin::queue_purge_states(&q, &states)?;
+    let admin = ctx.admin().await?;
+    let info = admin.queue_get(&q).await?;
+    let count = |s: JobState| info.counts.get(&s).copied().unwrap_or(0);
     let counts: BTreeMap<JobState, u64> = chosen.iter().map(|s| (*s, count(*s))).collect();
     let total: u64 = counts.values().sum();
     let running = count(JobState::Running);
@@ -147,7 +117,7 @@ async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::
         .into());
     }
     let pb = output::progress(total, ctx.json, "purge");
-    let deleted = purge_until_short(&*store, &p, |n| pb.inc(n)).await?;
+    let deleted = admin.queue_purge(&q, &chosen, |n| pb.inc(n)).await?;
     pb.finish_and_clear();
     if ctx.json {
         return output::json(&serde_json::json!({
@@ -167,8 +137,7 @@ async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::
 }
 
 async fn list(ctx: &Ctx) -> anyhow::Result<()> {
-    let store = ctx.open(None).await?;
-    let queues = store.queue_list().await?;
+    let queues = ctx.admin().await?.queue_list().await?;
     let now = SystemClock.now();
     if ctx.json {
         let v: Vec<_> = queues

@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use alphanode::scheduler::{Schedule, Scheduler, SchedulerOptions};
-use alphanode::SystemClock;
-use anp_core::schedule::{FireDecision, ScheduleInfo, ScheduleName, ScheduleTriggerParams};
-use anp_core::{Clock, Error};
+use alphanode::{Clock, Error, FireDecision, ScheduleInfo, ScheduleName, SystemClock};
 use anp_cron::{format_rfc3339_offset, CronExpr, Tz};
 use clap::{Args as ClapArgs, Subcommand};
 use jiff::Timestamp;
@@ -93,8 +91,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match c {
         SchedulesCommand::List => {
-            let store = ctx.open(None).await?;
-            let list = store.schedule_list().await?;
+            let list = ctx.admin().await?.schedule_list().await?;
             if ctx.json {
                 return output::json(&list.iter().map(|i| json_info(i, now)).collect::<Vec<_>>());
             }
@@ -138,8 +135,8 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
         }
         SchedulesCommand::Show { name, log } => {
             let name = ScheduleName::parse(&name)?;
-            let store = ctx.open(None).await?;
-            let (info, entries) = store.schedule_get(name, log).await?;
+            let detail = ctx.admin().await?.schedule_get(&name, log).await?;
+            let (info, entries) = (detail.schedule, detail.fire_log);
             if ctx.json {
                 let mut v = json_info(&info, now);
                 v["fire_log"] = serde_json::to_value(&entries)?;
@@ -174,7 +171,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
             println!(
                 "catch-up      {}{}",
                 d.catch_up.as_str(),
-                if d.catch_up == anp_core::schedule::CatchUp::All {
+                if d.catch_up == alphanode::CatchUp::All {
                     format!(" (at most {})", d.catch_up_max)
                 } else {
                     String::new()
@@ -232,15 +229,8 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
         }
         SchedulesCommand::Trigger { name } => {
             let name = ScheduleName::parse(&name)?;
-            let store = ctx.open(None).await?;
-            let res = store
-                .schedule_trigger(ScheduleTriggerParams {
-                    name: name.clone(),
-                    now,
-                    by: format!("anp-cli-{}", std::process::id()),
-                    log_max: SchedulerOptions::default().log_max,
-                })
-                .await?;
+            let by = format!("anp-cli-{}", std::process::id());
+            let res = ctx.admin().await?.schedule_trigger(&name, &by).await?;
             if ctx.json {
                 output::json(&res)
             } else {
@@ -248,11 +238,11 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        SchedulesCommand::Pause { name } => set_paused(ctx, &name, true, now).await,
-        SchedulesCommand::Resume { name } => set_paused(ctx, &name, false, now).await,
+        SchedulesCommand::Pause { name } => set_paused(ctx, &name, true).await,
+        SchedulesCommand::Resume { name } => set_paused(ctx, &name, false).await,
         SchedulesCommand::Delete { name } => {
             let name = ScheduleName::parse(&name)?;
-            ctx.open(None).await?.schedule_delete(name.clone()).await?;
+            ctx.admin().await?.schedule_delete(&name).await?;
             if ctx.json {
                 output::json(&serde_json::json!({"schedule": name, "deleted": true}))
             } else {
@@ -263,12 +253,14 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn set_paused(ctx: &Ctx, name: &str, paused: bool, now: Timestamp) -> anyhow::Result<()> {
+async fn set_paused(ctx: &Ctx, name: &str, paused: bool) -> anyhow::Result<()> {
     let name = ScheduleName::parse(name)?;
-    ctx.open(None)
-        .await?
-        .schedule_set_paused(name.clone(), paused, now)
-        .await?;
+    let admin = ctx.admin().await?;
+    if paused {
+        admin.schedule_pause(&name).await?;
+    } else {
+        admin.schedule_resume(&name).await?;
+    }
     if ctx.json {
         output::json(&serde_json::json!({"schedule": name, "paused": paused}))
     } else {
@@ -283,13 +275,13 @@ async fn set_paused(ctx: &Ctx, name: &str, paused: bool, now: Timestamp) -> anyh
 /// Builds the scheduler for a config, or `None` when it declares no schedules.
 pub fn scheduler_for(
     config: &Config,
-    store: std::sync::Arc<dyn anp_core::Store>,
+    backend: alphanode::Backend,
 ) -> Result<Option<Scheduler>, Error> {
     if config.schedules.is_empty() {
         return Ok(None);
     }
     let schedules: Vec<Schedule> = config.schedules.clone();
-    Scheduler::new(store, schedules, SchedulerOptions::default()).map(Some)
+    Scheduler::new(backend, schedules, SchedulerOptions::default()).map(Some)
 }
 
 /// Runs `anp scheduler`: fires the config's schedules until SIGTERM/SIGINT.

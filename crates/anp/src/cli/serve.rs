@@ -34,8 +34,8 @@ use axum::{Json, Router};
 use clap::Args as ClapArgs;
 use serde::Deserialize;
 
-use super::status::STALE_AFTER;
 use super::Ctx;
+use alphanode::admin::STALE_AFTER;
 
 /// Options of `anp serve`.
 #[derive(ClapArgs, Debug)]
@@ -101,7 +101,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("ANP_TOKEN is not set: action endpoints (retry, cancel, pause, trigger, deploy mark) are refused");
     }
     let app = Arc::new(App {
-        store,
+        store: store.store().clone(),
         token,
         started: SystemClock.now(),
     });
@@ -224,13 +224,7 @@ fn expected_schema(backend: &str) -> Option<u32> {
 }
 
 async fn api_status(State(app): State<Shared>) -> ApiResult {
-    match super::status::build(&*app.store).await {
-        Ok(s) => ok(s),
-        Err(e) => Err(match e.downcast::<Error>() {
-            Ok(e) => ApiError(e),
-            Err(e) => ApiError(Error::internal("status", format!("{e:#}"))),
-        }),
-    }
+    ok(alphanode::Admin::new(app.store.clone()).status().await?)
 }
 
 async fn api_queues(State(app): State<Shared>) -> ApiResult {

@@ -1,12 +1,10 @@
 //! `anp work`: run the command and HTTP job kinds declared in `anp.toml`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use alphanode::maintenance::{pruner::Retention, MaintenanceOptions};
-use alphanode::{JobState, QueueName, QueueOptions, Worker, WorkerOptions};
-use anp_core::{Error, Store};
+use alphanode::{Admin, Error, JobState, QueueName, QueueOptions, Worker, WorkerOptions};
 use clap::Args as ClapArgs;
 use tokio_util::sync::CancellationToken;
 
@@ -99,7 +97,7 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     });
     let drained_watch = a.exit_when_drained.then(|| {
         let token = worker.shutdown_token();
-        tokio::spawn(exit_when_drained(store.clone(), queues, token))
+        tokio::spawn(exit_when_drained(Admin::new(&store), queues, token))
     });
     let r = worker.run_until_signal().await;
     if let Some(h) = drained_watch {
@@ -112,14 +110,10 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn exit_when_drained(
-    store: Arc<dyn Store>,
-    queues: Vec<QueueName>,
-    token: CancellationToken,
-) {
+async fn exit_when_drained(admin: Admin, queues: Vec<QueueName>, token: CancellationToken) {
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let Ok(list) = store.queue_list().await else {
+        let Ok(list) = admin.queue_list().await else {
             continue;
         };
         let pending: u64 = list
