@@ -6,7 +6,6 @@
 //! worker that completes, retries, snoozes and fails them, then shuts down gracefully once the
 //! queue is drained.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use alphanode::{
@@ -54,8 +53,8 @@ impl JobArgs for WarmCache {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("example.db").display());
-    let store: Arc<dyn alphanode::Store> =
-        Arc::new(anp_sqlite::SqliteStore::open(anp_sqlite::SqliteStore::parse_url(&url)?).await?);
+    let store = alphanode::connect(&url).await?;
+    let admin = alphanode::Admin::new(store.clone());
     let client = Client::new(store.clone());
 
     // One job; the same unique key again returns the first job, marked duplicate.
@@ -125,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Wait until nothing is left to do, then stop gracefully.
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let pending: u64 = store
+        let pending: u64 = admin
             .queue_list()
             .await?
             .iter()
@@ -145,7 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     shutdown.cancel();
     running.await??;
-    for q in store.queue_list().await? {
+    for q in admin.queue_list().await? {
         println!(
             "queue {}: {} completed",
             q.queue,

@@ -57,7 +57,10 @@ fn assert_no_secret(what: &str, text: &str) {
 fn a_password_with_at_and_colon_never_appears_in_any_output() {
     let server = RedisServer::start();
     let password = format!(">{PASSWORD}");
-    let ok = server.cli(&[], &["ACL", "SETUSER", USER, "on", &password, "~*", "&*", "+@all"]);
+    let ok = server.cli(
+        &[],
+        &["ACL", "SETUSER", USER, "on", &password, "~*", "&*", "+@all"],
+    );
     assert!(ok.contains("OK"), "ACL SETUSER: {ok}");
     let url = format!("redis://{USER}:{PASSWORD}@127.0.0.1:{}", server.port);
 
@@ -85,7 +88,11 @@ fn a_password_with_at_and_colon_never_appears_in_any_output() {
 
     // Errors name the store too: a port where nothing listens, and a bad form.
     let dead = format!("redis://{USER}:{PASSWORD}@127.0.0.1:1");
-    for args in [&["queues"][..], &["--json", "status"], &["--json", "doctor"]] {
+    for args in [
+        &["queues"][..],
+        &["--json", "status"],
+        &["--json", "doctor"],
+    ] {
         let (code, text) = anp(&dead, false, args);
         assert_ne!(code, 0, "{text}");
         assert_no_secret(&format!("anp {args:?} (unreachable)"), &text);
