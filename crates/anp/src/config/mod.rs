@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alphanode::{Error, Kind, QueueName, RetryPolicy};
-use serde::Deserialize;
-use serde_spanned::Spanned;
+mod raw;
+mod schedule;
+
+use raw::{Ctx, RawConfig};
 
 /// Parses a duration as typed by a user: `500ms`, `30s`, `5m`, `1h30m`, `2d`, `1 day`, or ISO
 /// 8601 (`PT30S`). Days are 24 hours.
@@ -100,151 +102,6 @@ pub enum Runner {
     /// Completes at once without running anything: `builtin = "noop"`, for benchmarks and
     /// smoke tests of a deployment.
     Noop,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    store: Option<Spanned<String>>,
-    #[serde(default)]
-    worker: RawWorker,
-    #[serde(default)]
-    queue: Vec<RawQueue>,
-    #[serde(default)]
-    job: Vec<RawJob>,
-    #[serde(default)]
-    schedule: Vec<RawSchedule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSchedule {
-    name: Spanned<String>,
-    cron: Spanned<String>,
-    tz: Option<Spanned<String>>,
-    kind: Spanned<String>,
-    args: Option<toml::Value>,
-    queue: Option<Spanned<String>>,
-    priority: Option<Spanned<i64>>,
-    max_attempts: Option<Spanned<i64>>,
-    owner: Option<String>,
-    expected: Option<String>,
-    rollback: Option<String>,
-    catch_up: Option<Spanned<String>>,
-    catch_up_max: Option<Spanned<i64>>,
-    #[serde(default)]
-    skip_if_running: bool,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawWorker {
-    lease: Option<Spanned<String>>,
-    grace: Option<Spanned<String>>,
-    max_concurrency: Option<Spanned<i64>>,
-    order: Option<Spanned<String>>,
-    keep_finished_for: Option<Spanned<String>>,
-    keep_finished_max: Option<Spanned<i64>>,
-    keep_dead_for: Option<Spanned<String>>,
-    keep_dead_max: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawQueue {
-    name: Spanned<String>,
-    concurrency: Option<Spanned<i64>>,
-    weight: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawJob {
-    kind: Spanned<String>,
-    command: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    dir: Option<PathBuf>,
-    url: Option<Spanned<String>>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    builtin: Option<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
-    max_attempts: Option<Spanned<i64>>,
-    backoff_base: Option<Spanned<String>>,
-    backoff_max: Option<Spanned<String>>,
-}
-
-struct Ctx<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
-
-impl Ctx<'_> {
-    fn line(&self, span: std::ops::Range<usize>) -> usize {
-        self.text[..span.start.min(self.text.len())]
-            .bytes()
-            .filter(|b| *b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err<T>(
-        &self,
-        span: std::ops::Range<usize>,
-        key: &str,
-        msg: impl std::fmt::Display,
-    ) -> Result<T, Error> {
-        Err(Error::invalid(
-            "config",
-            format!("{}:{}: {key}: {msg}", self.path.display(), self.line(span)),
-        ))
-    }
-
-    fn duration(
-        &self,
-        v: &Option<Spanned<String>>,
-        key: &str,
-        default: Duration,
-    ) -> Result<Duration, Error> {
-        match v {
-            None => Ok(default),
-            Some(s) => match parse_duration(key, s.get_ref()) {
-                Ok(d) if !d.is_zero() => Ok(d),
-                _ => self.err(
-                    s.span(),
-                    key,
-                    format!(
-                        "{:?} is not a duration: expected a positive duration such as 30s, 5m or 1h",
-                        s.get_ref()
-                    ),
-                ),
-            },
-        }
-    }
-
-    fn int(
-        &self,
-        v: &Option<Spanned<i64>>,
-        key: &str,
-        range: std::ops::RangeInclusive<i64>,
-        default: i64,
-    ) -> Result<i64, Error> {
-        match v {
-            None => Ok(default),
-            Some(n) if range.contains(n.get_ref()) => Ok(*n.get_ref()),
-            Some(n) => self.err(
-                n.span(),
-                key,
-                format!(
-                    "{} is out of range: expected {}-{}",
-                    n.get_ref(),
-                    range.start(),
-                    range.end()
-                ),
-            ),
-        }
-    }
 }
 
 impl Config {
@@ -463,79 +320,6 @@ impl Config {
             jobs,
             schedules,
         })
-    }
-}
-
-impl Ctx<'_> {
-    fn schedule(&self, r: &RawSchedule) -> Result<alphanode::scheduler::Schedule, Error> {
-        use alphanode::{CatchUp, ScheduleDef, ScheduleName};
-        let name = match ScheduleName::parse(r.name.get_ref()) {
-            Ok(n) => n,
-            Err(e) => return self.err(r.name.span(), "schedule.name", e.message()),
-        };
-        let key = |k: &str| format!("schedule {name}: {k}");
-        if let Err(e) = anp_cron::CronExpr::parse(r.cron.get_ref()) {
-            return self.err(r.cron.span(), &key("cron"), e.message());
-        }
-        let tz = match &r.tz {
-            None => "UTC".to_owned(),
-            Some(t) => match anp_cron::Tz::parse(t.get_ref()) {
-                Ok(_) => t.get_ref().clone(),
-                Err(e) => return self.err(t.span(), &key("tz"), e.message()),
-            },
-        };
-        let kind = match Kind::parse(r.kind.get_ref()) {
-            Ok(k) => k,
-            Err(e) => return self.err(r.kind.span(), &key("kind"), e.message()),
-        };
-        let queue = match &r.queue {
-            None => QueueName::default_queue(),
-            Some(q) => match QueueName::parse(q.get_ref()) {
-                Ok(q) => q,
-                Err(e) => return self.err(q.span(), &key("queue"), e.message()),
-            },
-        };
-        let args = match &r.args {
-            None => alphanode::Args::empty_object(),
-            Some(v) => match alphanode::Args::from_serialize(v) {
-                Ok(a) => a,
-                Err(e) => return self.err(r.name.span(), &key("args"), e.message()),
-            },
-        };
-        let catch_up = match &r.catch_up {
-            None => CatchUp::Latest,
-            Some(c) => match c.get_ref().as_str() {
-                "skip" => CatchUp::Skip,
-                "latest" => CatchUp::Latest,
-                "all" => CatchUp::All,
-                other => {
-                    return self.err(
-                        c.span(),
-                        &key("catch_up"),
-                        format!("{other:?} is not a catch-up policy: expected \"skip\", \"latest\" or \"all\""),
-                    )
-                }
-            },
-        };
-        let def = ScheduleDef {
-            name,
-            cron: r.cron.get_ref().trim().to_owned(),
-            tz,
-            kind,
-            args,
-            queue,
-            priority: self.int(&r.priority, "schedule.priority", 0..=9, 5)? as u8,
-            max_attempts: self.int(&r.max_attempts, "schedule.max_attempts", 1..=1000, 25)? as u32,
-            owner: r.owner.clone(),
-            expected: r.expected.clone(),
-            rollback: r.rollback.clone(),
-            catch_up,
-            catch_up_max: self.int(&r.catch_up_max, "schedule.catch_up_max", 1..=10_000, 100)?
-                as u32,
-            skip_if_running: r.skip_if_running,
-        };
-        alphanode::scheduler::Schedule::new(def)
-            .or_else(|e| self.err(r.cron.span(), "schedule", e.message()))
     }
 }
 
