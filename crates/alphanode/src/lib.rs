@@ -46,7 +46,10 @@
 //! - [`handler`]: the [`JobArgs`] trait for typed jobs, [`JobContext`] given to handlers, and
 //!   [`RawHandler`] for handlers that take JSON (the `anp` command and HTTP runners).
 //! - [`worker`]: [`Worker`] and [`WorkerBuilder`]: per-queue concurrency, batch fetch and ack,
-//!   heartbeats, graceful shutdown.
+//!   heartbeats, graceful shutdown; one file per task (builder, dispatcher, attempt, completer,
+//!   heartbeat), listed in its own "Layout".
+//! - [`process`]: a process's identity and lifecycle: [`process::hostname`],
+//!   [`process::process_id`] (the lease owner and registry id) and [`process::wait_for_signal`].
 //! - [`scheduler`]: [`scheduler::Scheduler`] fires cron schedules, each tick exactly once
 //!   however many schedulers run.
 //! - [`maintenance`]: the services that keep a store healthy, one per file: the rescuer
@@ -60,6 +63,7 @@ pub mod backend;
 pub mod client;
 pub mod handler;
 pub mod maintenance;
+pub mod process;
 pub mod scheduler;
 pub mod worker;
 

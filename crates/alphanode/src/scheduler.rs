@@ -133,7 +133,7 @@ pub struct SchedulerOptions {
 impl Default for SchedulerOptions {
     fn default() -> Self {
         SchedulerOptions {
-            id: crate::worker::process_id(),
+            id: crate::process::process_id(),
             on_time: Duration::from_secs(5),
             log_max: DEFAULT_LOG_MAX,
             max_sleep: Duration::from_secs(30),
@@ -232,7 +232,7 @@ impl Scheduler {
         let mut backoff = Duration::from_millis(200);
         loop {
             if last_beat.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
-                let info = crate::worker::process_info(
+                let info = crate::process::process_info(
                     &self.options.id,
                     "scheduler",
                     Vec::new(),

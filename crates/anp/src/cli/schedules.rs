@@ -290,7 +290,7 @@ pub async fn run_scheduler(ctx: &Ctx, a: SchedulerArgs) -> anyhow::Result<()> {
     let token = tokio_util::sync::CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        alphanode::worker::wait_for_signal().await;
+        alphanode::process::wait_for_signal().await;
         t.cancel();
     });
     let config = Config::load(&a.config)?;

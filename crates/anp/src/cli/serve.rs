@@ -116,7 +116,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     })?;
     tracing::info!(addr = %a.bind, "anp serve listening");
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(alphanode::worker::wait_for_signal())
+        .with_graceful_shutdown(alphanode::process::wait_for_signal())
         .await?;
     Ok(())
 }
