@@ -6,17 +6,14 @@ use anp_core::monitor::ProcessInfo;
 use anp_core::QueueName;
 use rand::Rng;
 
-/// This machine's host name (`HOSTNAME`, else /etc/hostname, else `host`).
+/// This machine's host name, as the OS reports it (`gethostname(2)`; `host` if it has none).
 pub fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "host".to_owned())
+    let name = gethostname::gethostname().to_string_lossy().trim().to_owned();
+    if name.is_empty() {
+        "host".to_owned()
+    } else {
+        name
+    }
 }
 
 /// A process id for registration and leases: `<host>-<pid>-<random>`.
