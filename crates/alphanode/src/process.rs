@@ -8,7 +8,10 @@ use rand::Rng;
 
 /// This machine's host name, as the OS reports it (`gethostname(2)`; `host` if it has none).
 pub fn hostname() -> String {
-    let name = gethostname::gethostname().to_string_lossy().trim().to_owned();
+    let name = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_owned();
     if name.is_empty() {
         "host".to_owned()
     } else {

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - `main.rs`: arguments (clap), logging, the error → exit code mapping.
-//! - `cli/<command>.rs`: one file per subcommand.
+//! - `cli/<command>.rs`: one file per subcommand (a folder where one needs several rooms:
+//!   `cli/bench/`).
 //! - `config.rs`: `anp.toml`, checked into typed values.
 //! - `runners/`: command and HTTP job kinds for `anp work`.
 //! - `output.rs`: `--json` vs human output, tables, progress bars.

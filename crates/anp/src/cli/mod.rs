@@ -1,4 +1,5 @@
-//! One file per subcommand.
+//! One file per subcommand; `bench/` is a folder of rooms (plan, phases, latency, queues,
+//! process, report).
 
 pub mod backup;
 pub mod bench;
