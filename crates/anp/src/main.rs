@@ -4,7 +4,9 @@
 //! - `main.rs`: arguments (clap), logging, the error → exit code mapping.
 //! - `cli/<command>.rs`: one file per subcommand (a folder where one needs several rooms:
 //!   `cli/bench/`).
-//! - `config.rs`: `anp.toml`, checked into typed values.
+//! - `web/`: `anp serve` (router and token auth, JSON API, actions, `/metrics`, `/healthz`),
+//!   through the library's public API only.
+//! - `config/`: `anp.toml`, checked into typed values.
 //! - `runners/`: command and HTTP job kinds for `anp work`.
 //! - `output.rs`: `--json` vs human output, tables, progress bars.
 
@@ -15,6 +17,7 @@ mod cli;
 mod config;
 mod output;
 mod runners;
+mod web;
 
 use std::process::ExitCode;
 
@@ -66,7 +69,7 @@ enum Command {
     /// Exit 0 when all is well, 8 when something needs attention.
     Status,
     /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
-    Serve(cli::serve::ServeArgs),
+    Serve(web::ServeArgs),
     /// Check config, store, schema, durability and security settings; say what to fix.
     Doctor(cli::doctor::DoctorArgs),
     /// Write a verified, store-independent backup file (a consistent snapshot on SQLite).
@@ -134,7 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Workers => cli::status::workers(&ctx).await,
         Command::Backup(a) => cli::backup::backup(&ctx, a).await,
         Command::Restore(a) => cli::backup::restore(&ctx, a).await,
-        Command::Serve(a) => cli::serve::run(&ctx, a).await,
+        Command::Serve(a) => web::run(&ctx, a).await,
         Command::Deploy(c) => cli::status::deploy(&ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
         Command::Bulk(a) => cli::bulk::run(&ctx, a).await,

@@ -1,5 +1,8 @@
-//! A real `anp serve` process: every endpoint over HTTP, /metrics through a Prometheus parser,
-//! actions refused without the token.
+//! A real `anp serve` process: every endpoint over HTTP, /metrics through a Prometheus parser
+//! and as OpenMetrics, actions refused without the token, /healthz on a Redis store.
+
+#[path = "../../anp-redis/tests/common/mod.rs"]
+mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,11 +27,15 @@ fn free_port() -> u16 {
 }
 
 async fn start(db: &std::path::Path, token: Option<&str>) -> (Server, String) {
+    start_on(&format!("sqlite://{}", db.display()), token).await
+}
+
+async fn start_on(store: &str, token: Option<&str>) -> (Server, String) {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_anp"));
     cmd.args([
         "--store",
-        &format!("sqlite://{}", db.display()),
+        store,
         "serve",
         "--bind",
         &format!("127.0.0.1:{port}"),
@@ -51,6 +58,16 @@ async fn start(db: &std::path::Path, token: Option<&str>) -> (Server, String) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("anp serve did not become healthy");
+}
+
+/// GETs `url`: the status and the JSON body.
+async fn get_json(c: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let r = c.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (
+        status,
+        r.json().await.unwrap_or_else(|e| panic!("{url}: {e}")),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +115,8 @@ async fn every_endpoint_answers_and_actions_need_the_token() {
     assert!(r.headers().get("content-security-policy").is_some());
     let h: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(h["status"], "ok");
+    assert_eq!(h["backend"], "sqlite");
+    assert_eq!(h["schema_version"], h["expected_schema_version"], "{h}");
 
     for path in [
         "/api/status",
@@ -117,14 +136,7 @@ async fn every_endpoint_answers_and_actions_need_the_token() {
         assert_eq!(r.status(), 200, "{path}");
         let _: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    let st: serde_json::Value = c
-        .get(format!("{base}/api/status"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, st) = get_json(&c, &format!("{base}/api/status")).await;
     for key in ["up", "slow", "failing", "deploy"] {
         assert!(st.get(key).is_some(), "status lacks {key}");
     }
@@ -144,14 +156,16 @@ async fn every_endpoint_answers_and_actions_need_the_token() {
     assert_eq!(r.status(), 404);
 
     // /metrics parses as Prometheus text and has the job gauges.
-    let text = c
+    let r = c
         .get(format!("{base}/metrics"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/plain; version=0.0.4; charset=utf-8"[..])
+    );
+    let text = r.text().await.unwrap_or_else(|e| panic!("{e}"));
     let lines = text.lines().map(|l| Ok(l.to_owned()));
     let scrape = prometheus_parse::Scrape::parse(lines).unwrap_or_else(|e| panic!("{e}"));
     let available = scrape
@@ -178,6 +192,47 @@ async fn every_endpoint_answers_and_actions_need_the_token() {
     assert!(
         scrape.samples.iter().any(|s| s.metric == "anp_processes"),
         "{text}"
+    );
+    for family in [
+        "# TYPE anp_queue_depth gauge",
+        "# TYPE anp_queue_oldest_available_age_seconds gauge",
+        "# TYPE anp_queue_paused gauge",
+        "# TYPE anp_jobs_completed_total counter",
+        "# TYPE anp_jobs_failed_total counter",
+        "# TYPE anp_jobs_dead_total counter",
+        "# TYPE anp_job_run_seconds histogram",
+        "# TYPE anp_job_wait_seconds histogram",
+        "# TYPE anp_schedule_last_tick_timestamp_seconds gauge",
+        "# TYPE anp_schedule_lag_seconds gauge",
+        "# TYPE anp_store_operation_seconds gauge",
+    ] {
+        assert!(text.contains(family), "{family} missing from:\n{text}");
+    }
+
+    // A scraper that prefers OpenMetrics (as Prometheus does) gets it.
+    let r = c
+        .get(format!("{base}/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.as_bytes().to_vec());
+    assert_eq!(
+        ct.as_deref(),
+        Some(&b"application/openmetrics-text; version=1.0.0; charset=utf-8"[..])
+    );
+    let om = r.text().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# TYPE anp_jobs_enqueued counter\n"), "{om}");
+    assert!(
+        om.contains("anp_jobs{queue=\"default\",state=\"available\"} 1\n"),
+        "{om}"
     );
 
     // Actions: refused without or with a wrong token; done with it.
@@ -272,4 +327,29 @@ async fn without_a_token_actions_are_disabled() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 403);
+}
+
+/// /healthz reads the Redis key-layout version too: a store holding another one is 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_checks_the_redis_layout_version() {
+    let redis = common::RedisServer::start();
+    let (_server, base) = start_on(&format!("redis://127.0.0.1:{}", redis.port), None).await;
+    let c = reqwest::Client::new();
+    let (status, h) = get_json(&c, &format!("{base}/healthz")).await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["status"], "ok", "{h}");
+    assert_eq!(h["backend"], "redis", "{h}");
+    let set = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "SET", "anp:schema", "99"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(set.success());
+    let (status, h) = get_json(&c, &format!("{base}/healthz")).await;
+    assert_eq!(status, 503, "{h}");
+    assert_eq!(h["status"], "unavailable", "{h}");
+    assert!(
+        h["reason"].as_str().is_some_and(|r| r.contains("99")),
+        "{h}"
+    );
 }

@@ -43,11 +43,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::RawHandler;
 use crate::maintenance;
-use crate::process::process_info;
+use crate::process::{process_info, wait_for_signal};
 
-/// Moved to [`crate::process::wait_for_signal`]; kept here for existing callers.
-#[doc(hidden)]
-pub use crate::process::wait_for_signal;
 pub use builder::{QueueOptions, WorkerBuilder, WorkerOptions};
 
 use completion::completer;

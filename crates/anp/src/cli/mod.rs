@@ -10,7 +10,6 @@ pub mod enqueue;
 pub mod jobs;
 pub mod queues;
 pub mod schedules;
-pub mod serve;
 pub mod status;
 pub mod work;
 

@@ -1,0 +1,106 @@
+//! Who may act, and what every response says to the browser.
+//!
+//! Actions need `Authorization: Bearer $ANP_TOKEN` (at least 16 characters, compared in
+//! constant time); with no token configured every action is refused (403). A bearer header is
+//! never attached by a browser on its own, so a cross-site form, image or script cannot forge
+//! an action (CSRF): the token must never move into a cookie or a URL. Every response carries
+//! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Cache-Control: no-store`,
+//! `Referrer-Policy: no-referrer` and a `Content-Security-Policy` that allows nothing
+//! (docs/security.md).
+
+use alphanode::Error;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::Shared;
+
+/// The shortest `ANP_TOKEN` accepted.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// `ANP_TOKEN` (unset or empty: `None`); `InvalidInput` when it is too short to be a secret.
+pub(super) fn token_from_env() -> Result<Option<String>, Error> {
+    let token = std::env::var("ANP_TOKEN").ok().filter(|t| !t.is_empty());
+    if token.as_ref().is_some_and(|t| t.len() < MIN_TOKEN_LEN) {
+        return Err(Error::invalid(
+            "ANP_TOKEN",
+            format!("is too short: expected at least {MIN_TOKEN_LEN} characters"),
+        ));
+    }
+    Ok(token)
+}
+
+/// Proof that a request carries the configured bearer token: take it as an action handler's
+/// first argument, and a request without it is refused before anything else is read.
+#[derive(Debug)]
+pub(super) struct Authorized;
+
+impl FromRequestParts<Shared> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Response> {
+        let Some(token) = &app.token else {
+            return Err(deny(
+                StatusCode::FORBIDDEN,
+                "actions are disabled: start anp serve with ANP_TOKEN set",
+            ));
+        };
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match given {
+            Some(g) if same(g.as_bytes(), token.as_bytes()) => Ok(Authorized),
+            _ => Err(deny(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token: expected Authorization: Bearer $ANP_TOKEN",
+            )),
+        }
+    }
+}
+
+/// A refusal in the house error form.
+fn deny(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({"error": {
+        "kind": "unauthorized", "message": message, "retry_safe": false,
+    }});
+    (status, Json(body)).into_response()
+}
+
+/// Constant-time comparison, so response timing says nothing about the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Adds the security headers to every response.
+pub(super) async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn same_compares_whole_tokens() {
+        assert!(same(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcdef", b"0123456789abcdeF"));
+        assert!(!same(b"0123456789abcdef", b"0123456789abcde"));
+        assert!(!same(b"", b"x"));
+    }
+}
