@@ -24,12 +24,17 @@
 //!   steps, lists; `?` for a whole day field; `L`, `LW`, `nW` in
 //!   day-of-month; `nL`, `n#k` in day-of-week; Sunday is 0 and 7; macros
 //!   `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`,
-//!   `@hourly` (`@reboot` is rejected).
+//!   `@hourly` (`@reboot` is rejected). Two forms from other crons: `*`
+//!   inside a list is the whole range (`*,1`, as in Vixie cron), and a step
+//!   on a single value runs to the end of the field (`5/15` = `5-59/15`, as
+//!   in Quartz and robfig/cron; day of week ends at 6, Saturday).
 //! * Day of month and day of week: if either field starts with `*` (or is
 //!   `?`) a day must match both; only when both are restricted does either
 //!   suffice.
 //! * A job is *fixed-time* when neither its minute nor its hour field starts
-//!   with `*`; otherwise it is a *wildcard* job.
+//!   with `*`; otherwise it is a *wildcard* job. Only the first character
+//!   counts: `1,* 2 * * *` and `5/15 2 * * *` are fixed-time, `*,1 2 * * *`
+//!   is a wildcard job.
 //! * Skipped local time (clocks forward by less than 3 hours): a fixed-time job
 //!   due in the gap runs once at the first instant after the gap, however many
 //!   of its times fell in the gap; a wildcard job does not run for skipped

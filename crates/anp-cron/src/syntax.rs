@@ -6,6 +6,13 @@
 //! plain numeric form croner expects (names to numbers, `?` to `*`, macros
 //! expanded, `+` in front of the day-of-week field where Vixie cron ANDs the
 //! two day fields).
+//!
+//! Two forms copied from other systems are rewritten here too, so croner
+//! never sees them: a list with a bare `*` in it (`*,1`, Vixie cron) becomes
+//! the field's whole range, and a step on a single value (`5/15`, Quartz,
+//! robfig/cron, Kubernetes) becomes a range to the field's end (`5-59/15`).
+//! The class of the job and the day-field rule still read the text as
+//! written, so `*,1` starts with `*` and `1,*` does not, as in Vixie cron.
 
 use crate::error::{CronError, CronField};
 
@@ -78,6 +85,17 @@ impl Spec {
         }
     }
 
+    /// Where a step on a single value (`A/N`) ends: the field's maximum, as in
+    /// Quartz, robfig/cron and Kubernetes. Day-of-week ends on Saturday (6), as
+    /// in robfig/cron, so `1/2` is Monday, Wednesday, Friday and `*/N` is
+    /// unchanged; `7/N` (Sunday written as 7) is Sunday alone.
+    fn single_step_end(&self, start: u32) -> u32 {
+        match self.field {
+            CronField::DayOfWeek => start.max(6),
+            _ => self.max,
+        }
+    }
+
     /// The whole grammar of the field, for errors that are not about one value.
     fn grammar(&self) -> String {
         let extra = match self.field {
@@ -90,7 +108,7 @@ impl Spec {
             _ => "",
         };
         format!(
-            "a value in {}, *, a range A-B, a step */N or A-B/N{extra}, or a comma list of these",
+            "a value in {}, *, a range A-B, a step */N, A/N or A-B/N{extra}, or a comma list of these",
             self.values()
         )
     }
@@ -233,6 +251,7 @@ fn check_field(spec: &Spec, text: &str) -> Result<String, Problem> {
         ));
     }
     let mut out = Vec::with_capacity(items.len());
+    let mut whole_range = false;
     for item in &items {
         if item.is_empty() {
             return Err((
@@ -241,12 +260,17 @@ fn check_field(spec: &Spec, text: &str) -> Result<String, Problem> {
             ));
         }
         if *item == "*" {
-            return Err((
-                format!("\"*\" inside the list {text:?}"),
-                "* alone, or a list of values, ranges and steps".to_owned(),
-            ));
+            whole_range = true;
+        } else {
+            out.push(check_item(spec, item)?);
         }
-        out.push(check_item(spec, item)?);
+    }
+    if whole_range {
+        // Vixie cron: `*` in a list is the whole range, whatever else the
+        // list holds. Written as a range, not `*`, because croner treats a
+        // day field that is exactly `*` as "any day" and would AND the day
+        // fields where Vixie ORs them (`1,*` does not start with `*`).
+        return Ok(format!("{}-{}", spec.min, spec.max));
     }
     Ok(out.join(","))
 }
@@ -294,8 +318,20 @@ fn check_item(spec: &Spec, item: &str) -> Result<String, Problem> {
         Some((base, step)) => (base, Some(step)),
         None => (item, None),
     };
+    if step.is_some() && base.is_empty() {
+        return Err((
+            format!("no start before / in {item:?}"),
+            "*/N, A/N or A-B/N, e.g. */15 or 5/15".to_owned(),
+        ));
+    }
     let step = match step {
         None => None,
+        Some("") => {
+            return Err((
+                format!("no step after / in {item:?}"),
+                format!("*/N, A/N or A-B/N with N in 1-{}", spec.max),
+            ))
+        }
         Some(step) => match number(step) {
             Some(n) if (1..=spec.max).contains(&n) => Some(n),
             Some(n) if n != u32::MAX => {
@@ -310,7 +346,7 @@ fn check_item(spec: &Spec, item: &str) -> Result<String, Problem> {
             None => {
                 return Err((
                     format!("step {step:?} in {item:?} is not a number"),
-                    format!("*/N or A-B/N with N in 1-{}", spec.max),
+                    format!("*/N, A/N or A-B/N with N in 1-{}", spec.max),
                 ))
             }
         },
@@ -331,12 +367,11 @@ fn check_item(spec: &Spec, item: &str) -> Result<String, Problem> {
     } else {
         let single = value(spec, item, base, false)?;
         if step.is_some() {
-            return Err((
-                format!("step on a single value in {item:?}"),
-                "*/N or A-B/N".to_owned(),
-            ));
+            // `A/N` is `A-max/N`; croner only takes the range form.
+            format!("{single}-{}", spec.single_step_end(single))
+        } else {
+            single.to_string()
         }
-        single.to_string()
     };
     Ok(match step {
         Some(step) => format!("{base}/{step}"),
@@ -412,6 +447,25 @@ mod tests {
         assert_eq!(text("0 0 */2 * MON"), "0 0 0 */2 * +1");
         assert_eq!(text("0 0 1,15 * */2"), "0 0 0 1,15 * +*/2");
         assert_eq!(text("0 0 L * 5"), "0 0 0 L * 5");
+    }
+
+    #[test]
+    fn rewrites_star_in_a_list_and_single_value_steps() {
+        // A list holding `*` is the whole range, written as a range so that
+        // croner's "exactly `*`" rule never sees it; `+` still follows the
+        // first character.
+        assert_eq!(text("0 0 *,1 * 1"), "0 0 0 1-31 * +1");
+        assert_eq!(text("0 0 1,* * 1"), "0 0 0 1-31 * 1");
+        assert_eq!(text("0 0 1 * *,MON"), "0 0 0 1 * +0-7");
+        assert_eq!(text("*,5 1,* * *,jan *"), "0 0-59 0-23 * 1-12 +*");
+        // `A/N` is `A-max/N`; day-of-week stops at Saturday.
+        assert_eq!(text("5/15 * * * *"), "0 5-59/15 * * * +*");
+        assert_eq!(text("0 10/5 * * *"), "0 0 10-23/5 * * +*");
+        assert_eq!(text("0 0 10/10 FEB/5 *"), "0 0 0 10-31/10 2-12/5 +*");
+        assert_eq!(text("0 0 * * 1/2"), "0 0 0 * * +1-6/2");
+        assert_eq!(text("0 0 * * mon/2,7/3"), "0 0 0 * * +1-6/2,7-7/3");
+        assert_eq!(text("5/15 0 0 * * *"), "5-59/15 0 0 * * +*");
+        assert_eq!(text("0,5/15 */20 * * *"), "0 0,5-59/15 */20 * * +*");
     }
 
     #[test]

@@ -172,6 +172,64 @@ fn berlin_seconds_field_across_the_gap() {
 }
 
 #[test]
+fn berlin_copied_forms_in_the_gap_follow_their_first_character() {
+    // `5/15` is 5,20,35,50: a fixed-time list, all in the gap, one fire.
+    assert_eq!(
+        fires("5/15 2 * * *", "Europe/Berlin", "2025-03-29T12:00:00Z", 3),
+        [
+            "2025-03-30T03:00:00+02:00",
+            "2025-03-31T02:05:00+02:00",
+            "2025-03-31T02:20:00+02:00",
+        ]
+    );
+    // `5,*` is every minute but does not start with `*`: fixed-time.
+    assert_eq!(
+        fires("5,* 2 * * *", "Europe/Berlin", "2025-03-29T12:00:00Z", 3),
+        [
+            "2025-03-30T03:00:00+02:00",
+            "2025-03-31T02:00:00+02:00",
+            "2025-03-31T02:01:00+02:00",
+        ]
+    );
+    // `*,5` starts with `*`: a wildcard job, nothing for the skipped 02:xx.
+    assert_eq!(
+        fires("*,5 2 * * *", "Europe/Berlin", "2025-03-29T12:00:00Z", 2),
+        ["2025-03-31T02:00:00+02:00", "2025-03-31T02:01:00+02:00"]
+    );
+}
+
+#[test]
+fn berlin_copied_forms_in_the_fold_follow_their_first_character() {
+    // Fixed-time `30/15` (02:30, 02:45): first pass only.
+    assert_eq!(
+        fires("30/15 2 * * *", "Europe/Berlin", "2025-10-25T12:00:00Z", 3),
+        [
+            "2025-10-26T02:30:00+02:00",
+            "2025-10-26T02:45:00+02:00",
+            "2025-10-27T02:30:00+01:00",
+        ]
+    );
+    // `*,2` in the hour is a wildcard job: both passes of 02:00.
+    assert_eq!(
+        fires("0 *,2 * * *", "Europe/Berlin", "2025-10-25T23:30:00Z", 3),
+        [
+            "2025-10-26T02:00:00+02:00",
+            "2025-10-26T02:00:00+01:00",
+            "2025-10-26T03:00:00+01:00",
+        ]
+    );
+    // `2,*` is the same hours as a fixed-time job: 02:00 once.
+    assert_eq!(
+        fires("0 2,* * * *", "Europe/Berlin", "2025-10-25T23:30:00Z", 3),
+        [
+            "2025-10-26T02:00:00+02:00",
+            "2025-10-26T03:00:00+01:00",
+            "2025-10-26T04:00:00+01:00",
+        ]
+    );
+}
+
+#[test]
 fn strictly_after_holds_inside_a_fold() {
     // After the first-pass 02:30 (CEST), a wildcard job's next is the
     // second-pass 02:30 (CET), the same wall-clock time.

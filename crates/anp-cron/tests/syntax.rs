@@ -289,6 +289,196 @@ fn seconds_field() {
     );
 }
 
+// ------------------------------------------------ forms from other systems
+
+/// The dates and times (UTC, minutes) of the next `n` fires.
+fn times(expr: &str, after: &str, n: usize) -> Vec<String> {
+    fires(expr, after, n)
+        .into_iter()
+        .map(|s| s[..16].to_owned())
+        .collect()
+}
+
+const NEW_YEAR_2026: &str = "2026-01-01T00:00:00Z";
+
+#[test]
+fn star_inside_a_list_is_the_whole_field() {
+    // Vixie cron: `*,1` is every day, and because the field starts with `*`
+    // the day fields are ANDed: Mondays only. 2026-01-01 is a Thursday.
+    assert_eq!(
+        fires("0 0 *,1 * 1", NEW_YEAR_2026, 6),
+        [
+            "2026-01-05T00:00:00+00:00",
+            "2026-01-12T00:00:00+00:00",
+            "2026-01-19T00:00:00+00:00",
+            "2026-01-26T00:00:00+00:00",
+            "2026-02-02T00:00:00+00:00",
+            "2026-02-09T00:00:00+00:00",
+        ]
+    );
+    // `1,*` does not start with `*`: both day fields count as restricted,
+    // so they are ORed, and every day matches the day-of-month field.
+    assert_eq!(
+        dates("0 0 1,* * 1", NEW_YEAR_2026, 4),
+        ["2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+    );
+    // In day-of-week: the 1st and 15th, whatever the weekday.
+    assert_eq!(
+        dates("0 0 1,15 * *,MON", NEW_YEAR_2026, 4),
+        ["2026-01-15", "2026-02-01", "2026-02-15", "2026-03-01"]
+    );
+    assert_eq!(
+        times("*,30 9 * * *", NEW_YEAR_2026, 3),
+        ["2026-01-01T09:00", "2026-01-01T09:01", "2026-01-01T09:02"]
+    );
+    let hourly = ["2026-01-01T01:00", "2026-01-01T02:00", "2026-01-01T03:00"];
+    assert_eq!(times("0 2,* * * *", NEW_YEAR_2026, 3), hourly);
+    assert_eq!(times("0 *,2 * * *", NEW_YEAR_2026, 3), hourly);
+    assert_eq!(
+        dates("0 0 1 JAN,* *", NEW_YEAR_2026, 3),
+        ["2026-02-01", "2026-03-01", "2026-04-01"]
+    );
+    assert_eq!(
+        fires("*,10 0 0 * * *", NEW_YEAR_2026, 2),
+        ["2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00"]
+    );
+}
+
+#[test]
+fn single_value_steps_run_to_the_end_of_the_field() {
+    assert_eq!(
+        times("5/15 * * * *", NEW_YEAR_2026, 5),
+        [
+            "2026-01-01T00:05",
+            "2026-01-01T00:20",
+            "2026-01-01T00:35",
+            "2026-01-01T00:50",
+            "2026-01-01T01:05",
+        ]
+    );
+    assert_eq!(
+        times("0 10/5 * * *", NEW_YEAR_2026, 4),
+        [
+            "2026-01-01T10:00",
+            "2026-01-01T15:00",
+            "2026-01-01T20:00",
+            "2026-01-02T10:00",
+        ]
+    );
+    // `*/N` is unchanged.
+    assert_eq!(
+        times("*/15 * * * *", NEW_YEAR_2026, 4),
+        [
+            "2026-01-01T00:15",
+            "2026-01-01T00:30",
+            "2026-01-01T00:45",
+            "2026-01-01T01:00",
+        ]
+    );
+    assert_eq!(
+        dates("0 0 10/10 * *", NEW_YEAR_2026, 5),
+        [
+            "2026-01-10",
+            "2026-01-20",
+            "2026-01-30",
+            "2026-02-10",
+            "2026-02-20",
+        ]
+    );
+    assert_eq!(
+        dates("0 0 1 2/5 *", NEW_YEAR_2026, 4),
+        ["2026-02-01", "2026-07-01", "2026-12-01", "2027-02-01"]
+    );
+    assert_eq!(
+        dates("0 0 1 JAN/6 *", NEW_YEAR_2026, 2),
+        ["2026-07-01", "2027-01-01"]
+    );
+    // Day of week stops at Saturday: Monday, Wednesday, Friday, never the
+    // Sunday (4 January) that 7 would add.
+    let mon_wed_fri = [
+        "2026-01-02",
+        "2026-01-05",
+        "2026-01-07",
+        "2026-01-09",
+        "2026-01-12",
+    ];
+    assert_eq!(dates("0 0 * * 1/2", NEW_YEAR_2026, 5), mon_wed_fri);
+    assert_eq!(dates("0 0 * * MON/2", NEW_YEAR_2026, 5), mon_wed_fri);
+    assert_eq!(dates("0 0 * * 1-5/2", NEW_YEAR_2026, 5), mon_wed_fri);
+    // Sunday written as 7 is Sunday alone.
+    assert_eq!(
+        dates("0 0 * * 7/2", NEW_YEAR_2026, 2),
+        ["2026-01-04", "2026-01-11"]
+    );
+    // In the seconds field of the 6-field form.
+    let expr = CronExpr::parse("5/15 * * * * *").unwrap();
+    assert!(expr.has_seconds());
+    assert_eq!(
+        fires("5/15 * * * * *", NEW_YEAR_2026, 5),
+        [
+            "2026-01-01T00:00:05+00:00",
+            "2026-01-01T00:00:20+00:00",
+            "2026-01-01T00:00:35+00:00",
+            "2026-01-01T00:00:50+00:00",
+            "2026-01-01T00:01:05+00:00",
+        ]
+    );
+}
+
+#[test]
+fn lists_mix_stars_steps_and_single_value_steps() {
+    assert_eq!(
+        times("1,*/20 0 * * *", NEW_YEAR_2026, 4),
+        [
+            "2026-01-01T00:01",
+            "2026-01-01T00:20",
+            "2026-01-01T00:40",
+            "2026-01-02T00:00",
+        ]
+    );
+    assert_eq!(
+        times("*/30,10/25 0 * * *", NEW_YEAR_2026, 4),
+        [
+            "2026-01-01T00:10",
+            "2026-01-01T00:30",
+            "2026-01-01T00:35",
+            "2026-01-02T00:00",
+        ]
+    );
+    assert_eq!(
+        times("0,5/15 0 * * *", NEW_YEAR_2026, 5),
+        [
+            "2026-01-01T00:05",
+            "2026-01-01T00:20",
+            "2026-01-01T00:35",
+            "2026-01-01T00:50",
+            "2026-01-02T00:00",
+        ]
+    );
+    // A star and a step in one list: the star wins.
+    assert_eq!(
+        times("5/15,* 0 * * *", NEW_YEAR_2026, 2),
+        ["2026-01-01T00:01", "2026-01-01T00:02"]
+    );
+    // `*,1/2` in day-of-month starts with `*`: ANDed with Monday.
+    assert_eq!(
+        dates("0 0 *,1/2 * MON", NEW_YEAR_2026, 2),
+        ["2026-01-05", "2026-01-12"]
+    );
+}
+
+#[test]
+fn copied_forms_are_classified_by_their_first_character() {
+    let class = |e: &str| CronExpr::parse(e).unwrap().is_fixed_time();
+    assert!(class("5/15 2 * * *"));
+    assert!(class("0 10/5 * * *"));
+    assert!(class("1,* 2 * * *"));
+    assert!(class("0 2,* * * *"));
+    assert!(!class("5/15 * * * *"));
+    assert!(!class("*,1 2 * * *"));
+    assert!(!class("0 *,2 * * *"));
+}
+
 #[test]
 fn classification_reads_the_field_text() {
     let class = |e: &str| CronExpr::parse(e).unwrap().is_fixed_time();
@@ -392,12 +582,49 @@ fn error_bad_range_and_step() {
         "cron expression \"*/0 * * * *\": minute field: step 0 out of range: expected 1-59; not retried"
     );
     assert_eq!(
-        error("5/10 * * * *"),
-        "cron expression \"5/10 * * * *\": minute field: step on a single value in \"5/10\": expected */N or A-B/N; not retried"
-    );
-    assert_eq!(
         error("1,,2 * * * *"),
         "cron expression \"1,,2 * * * *\": minute field: empty list element in \"1,,2\": expected values separated by single commas, e.g. 1,15; not retried"
+    );
+}
+
+#[test]
+fn error_bad_single_value_step() {
+    assert_eq!(
+        error("5/0 * * * *"),
+        "cron expression \"5/0 * * * *\": minute field: step 0 out of range: expected 1-59; not retried"
+    );
+    assert_eq!(
+        error("/5 * * * *"),
+        "cron expression \"/5 * * * *\": minute field: no start before / in \"/5\": expected */N, A/N or A-B/N, e.g. */15 or 5/15; not retried"
+    );
+    assert_eq!(
+        error("70/5 * * * *"),
+        "cron expression \"70/5 * * * *\": minute field: value 70 out of range: expected 0-59; not retried"
+    );
+    assert_eq!(
+        error("5/ * * * *"),
+        "cron expression \"5/ * * * *\": minute field: no step after / in \"5/\": expected */N, A/N or A-B/N with N in 1-59; not retried"
+    );
+    assert_eq!(
+        error("0 24/2 * * *"),
+        "cron expression \"0 24/2 * * *\": hour field: value 24 out of range: expected 0-23; not retried"
+    );
+    assert_eq!(
+        error("0 0 * * 8/2"),
+        "cron expression \"0 0 * * 8/2\": day-of-week field: value 8 out of range: expected 0-7 or SUN-SAT (0 and 7 are Sunday); not retried"
+    );
+    assert_eq!(
+        error("5/x * * * *"),
+        "cron expression \"5/x * * * *\": minute field: step \"x\" in \"5/x\" is not a number: expected */N, A/N or A-B/N with N in 1-59; not retried"
+    );
+    // A star in a list does not excuse the other elements.
+    assert_eq!(
+        error("*,70 * * * *"),
+        "cron expression \"*,70 * * * *\": minute field: value 70 out of range: expected 0-59; not retried"
+    );
+    assert_eq!(
+        error("*, * * * *"),
+        "cron expression \"*, * * * *\": minute field: empty list element in \"*,\": expected values separated by single commas, e.g. 1,15; not retried"
     );
 }
 
@@ -438,7 +665,7 @@ fn error_extensions_misused() {
     );
     assert_eq!(
         error("0 ? * * *"),
-        "cron expression \"0 ? * * *\": hour field: \"?\" is not valid: expected a value in 0-23, *, a range A-B, a step */N or A-B/N, or a comma list of these; not retried"
+        "cron expression \"0 ? * * *\": hour field: \"?\" is not valid: expected a value in 0-23, *, a range A-B, a step */N, A/N or A-B/N, or a comma list of these; not retried"
     );
 }
 
