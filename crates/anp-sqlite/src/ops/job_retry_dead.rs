@@ -2,13 +2,27 @@
 //! now held by another live job is skipped (it stays dead), not an error for the batch.
 
 use anp_core::store::JobRetryDeadParams;
+use anp_core::Result;
 use rusqlite::{params, Connection};
 
 use crate::conn::{is_unique_violation, OpResult};
 use crate::row::micros;
+use crate::SqliteStore;
+
+/// Revives in one write transaction; waiters are woken when any job was revived.
+pub(crate) async fn run(s: &SqliteStore, p: JobRetryDeadParams) -> Result<u64> {
+    if p.limit == 0 {
+        return Ok(0);
+    }
+    s.write_waking("job_retry_dead", move |c| {
+        let n = sql(c, &p)?;
+        Ok((n, n > 0))
+    })
+    .await
+}
 
 /// How many jobs were revived.
-pub(crate) fn run(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
+fn sql(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
     let limit = u64::from(p.limit);
     let now = micros(p.now);
     let queue = p.queue.as_ref().map(|q| q.as_str());
