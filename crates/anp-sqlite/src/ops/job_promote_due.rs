@@ -13,17 +13,13 @@ pub(crate) async fn run(s: &SqliteStore, p: JobPromoteParams) -> Result<u64> {
     if p.limit == 0 {
         return Ok(0);
     }
-    s.write_waking("job_promote_due", move |c| {
-        let n = sql(c, &p)?;
-        Ok((n, n > 0))
-    })
-    .await
+    s.write_waking("job_promote_due", move |c| sql(c, &p)).await
 }
 
-/// How many jobs became available.
-fn sql(c: &Connection, p: &JobPromoteParams) -> OpResult<u64> {
+/// How many jobs became available, and whether any did.
+fn sql(c: &Connection, p: &JobPromoteParams) -> OpResult<(u64, bool)> {
     let n = c
         .prepare_cached(include_str!("../../sql/job_promote_due.sql"))?
         .execute(params![micros(p.now), p.limit])?;
-    Ok(n as u64)
+    Ok((n as u64, n > 0))
 }

@@ -14,15 +14,11 @@ pub(crate) async fn run(s: &SqliteStore, p: JobRetryDeadParams) -> Result<u64> {
     if p.limit == 0 {
         return Ok(0);
     }
-    s.write_waking("job_retry_dead", move |c| {
-        let n = sql(c, &p)?;
-        Ok((n, n > 0))
-    })
-    .await
+    s.write_waking("job_retry_dead", move |c| sql(c, &p)).await
 }
 
-/// How many jobs were revived.
-fn sql(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
+/// How many jobs were revived, and whether any was.
+fn sql(c: &Connection, p: &JobRetryDeadParams) -> OpResult<(u64, bool)> {
     let limit = u64::from(p.limit);
     let now = micros(p.now);
     let queue = p.queue.as_ref().map(|q| q.as_str());
@@ -54,5 +50,5 @@ fn sql(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
         }
         after = last;
     }
-    Ok(retried)
+    Ok((retried, retried > 0))
 }
