@@ -1,6 +1,7 @@
 //! Talking to Redis: one shared, reconnecting command connection (standalone:
 //! `ConnectionManager`; Cluster: the cluster connection), scripts by `EVALSHA` in pipelines,
-//! and a separate pool of connections for blocking waits.
+//! and a separate pool of connections for blocking waits (the waits themselves are
+//! `ops/job_wait.rs`).
 //!
 //! Every call goes out as a pipeline ([`Redis::run`]): standalone sends all of it in one round
 //! trip; Cluster splits it by queue (one slot each) and sends the parts concurrently. Errors of
@@ -16,17 +17,12 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind as RErrorKind, RedisError, RedisFuture, ServerErrorKind, Value};
 use tokio::task::JoinSet;
 
-use crate::keys::Q;
 use crate::scripts::{ScriptDef, Scripts};
 
 /// How long one command may wait for its reply before the call is `Unavailable`.
 pub(crate) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting may take.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Idle wait connections kept for reuse.
-const MAX_IDLE_WAITERS: usize = 16;
-/// Longest single BLPOP (a longer `job_wait` returns early, which is allowed).
-const MAX_BLOCK: Duration = Duration::from_secs(3600);
 
 /// The shared command connection.
 #[derive(Clone)]
@@ -312,102 +308,15 @@ impl Redis {
         Ok(values)
     }
 
-    /// Blocks until a wake token arrives on one of the queues' wake lists or `timeout` passes.
-    /// Cancel-safe: a wait that is dropped drops its connection (closing the socket ends the
-    /// BLPOP on the server); only connections whose BLPOP completed go back to the pool.
-    pub(crate) async fn wait(
-        &self,
-        op: &str,
-        queues: &[QueueName],
-        timeout: Duration,
-    ) -> Result<()> {
-        let timeout = timeout.min(MAX_BLOCK);
-        if queues.is_empty() || timeout.is_zero() {
-            tokio::time::sleep(timeout).await;
-            return Ok(());
-        }
-        // BLPOP takes seconds as a decimal; 0 would mean forever.
-        let secs = format!("{:.3}", timeout.as_secs_f64().max(0.001));
-        // A stalled server (SIGSTOP) must not hold the caller past its timeout.
-        let guard = timeout + Duration::from_secs(1);
-        match &self.waiters {
-            Waiters::Single { client, idle } => {
-                let taken = lock(idle).pop();
-                let mut conn = match taken {
-                    Some(c) => c,
-                    None => client
-                        .get_multiplexed_async_connection_with_config(
-                            &redis::AsyncConnectionConfig::new()
-                                .set_response_timeout(None)
-                                .set_connection_timeout(Some(CONNECT_TIMEOUT)),
-                        )
-                        .await
-                        .map_err(|e| self.error(op, e))?,
-                };
-                let mut cmd = redis::cmd("BLPOP");
-                for q in queues {
-                    cmd.arg(Q::Wake.key(q));
-                }
-                cmd.arg(&secs);
-                match tokio::time::timeout(guard, cmd.query_async::<Value>(&mut conn)).await {
-                    Ok(Ok(_)) => {
-                        let mut idle = lock(idle);
-                        if idle.len() < MAX_IDLE_WAITERS {
-                            idle.push(conn);
-                        }
-                        Ok(())
-                    }
-                    Ok(Err(e)) => Err(self.error(op, e)),
-                    Err(_) => Ok(()),
-                }
-            }
-            Waiters::Cluster { client, idle } => {
-                let mut set = JoinSet::new();
-                for q in queues {
-                    let taken = lock(idle).pop();
-                    let conn = match taken {
-                        Some(c) => c,
-                        None => client
-                            .get_async_connection()
-                            .await
-                            .map_err(|e| self.error(op, e))?,
-                    };
-                    let mut cmd = redis::cmd("BLPOP");
-                    cmd.arg(Q::Wake.key(q)).arg(&secs);
-                    set.spawn(async move {
-                        let mut conn = conn;
-                        let r = cmd.query_async::<Value>(&mut conn).await;
-                        (conn, r)
-                    });
-                }
-                // The first BLPOP to return ends the wait; dropping the set aborts the others
-                // and drops their connections.
-                match tokio::time::timeout(guard, set.join_next()).await {
-                    Ok(Some(Ok((conn, Ok(_))))) => {
-                        let mut idle = lock(idle);
-                        if idle.len() < MAX_IDLE_WAITERS {
-                            idle.push(conn);
-                        }
-                        Ok(())
-                    }
-                    Ok(Some(Ok((_, Err(e))))) => Err(self.error(op, e)),
-                    Ok(Some(Err(e))) => {
-                        Err(Error::internal(op, format!("a wait task failed: {e}")))
-                    }
-                    Ok(None) | Err(_) => Ok(()),
-                }
-            }
-        }
+    /// The dedicated connections for blocking waits (`ops/job_wait.rs`).
+    pub(crate) fn waiters(&self) -> &Waiters {
+        &self.waiters
     }
 
     /// Maps a redis-rs error to the store's error for `op`.
     pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
         map_error(op, &self.target, e)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Whether the error means "cannot reach or use the server right now" (retry later).

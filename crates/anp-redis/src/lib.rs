@@ -23,13 +23,17 @@
 //! - `scripts`: pulls the scripts in (`include_str!`), the keys each is handed, and the test
 //!   that headers and keys agree.
 //! - `conn`: the shared reconnecting connection, pipelines of `EVALSHA` with `NOSCRIPT`
-//!   reload, per-slot fan-out in Cluster, dedicated connections for blocking waits, and the
-//!   mapping of Redis errors to [`anp_core::ErrorKind`].
+//!   reload, per-slot fan-out in Cluster, the pool of dedicated connections for blocking waits,
+//!   and the mapping of Redis errors to [`anp_core::ErrorKind`].
 //! - `record`: decoding the job record and script replies.
 //! - `url`: the URL forms and their redaction; `open`: connecting, version and layout checks,
 //!   script loading, server warnings.
-//! - `ops/<method>.rs`: one file per Store method: the calls it makes and how it reads the
-//!   replies.
+//! - `store`: [`RedisStore`] and the `Store` impl, which hands each method to its op in the
+//!   span `anp.store.<method>`.
+//! - `ops/<method>.rs`: one file per Store method (`job_fetch`: `ops/job_fetch.rs`), its `run`
+//!   making the calls and reading the replies (`job_wait.rs`: the blocking pop on the wake
+//!   lists); `ops/schedule_hash.rs` and `ops/stats_histogram.rs` hold what several schedule
+//!   and stats ops share.
 //!
 //! # Guarantees and limits
 //!

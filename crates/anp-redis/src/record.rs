@@ -53,6 +53,20 @@ pub(crate) fn items(v: Value) -> Option<Vec<Value>> {
     }
 }
 
+/// The field/value pairs of an `HGETALL` reply (a map in RESP3, a flat array in RESP2; a
+/// trailing field without a value pairs with `None`), or `None` when the reply is neither.
+pub(crate) fn hash_entries(v: Value) -> Option<Vec<(Value, Option<Value>)>> {
+    if let Value::Map(m) = v {
+        return Some(m.into_iter().map(|(k, v)| (k, Some(v))).collect());
+    }
+    let mut flat = items(v)?.into_iter();
+    let mut out = Vec::new();
+    while let Some(k) = flat.next() {
+        out.push((k, flat.next()));
+    }
+    Some(out)
+}
+
 /// An unexpected reply shape.
 pub(crate) fn bad_reply(op: &str, what: &str, v: &Value) -> Error {
     Error::internal(

@@ -86,279 +86,125 @@ impl RedisStore {
     }
 }
 
+/// Writes `impl Store for RedisStore`: the methods under `as_written` as they are, then one
+/// method per entry under `ops` that runs `ops::<op>::run(&Redis, …)` in the span
+/// `anp.store.<op>`.
+macro_rules! impl_store {
+    (
+        as_written { $($written:tt)* }
+        ops { $($op:ident($($arg:ident: $ty:ty),*) -> $out:ty;)* }
+    ) => {
+        #[async_trait]
+        impl Store for RedisStore {
+            $($written)*
+            $(
+                async fn $op(&self, $($arg: $ty),*) -> Result<$out> {
+                    ops::$op::run(self.r(), $($arg),*)
+                        .instrument(span!(stringify!($op)))
+                        .await
+                }
+            )*
+        }
+    };
+}
+
 macro_rules! span {
-    ($name:literal) => {
+    ($name:expr) => {
         tracing::debug_span!(concat!("anp.store.", $name))
     };
 }
 
-#[async_trait]
-impl Store for RedisStore {
-    fn backend(&self) -> &'static str {
-        "redis"
-    }
-
-    fn redacted_url(&self) -> String {
-        self.r().target().to_owned()
-    }
-
-    async fn store_ping(&self) -> Result<StoreInfo> {
-        ops::store_ping::run(self.r(), &self.inner.server_version)
-            .instrument(span!("store_ping"))
-            .await
-    }
-
-    fn store_schema_version(&self) -> u32 {
-        crate::SCHEMA_VERSION
-    }
-
-    async fn store_checks(&self) -> Vec<StoreCheck> {
-        let warnings = self
-            .server_warnings()
-            .instrument(span!("store_checks"))
-            .await;
-        if warnings.is_empty() {
-            return vec![StoreCheck::pass(
-                "redis settings",
-                "maxmemory-policy noeviction and persistence on (or not readable with this ACL)",
-            )];
+impl_store! {
+    as_written {
+        fn backend(&self) -> &'static str {
+            "redis"
         }
-        warnings
-            .into_iter()
-            .map(|w| {
-                StoreCheck::fail(
+
+        fn redacted_url(&self) -> String {
+            self.r().target().to_owned()
+        }
+
+        /// Written out: `store_ping` also needs the server version, which the handle holds.
+        async fn store_ping(&self) -> Result<StoreInfo> {
+            ops::store_ping::run(self.r(), &self.inner.server_version)
+                .instrument(span!("store_ping"))
+                .await
+        }
+
+        fn store_schema_version(&self) -> u32 {
+            crate::SCHEMA_VERSION
+        }
+
+        async fn store_checks(&self) -> Vec<StoreCheck> {
+            let warnings = self
+                .server_warnings()
+                .instrument(span!("store_checks"))
+                .await;
+            if warnings.is_empty() {
+                return vec![StoreCheck::pass(
                     "redis settings",
-                    w,
-                    "CONFIG SET maxmemory-policy noeviction; enable AOF (appendonly yes, \
-                     appendfsync everysec) — see README \"Redis\"",
-                )
-            })
-            .collect()
-    }
+                    "maxmemory-policy noeviction and persistence on (or not readable with this ACL)",
+                )];
+            }
+            warnings
+                .into_iter()
+                .map(|w| {
+                    StoreCheck::fail(
+                        "redis settings",
+                        w,
+                        "CONFIG SET maxmemory-policy noeviction; enable AOF (appendonly yes, \
+                         appendfsync everysec) — see README \"Redis\"",
+                    )
+                })
+                .collect()
+        }
 
-    async fn store_time(&self) -> Result<Option<Timestamp>> {
-        self.server_time()
-            .instrument(span!("store_time"))
-            .await
-            .map(Some)
-    }
+        async fn store_time(&self) -> Result<Option<Timestamp>> {
+            self.server_time()
+                .instrument(span!("store_time"))
+                .await
+                .map(Some)
+        }
 
-    async fn store_snapshot(&self, _dir: &Path) -> Result<Option<Arc<dyn Store>>> {
-        // No copy of a Redis keyspace can be taken from a client without stopping writers;
-        // job_export's per-queue copy-on-write is the consistency Redis offers.
-        Ok(None)
+        async fn store_snapshot(&self, _dir: &Path) -> Result<Option<Arc<dyn Store>>> {
+            // No copy of a Redis keyspace can be taken from a client without stopping writers;
+            // job_export's per-queue copy-on-write is the consistency Redis offers.
+            Ok(None)
+        }
     }
-
-    async fn job_enqueue_many(&self, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
-        ops::job_enqueue_many::run(self.r(), p)
-            .instrument(span!("job_enqueue_many"))
-            .await
-    }
-
-    async fn job_export(&self, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64> {
-        ops::job_export::run(self.r(), p, sink)
-            .instrument(span!("job_export"))
-            .await
-    }
-
-    async fn job_fetch(&self, p: JobFetchParams) -> Result<Vec<Job>> {
-        ops::job_fetch::run(self.r(), p)
-            .instrument(span!("job_fetch"))
-            .await
-    }
-
-    async fn job_ack_many(&self, p: JobAckManyParams) -> Result<Vec<AckResult>> {
-        ops::job_ack_many::run(self.r(), p)
-            .instrument(span!("job_ack_many"))
-            .await
-    }
-
-    async fn job_heartbeat_many(&self, p: JobHeartbeatManyParams) -> Result<Vec<bool>> {
-        ops::job_heartbeat_many::run(self.r(), p)
-            .instrument(span!("job_heartbeat_many"))
-            .await
-    }
-
-    async fn job_wait(&self, p: JobWaitParams) -> Result<()> {
-        self.r()
-            .wait("job_wait", &p.queues, p.timeout)
-            .instrument(span!("job_wait"))
-            .await
-    }
-
-    async fn job_rescue_expired(&self, p: JobRescueParams) -> Result<Vec<Rescued>> {
-        ops::job_rescue_expired::run(self.r(), p)
-            .instrument(span!("job_rescue_expired"))
-            .await
-    }
-
-    async fn job_promote_due(&self, p: JobPromoteParams) -> Result<u64> {
-        ops::job_promote_due::run(self.r(), p)
-            .instrument(span!("job_promote_due"))
-            .await
-    }
-
-    async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
-        ops::job_prune::run(self.r(), p)
-            .instrument(span!("job_prune"))
-            .await
-    }
-
-    async fn job_get(&self, id: JobId) -> Result<Job> {
-        ops::job_get::run(self.r(), id)
-            .instrument(span!("job_get"))
-            .await
-    }
-
-    async fn job_list(&self, p: JobListParams) -> Result<Vec<Job>> {
-        ops::job_list::run(self.r(), p)
-            .instrument(span!("job_list"))
-            .await
-    }
-
-    async fn job_retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
-        ops::job_retry::run(self.r(), id, now)
-            .instrument(span!("job_retry"))
-            .await
-    }
-
-    async fn job_retry_dead(&self, p: JobRetryDeadParams) -> Result<u64> {
-        ops::job_retry_dead::run(self.r(), p)
-            .instrument(span!("job_retry_dead"))
-            .await
-    }
-
-    async fn job_cancel(&self, id: JobId, now: Timestamp) -> Result<Job> {
-        ops::job_cancel::run(self.r(), id, now)
-            .instrument(span!("job_cancel"))
-            .await
-    }
-
-    async fn job_delete(&self, id: JobId) -> Result<()> {
-        ops::job_delete::run(self.r(), id)
-            .instrument(span!("job_delete"))
-            .await
-    }
-
-    async fn queue_purge(&self, p: QueuePurgeParams) -> Result<u64> {
-        ops::queue_purge::run(self.r(), p)
-            .instrument(span!("queue_purge"))
-            .await
-    }
-
-    async fn queue_list(&self) -> Result<Vec<QueueInfo>> {
-        ops::queue_list::run(self.r())
-            .instrument(span!("queue_list"))
-            .await
-    }
-
-    async fn queue_set_paused(
-        &self,
-        queue: QueueName,
-        paused: bool,
-        _now: Timestamp,
-    ) -> Result<()> {
-        ops::queue_set_paused::run(self.r(), &queue, paused)
-            .instrument(span!("queue_set_paused"))
-            .await
-    }
-
-    async fn schedule_sync(&self, p: ScheduleSyncParams) -> Result<()> {
-        ops::schedule::sync(self.r(), p)
-            .instrument(span!("schedule_sync"))
-            .await
-    }
-
-    async fn schedule_list(&self) -> Result<Vec<ScheduleInfo>> {
-        ops::schedule::list(self.r())
-            .instrument(span!("schedule_list"))
-            .await
-    }
-
-    async fn schedule_get(
-        &self,
-        name: ScheduleName,
-        log_limit: u32,
-    ) -> Result<(ScheduleInfo, Vec<FireLogEntry>)> {
-        ops::schedule::get(self.r(), name, log_limit)
-            .instrument(span!("schedule_get"))
-            .await
-    }
-
-    async fn schedule_set_paused(
-        &self,
-        name: ScheduleName,
-        paused: bool,
-        now: Timestamp,
-    ) -> Result<()> {
-        ops::schedule::set_paused(self.r(), name, paused, now)
-            .instrument(span!("schedule_set_paused"))
-            .await
-    }
-
-    async fn schedule_claim_tick(&self, p: TickClaimParams) -> Result<TickClaim> {
-        ops::schedule::claim_tick(self.r(), p)
-            .instrument(span!("schedule_claim_tick"))
-            .await
-    }
-
-    async fn schedule_trigger(&self, p: ScheduleTriggerParams) -> Result<Enqueued> {
-        ops::schedule::trigger(self.r(), p)
-            .instrument(span!("schedule_trigger"))
-            .await
-    }
-
-    async fn schedule_delete(&self, name: ScheduleName) -> Result<()> {
-        ops::schedule::delete(self.r(), name)
-            .instrument(span!("schedule_delete"))
-            .await
-    }
-
-    async fn process_heartbeat(&self, p: ProcessInfo) -> Result<()> {
-        ops::process::heartbeat(self.r(), p)
-            .instrument(span!("process_heartbeat"))
-            .await
-    }
-
-    async fn process_remove(&self, id: String) -> Result<()> {
-        ops::process::remove(self.r(), id)
-            .instrument(span!("process_remove"))
-            .await
-    }
-
-    async fn process_list(&self, p: ProcessListParams) -> Result<Vec<ProcessInfo>> {
-        ops::process::list(self.r(), p)
-            .instrument(span!("process_list"))
-            .await
-    }
-
-    async fn stats_record(&self, p: StatsRecordParams) -> Result<()> {
-        ops::stats::record(self.r(), p)
-            .instrument(span!("stats_record"))
-            .await
-    }
-
-    async fn stats_query(&self, p: StatsQueryParams) -> Result<Vec<(StatKey, StatCounts)>> {
-        ops::stats::query(self.r(), p)
-            .instrument(span!("stats_query"))
-            .await
-    }
-
-    async fn deploy_mark(&self, m: DeployMarker) -> Result<()> {
-        ops::deploy::mark(self.r(), m)
-            .instrument(span!("deploy_mark"))
-            .await
-    }
-
-    async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>> {
-        ops::deploy::list(self.r(), limit)
-            .instrument(span!("deploy_list"))
-            .await
-    }
-
-    async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64> {
-        ops::job_import_many::run(self.r(), jobs)
-            .instrument(span!("job_import_many"))
-            .await
+    ops {
+        job_enqueue_many(p: JobEnqueueManyParams) -> Vec<Enqueued>;
+        job_fetch(p: JobFetchParams) -> Vec<Job>;
+        job_ack_many(p: JobAckManyParams) -> Vec<AckResult>;
+        job_heartbeat_many(p: JobHeartbeatManyParams) -> Vec<bool>;
+        job_wait(p: JobWaitParams) -> ();
+        job_rescue_expired(p: JobRescueParams) -> Vec<Rescued>;
+        job_promote_due(p: JobPromoteParams) -> u64;
+        job_prune(p: JobPruneParams) -> u64;
+        job_get(id: JobId) -> Job;
+        job_list(p: JobListParams) -> Vec<Job>;
+        job_export(p: JobExportParams, sink: &mut ExportSink<'_>) -> u64;
+        job_import_many(jobs: Vec<Job>) -> u64;
+        job_retry(id: JobId, now: Timestamp) -> Job;
+        job_retry_dead(p: JobRetryDeadParams) -> u64;
+        job_cancel(id: JobId, now: Timestamp) -> Job;
+        job_delete(id: JobId) -> ();
+        queue_purge(p: QueuePurgeParams) -> u64;
+        queue_list() -> Vec<QueueInfo>;
+        queue_set_paused(queue: QueueName, paused: bool, now: Timestamp) -> ();
+        schedule_sync(p: ScheduleSyncParams) -> ();
+        schedule_list() -> Vec<ScheduleInfo>;
+        schedule_get(name: ScheduleName, log_limit: u32) -> (ScheduleInfo, Vec<FireLogEntry>);
+        schedule_set_paused(name: ScheduleName, paused: bool, now: Timestamp) -> ();
+        schedule_claim_tick(p: TickClaimParams) -> TickClaim;
+        schedule_trigger(p: ScheduleTriggerParams) -> Enqueued;
+        schedule_delete(name: ScheduleName) -> ();
+        process_heartbeat(p: ProcessInfo) -> ();
+        process_remove(id: String) -> ();
+        process_list(p: ProcessListParams) -> Vec<ProcessInfo>;
+        stats_record(p: StatsRecordParams) -> ();
+        stats_query(p: StatsQueryParams) -> Vec<(StatKey, StatCounts)>;
+        deploy_mark(m: DeployMarker) -> ();
+        deploy_list(limit: u32) -> Vec<DeployMarker>;
     }
 }

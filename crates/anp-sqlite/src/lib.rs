@@ -26,16 +26,23 @@
 //!
 //! # Layout
 //!
-//! - `src/store.rs`: [`SqliteStore`], running SQL off the runtime, the `Store` impl.
-//! - `src/ops/<method>.rs`: one file per `Store` method, the SQL work inside its transaction.
+//! - `src/store.rs`: [`SqliteStore`]; running SQL off the runtime (`write`: a `BEGIN IMMEDIATE`
+//!   transaction on the writer; `read`: the reader connection); the `Store` impl, which hands
+//!   each method to its op in the span `anp.store.<method>`.
+//! - `src/ops/<method>.rs`: one file per `Store` method (`job_fetch`: `ops/job_fetch.rs`):
+//!   `run` (which connection, empty batches, waking waiters after a commit) and `sql` (the work
+//!   inside the transaction). `job_wait.rs` holds the whole wait loop; `store_snapshot.rs` the
+//!   backup copy; `schedule_fire_log.rs` the fire-log writes `schedule_claim_tick` and
+//!   `schedule_trigger` share.
 //! - `sql/<method>*.sql`: every statement, one per file, named after its method (plus
-//!   `job_get_state.sql`, the lookup that explains refusals, and `open_*.sql`).
+//!   `job_get_state.sql`, the lookup that explains refusals, `schedule_fire_log*.sql`, and
+//!   `open_*.sql`).
 //! - `migrations/NNNN_<what>.sql` and `src/migrate.rs`: the schema, applied in one transaction
 //!   with its row in `anp_schema`; `docs/sqlite-schema.md` explains tables and indexes.
 //! - `src/open.rs`: checks and creates the file, inspects it read-only, migrates.
 //! - `src/options.rs`: [`SqliteOptions`], [`Synchronous`], the `sqlite://` URL.
 //! - `src/conn.rs`: connection settings and the SQLite → [`anp_core::Error`] mapping.
-//! - `src/row.rs`: rows to jobs; the error history's JSON.
+//! - `src/row.rs`: rows to jobs and schedules; the error history's and histograms' JSON.
 //! - `src/wake.rs`: `job_wait`'s wake-ups (local notify, `-wal` watcher, polling fallback).
 
 mod conn;

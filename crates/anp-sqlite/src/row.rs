@@ -1,7 +1,10 @@
 //! Rows to jobs and back: the column order every job-returning statement uses, and the JSON form
-//! of the error history (the serde form of [`AttemptError`], so the store and `Job`'s JSON agree).
+//! of the error history (the serde form of [`AttemptError`], so the store and `Job`'s JSON agree);
+//! rows to schedules.
 
 use anp_core::job::{ts_from_micros, ts_micros};
+use anp_core::monitor::Histogram;
+use anp_core::schedule::{ScheduleDef, ScheduleInfo};
 use anp_core::{Args, AttemptError, Job, JobId, JobState, Kind, QueueName};
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
@@ -106,6 +109,35 @@ pub(crate) fn opt_ts(row: &Row<'_>, i: usize, column: &str) -> OpResult<Option<T
     Ok(opt_int(row, i, column)?.map(ts_from_micros))
 }
 
+/// A state name, or `None` for NULL.
+pub(crate) fn opt_state(row: &Row<'_>, i: usize) -> OpResult<Option<JobState>> {
+    opt_text(row, i, "state")?
+        .map(|s| JobState::parse(s).map_err(|e| damaged("state", e.message())))
+        .transpose()
+}
+
+/// A job id in `column`, or `None` for NULL.
+pub(crate) fn opt_job_id(row: &Row<'_>, i: usize, column: &str) -> OpResult<Option<JobId>> {
+    opt_text(row, i, column)?
+        .map(|s| JobId::parse(s).map_err(|e| damaged(column, e.message())))
+        .transpose()
+}
+
+/// A schedule from a row of `schedule_list.sql` / `schedule_get.sql`.
+pub(crate) fn schedule_info(row: &Row<'_>) -> OpResult<ScheduleInfo> {
+    let def: ScheduleDef =
+        serde_json::from_str(text(row, 1, "def")?).map_err(|e| damaged("def", e))?;
+    Ok(ScheduleInfo {
+        def,
+        paused: int(row, 2, "paused")? != 0,
+        last_tick: opt_ts(row, 3, "last_tick")?,
+        last_job: opt_job_id(row, 4, "last_job")?,
+        last_job_state: opt_state(row, 5)?,
+        created_at: ts(row, 6, "created_at")?,
+        updated_at: ts(row, 7, "updated_at")?,
+    })
+}
+
 /// A whole job from a row in [`JOB_COLUMNS`] order.
 pub(crate) fn job(row: &Row<'_>) -> OpResult<Job> {
     let priority = int(row, 5, "priority")?;
@@ -154,6 +186,21 @@ pub(crate) fn attempt_error_json(e: &AttemptError) -> OpResult<String> {
             format!("cannot encode {e:?} as JSON: {err}"),
         ))
     })
+}
+
+/// `v` as JSON for a bound parameter; `what` names the op in the error.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T, what: &str) -> OpResult<String> {
+    serde_json::to_string(v).map_err(|e| {
+        Failure::Anp(anp_core::Error::internal(
+            what.to_owned(),
+            format!("cannot encode: {e}"),
+        ))
+    })
+}
+
+/// A histogram stored as JSON (the stats columns `run` and `wait`).
+pub(crate) fn histogram(text: &str, column: &str) -> OpResult<Histogram> {
+    serde_json::from_str(text).map_err(|e| damaged(column, e))
 }
 
 /// Microseconds for a bound parameter.

@@ -8,7 +8,7 @@ use anp_core::{Error, Result};
 use redis::Value;
 
 use crate::conn::{Call, Redis};
-use crate::ops::stats::{bucket, us};
+use crate::ops::stats_histogram::{bucket, us};
 use crate::ops::{by_queue, micros, ok};
 use crate::record::{bad_reply, int};
 use crate::scripts::JOB_ACK_MANY;

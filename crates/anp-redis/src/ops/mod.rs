@@ -1,7 +1,12 @@
-//! One module per [`Store`](anp_core::Store) method: the calls it sends (its script in
-//! `lua/<method>.lua`, or plain commands for reads) and how it reads the replies.
+//! One module per [`Store`](anp_core::Store) method, named after it: `run`, what the `Store`
+//! impl calls (in the span `anp.store.<method>`), sends the calls (its script in
+//! `lua/<method>.lua`, or plain commands for reads) and reads the replies. Two modules are not
+//! methods but what several share: `schedule_hash` (where a schedule lives, reading its hash)
+//! and `stats_histogram` (how the stats hash stores a histogram). The helpers below serve
+//! every op.
 
-pub(crate) mod deploy;
+pub(crate) mod deploy_list;
+pub(crate) mod deploy_mark;
 pub(crate) mod job_ack_many;
 pub(crate) mod job_cancel;
 pub(crate) mod job_delete;
@@ -17,12 +22,24 @@ pub(crate) mod job_prune;
 pub(crate) mod job_rescue_expired;
 pub(crate) mod job_retry;
 pub(crate) mod job_retry_dead;
-pub(crate) mod process;
+pub(crate) mod job_wait;
+pub(crate) mod process_heartbeat;
+pub(crate) mod process_list;
+pub(crate) mod process_remove;
 pub(crate) mod queue_list;
 pub(crate) mod queue_purge;
 pub(crate) mod queue_set_paused;
-pub(crate) mod schedule;
-pub(crate) mod stats;
+pub(crate) mod schedule_claim_tick;
+pub(crate) mod schedule_delete;
+pub(crate) mod schedule_get;
+pub(crate) mod schedule_hash;
+pub(crate) mod schedule_list;
+pub(crate) mod schedule_set_paused;
+pub(crate) mod schedule_sync;
+pub(crate) mod schedule_trigger;
+pub(crate) mod stats_histogram;
+pub(crate) mod stats_query;
+pub(crate) mod stats_record;
 pub(crate) mod store_ping;
 
 use anp_core::{Error, Job, JobId, QueueName, Result};

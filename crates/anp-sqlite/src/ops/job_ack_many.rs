@@ -3,13 +3,23 @@
 
 use anp_core::monitor::{minute_of, StatKey, StatsRecordParams};
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
+use anp_core::Result;
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
 use crate::row::{attempt_error_json, micros};
+use crate::SqliteStore;
+
+/// Acknowledges the batch in one write transaction; waiters are woken when a job was handed back.
+pub(crate) async fn run(s: &SqliteStore, p: JobAckManyParams) -> Result<Vec<AckResult>> {
+    if p.acks.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.write_waking("job_ack_many", move |c| sql(c, &p)).await
+}
 
 /// Per acknowledgement whether it applied, and whether any job was handed back (available now).
-pub(crate) fn run(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, bool)> {
+fn sql(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, bool)> {
     let now = micros(p.now);
     let mut out = Vec::with_capacity(p.acks.len());
     let mut handed_back = false;
@@ -57,7 +67,7 @@ pub(crate) fn run(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResu
     }
     // The batch's stats, in the same transaction: one read and one write per (queue, kind).
     if !stats.deltas.is_empty() {
-        super::operations::stats_record(c, &stats)?;
+        super::stats_record::sql(c, &stats)?;
     }
     Ok((out, handed_back))
 }

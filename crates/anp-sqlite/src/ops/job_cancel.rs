@@ -1,6 +1,6 @@
 //! `job_cancel`: a job that is not final becomes cancelled; a running job's lease is voided.
 
-use anp_core::{Error, Job, JobId};
+use anp_core::{Error, Job, JobId, Result};
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
@@ -8,11 +8,17 @@ use crate::conn::OpResult;
 use crate::ops::job_get::not_found;
 use crate::ops::job_state;
 use crate::row::{self, micros};
+use crate::SqliteStore;
 
 const OP: &str = "job_cancel";
 
+/// Cancels the job in one write transaction.
+pub(crate) async fn run(s: &SqliteStore, id: JobId, now: Timestamp) -> Result<Job> {
+    s.write(OP, move |c| sql(c, id, now)).await
+}
+
 /// The job as it is now.
-pub(crate) fn run(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
+fn sql(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
     let id_text = id.to_string();
     {
         let mut stmt = c.prepare_cached(include_str!("../../sql/job_cancel.sql"))?;

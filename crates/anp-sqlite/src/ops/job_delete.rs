@@ -1,16 +1,22 @@
 //! `job_delete`: removes a job that is not running.
 
-use anp_core::{Error, JobId};
+use anp_core::{Error, JobId, Result};
 use rusqlite::Connection;
 
 use crate::conn::OpResult;
 use crate::ops::job_get::not_found;
 use crate::ops::job_state;
+use crate::SqliteStore;
 
 const OP: &str = "job_delete";
 
+/// Deletes the job in one write transaction.
+pub(crate) async fn run(s: &SqliteStore, id: JobId) -> Result<()> {
+    s.write(OP, move |c| sql(c, id)).await
+}
+
 /// Deleted, or why not.
-pub(crate) fn run(c: &Connection, id: JobId) -> OpResult<()> {
+fn sql(c: &Connection, id: JobId) -> OpResult<()> {
     let id_text = id.to_string();
     let n = c
         .prepare_cached(include_str!("../../sql/job_delete.sql"))?

@@ -4,15 +4,25 @@
 
 use anp_core::job::{ts_sub, Enqueued};
 use anp_core::store::JobEnqueueManyParams;
-use anp_core::{Error, JobState, NewJob, Unique};
+use anp_core::{Error, JobState, NewJob, Result, Unique};
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
 use crate::ops::job_state;
 use crate::row::{self, micros};
+use crate::SqliteStore;
+
+/// Enqueues the batch in one write transaction; waiters are woken when a job is available.
+pub(crate) async fn run(s: &SqliteStore, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
+    if p.jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.write_waking("job_enqueue_many", move |c| sql(c, &p))
+        .await
+}
 
 /// What the batch did, and whether any new job is available now (to wake local waiters).
-pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enqueued>, bool)> {
+pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enqueued>, bool)> {
     let now = micros(p.now);
     let mut insert = c.prepare_cached(include_str!("../../sql/job_enqueue_many.sql"))?;
     let mut out = Vec::with_capacity(p.jobs.len());
@@ -65,7 +75,7 @@ pub(crate) fn run(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
     }
     if !counted.is_empty() {
         let minute = micros(anp_core::monitor::minute_of(p.now));
-        let mut stats = c.prepare_cached(include_str!("../../sql/stats_enqueued.sql"))?;
+        let mut stats = c.prepare_cached(include_str!("../../sql/job_enqueue_many_stats.sql"))?;
         for (queue, kind, n) in counted {
             stats.execute(params![minute, queue, kind, n])?;
         }

@@ -2,14 +2,23 @@
 //! fetchers (threads or processes) never lease the same job.
 
 use anp_core::store::JobFetchParams;
-use anp_core::Job;
+use anp_core::{Job, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
 use crate::row::{self, micros};
+use crate::SqliteStore;
+
+/// Leases up to `limit` jobs in one write transaction.
+pub(crate) async fn run(s: &SqliteStore, p: JobFetchParams) -> Result<Vec<Job>> {
+    if p.limit == 0 {
+        return Ok(Vec::new());
+    }
+    s.write("job_fetch", move |c| sql(c, &p)).await
+}
 
 /// The leased jobs in (priority, run_at, id) order.
-pub(crate) fn run(c: &Connection, p: &JobFetchParams) -> OpResult<Vec<Job>> {
+fn sql(c: &Connection, p: &JobFetchParams) -> OpResult<Vec<Job>> {
     let mut stmt = c.prepare_cached(include_str!("../../sql/job_fetch.sql"))?;
     let rows = stmt.query(params![
         micros(p.now),

@@ -1,13 +1,20 @@
 //! `job_import_many`: jobs from a backup, inserted as they were, in one transaction.
 
-use anp_core::Job;
+use anp_core::{Job, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::{Failure, OpResult};
 use crate::row::micros;
+use crate::SqliteStore;
+
+/// Imports the jobs in one write transaction; waiters are woken when a job is available.
+pub(crate) async fn run(s: &SqliteStore, jobs: Vec<Job>) -> Result<u64> {
+    s.write_waking("job_import_many", move |c| sql(c, &jobs))
+        .await
+}
 
 /// How many were added, and whether any is available now (to wake waiters).
-pub(crate) fn run(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
+fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
     let mut stmt = c.prepare_cached(include_str!("../../sql/job_import_many.sql"))?;
     let mut added = 0;
     let mut available = false;

@@ -8,17 +8,23 @@
 //! Several states are read one by one and merged.
 
 use anp_core::store::JobListParams;
-use anp_core::{Job, JobState};
+use anp_core::{Job, JobState, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
 use crate::row;
+use crate::SqliteStore;
 
 /// Sorts after every id (ids are lower-case hex and hyphens): "no cursor".
 const AFTER_EVERY_ID: &str = "~";
 
+/// Lists on the reader connection.
+pub(crate) async fn run(s: &SqliteStore, p: JobListParams) -> Result<Vec<Job>> {
+    s.read("job_list", move |c| sql(c, &p)).await
+}
+
 /// The matching jobs, newest first, at most `limit`.
-pub(crate) fn run(c: &Connection, p: &JobListParams) -> OpResult<Vec<Job>> {
+fn sql(c: &Connection, p: &JobListParams) -> OpResult<Vec<Job>> {
     if p.limit == 0 {
         return Ok(Vec::new());
     }

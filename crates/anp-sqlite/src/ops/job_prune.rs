@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use anp_core::job::ts_sub;
 use anp_core::store::JobPruneParams;
+use anp_core::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::conn::OpResult;
 use crate::row::{count_param, micros};
+use crate::SqliteStore;
 
 /// Sorts after every state name.
 const AFTER_EVERY_STATE: &str = "~";
@@ -25,8 +27,13 @@ struct Class {
     max_count: u64,
 }
 
+/// Prunes in one write transaction.
+pub(crate) async fn run(s: &SqliteStore, p: JobPruneParams) -> Result<u64> {
+    s.write("job_prune", move |c| sql(c, &p)).await
+}
+
 /// How many jobs were deleted.
-pub(crate) fn run(c: &Connection, p: &JobPruneParams) -> OpResult<u64> {
+fn sql(c: &Connection, p: &JobPruneParams) -> OpResult<u64> {
     let mut remaining = i64::from(p.limit);
     if remaining == 0 {
         return Ok(0);

@@ -3,11 +3,12 @@
 
 use anp_core::job::ts_from_micros;
 use anp_core::store::{JobRescueParams, Rescued};
-use anp_core::{AttemptError, JobState};
+use anp_core::{AttemptError, JobState, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
 use crate::row::{self, attempt_error_json, micros};
+use crate::SqliteStore;
 
 struct Expired {
     id: String,
@@ -18,8 +19,17 @@ struct Expired {
     token: i64,
 }
 
+/// Rescues in one write transaction; waiters are woken when a job became available.
+pub(crate) async fn run(s: &SqliteStore, p: JobRescueParams) -> Result<Vec<Rescued>> {
+    if p.limit == 0 {
+        return Ok(Vec::new());
+    }
+    s.write_waking("job_rescue_expired", move |c| sql(c, &p))
+        .await
+}
+
 /// The rescued jobs, and whether any became available (to wake local waiters).
-pub(crate) fn run(c: &Connection, p: &JobRescueParams) -> OpResult<(Vec<Rescued>, bool)> {
+fn sql(c: &Connection, p: &JobRescueParams) -> OpResult<(Vec<Rescued>, bool)> {
     let now = micros(p.now);
     let mut expired = Vec::new();
     {

@@ -1,6 +1,6 @@
 //! `job_retry`: any job but a running one becomes available now.
 
-use anp_core::{Error, Job, JobId};
+use anp_core::{Error, Job, JobId, Result};
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
@@ -8,11 +8,18 @@ use crate::conn::{is_unique_violation, OpResult};
 use crate::ops::job_get::not_found;
 use crate::ops::job_state;
 use crate::row::{self, micros};
+use crate::SqliteStore;
 
 const OP: &str = "job_retry";
 
+/// Retries the job in one write transaction, then wakes waiters.
+pub(crate) async fn run(s: &SqliteStore, id: JobId, now: Timestamp) -> Result<Job> {
+    s.write_waking(OP, move |c| Ok((sql(c, id, now)?, true)))
+        .await
+}
+
 /// The job as it is now.
-pub(crate) fn run(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
+fn sql(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
     let id_text = id.to_string();
     {
         let mut stmt = c.prepare_cached(include_str!("../../sql/job_retry.sql"))?;

@@ -2,13 +2,23 @@
 //! now held by another live job is skipped (it stays dead), not an error for the batch.
 
 use anp_core::store::JobRetryDeadParams;
+use anp_core::Result;
 use rusqlite::{params, Connection};
 
 use crate::conn::{is_unique_violation, OpResult};
 use crate::row::micros;
+use crate::SqliteStore;
 
-/// How many jobs were revived.
-pub(crate) fn run(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
+/// Revives in one write transaction; waiters are woken when any job was revived.
+pub(crate) async fn run(s: &SqliteStore, p: JobRetryDeadParams) -> Result<u64> {
+    if p.limit == 0 {
+        return Ok(0);
+    }
+    s.write_waking("job_retry_dead", move |c| sql(c, &p)).await
+}
+
+/// How many jobs were revived, and whether any was.
+fn sql(c: &Connection, p: &JobRetryDeadParams) -> OpResult<(u64, bool)> {
     let limit = u64::from(p.limit);
     let now = micros(p.now);
     let queue = p.queue.as_ref().map(|q| q.as_str());
@@ -40,5 +50,5 @@ pub(crate) fn run(c: &Connection, p: &JobRetryDeadParams) -> OpResult<u64> {
         }
         after = last;
     }
-    Ok(retried)
+    Ok((retried, retried > 0))
 }

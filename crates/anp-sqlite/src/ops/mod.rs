@@ -1,7 +1,13 @@
-//! One module per [`Store`](anp_core::Store) method: the SQL work it does inside the
-//! transaction (or read) that [`SqliteStore`](crate::SqliteStore) runs it in. Each pulls its
-//! statements from `sql/<method>*.sql`.
+//! One module per [`Store`](anp_core::Store) method, named after it. In each, `run` is what
+//! the `Store` impl calls (in the span `anp.store.<method>`): it picks the writer transaction
+//! or the reader connection, skips empty batches and wakes waiters after a commit that made
+//! jobs available; `sql` is the work inside the transaction, pulling its statements from
+//! `sql/<method>*.sql`. `store_checks` reads no SQL and `store_snapshot` holds the backup copy;
+//! `schedule_fire_log` is not a method but the fire log's writes, which `schedule_claim_tick`
+//! and `schedule_trigger` share.
 
+pub(crate) mod deploy_list;
+pub(crate) mod deploy_mark;
 pub(crate) mod job_ack_many;
 pub(crate) mod job_cancel;
 pub(crate) mod job_delete;
@@ -18,13 +24,25 @@ pub(crate) mod job_rescue_expired;
 pub(crate) mod job_retry;
 pub(crate) mod job_retry_dead;
 pub(crate) mod job_wait;
-pub(crate) mod operations;
+pub(crate) mod process_heartbeat;
+pub(crate) mod process_list;
+pub(crate) mod process_remove;
 pub(crate) mod queue_list;
 pub(crate) mod queue_purge;
 pub(crate) mod queue_set_paused;
-pub(crate) mod schedule;
+pub(crate) mod schedule_claim_tick;
+pub(crate) mod schedule_delete;
+pub(crate) mod schedule_fire_log;
+pub(crate) mod schedule_get;
+pub(crate) mod schedule_list;
+pub(crate) mod schedule_set_paused;
+pub(crate) mod schedule_sync;
+pub(crate) mod schedule_trigger;
+pub(crate) mod stats_query;
+pub(crate) mod stats_record;
 pub(crate) mod store_checks;
 pub(crate) mod store_ping;
+pub(crate) mod store_snapshot;
 
 use anp_core::JobState;
 use rusqlite::Connection;

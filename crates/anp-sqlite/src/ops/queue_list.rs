@@ -5,14 +5,20 @@ use std::collections::BTreeMap;
 
 use anp_core::job::ts_from_micros;
 use anp_core::store::QueueInfo;
-use anp_core::JobState;
+use anp_core::{JobState, Result};
 use rusqlite::Connection;
 
 use crate::conn::{Failure, OpResult};
 use crate::row;
+use crate::SqliteStore;
+
+/// Lists on the reader connection.
+pub(crate) async fn run(s: &SqliteStore) -> Result<Vec<QueueInfo>> {
+    s.read("queue_list", sql).await
+}
 
 /// The queues by name.
-pub(crate) fn run(c: &mut Connection) -> OpResult<Vec<QueueInfo>> {
+fn sql(c: &mut Connection) -> OpResult<Vec<QueueInfo>> {
     let tx = c.transaction()?; // one read snapshot for every count
     let names = {
         let mut stmt = tx.prepare_cached(include_str!("../../sql/queue_list.sql"))?;

@@ -1,20 +1,25 @@
 //! `queue_purge`: deletes up to `limit` jobs of one queue in the chosen states, state by state,
 //! in the one write transaction the store runs it in.
 
-use anp_core::JobState;
-use anp_core::QueueName;
+use anp_core::store::QueuePurgeParams;
+use anp_core::{JobState, QueueName, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::OpResult;
+use crate::SqliteStore;
+
+/// Purges in one write transaction, after checking the states.
+pub(crate) async fn run(s: &SqliteStore, p: QueuePurgeParams) -> Result<u64> {
+    let states = p.checked_states()?;
+    s.write(QueuePurgeParams::OP, move |c| {
+        sql(c, &p.queue, &states, p.limit)
+    })
+    .await
+}
 
 /// How many jobs were deleted. `states` comes from `QueuePurgeParams::checked_states` (never
 /// `running`); `limit` is at least 1.
-pub(crate) fn run(
-    c: &Connection,
-    queue: &QueueName,
-    states: &[JobState],
-    limit: u32,
-) -> OpResult<u64> {
+fn sql(c: &Connection, queue: &QueueName, states: &[JobState], limit: u32) -> OpResult<u64> {
     let mut remaining = i64::from(limit);
     let mut deleted = 0u64;
     let mut stmt = c.prepare_cached(include_str!("../../sql/queue_purge.sql"))?;

@@ -1,12 +1,19 @@
 //! `store_ping`: a round trip on the reader connection.
 
 use anp_core::store::StoreInfo;
+use anp_core::Result;
 use rusqlite::Connection;
 
 use crate::conn::{Failure, OpResult};
+use crate::SqliteStore;
+
+/// Pings on the reader connection.
+pub(crate) async fn run(s: &SqliteStore) -> Result<StoreInfo> {
+    s.read("store_ping", |c| sql(c)).await
+}
 
 /// What the store says about itself.
-pub(crate) fn run(c: &Connection) -> OpResult<StoreInfo> {
+fn sql(c: &Connection) -> OpResult<StoreInfo> {
     let v: i64 = c
         .prepare_cached(include_str!("../../sql/store_ping.sql"))?
         .query_row([], |r| r.get(0))?;
