@@ -564,3 +564,52 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// `Conflict` (retry once it ends).
     async fn job_export(&self, p: JobExportParams, sink: &mut ExportSink<'_>) -> Result<u64>;
 }
+
+/// Every [`Store`] method a backend writes as "run `ops/<method>.rs`", listed once for all
+/// backends: `forward_store_ops!(impl_store! { …hand-written methods… })` calls the backend's
+/// own `impl_store!` with `as_written { … }` and `ops { method(arg: Type, …) -> Output; … }`.
+/// A method added to the trait is added here, and every backend then fails to compile until
+/// it has the op file — never a silent default.
+#[macro_export]
+macro_rules! forward_store_ops {
+    ($callback:ident ! { $($written:tt)* }) => {
+        $callback! {
+            as_written { $($written)* }
+            ops {
+                job_enqueue_many(p: $crate::store::JobEnqueueManyParams) -> Vec<$crate::job::Enqueued>;
+                job_fetch(p: $crate::store::JobFetchParams) -> Vec<$crate::Job>;
+                job_ack_many(p: $crate::store::JobAckManyParams) -> Vec<$crate::store::AckResult>;
+                job_heartbeat_many(p: $crate::store::JobHeartbeatManyParams) -> Vec<bool>;
+                job_wait(p: $crate::store::JobWaitParams) -> ();
+                job_rescue_expired(p: $crate::store::JobRescueParams) -> Vec<$crate::store::Rescued>;
+                job_promote_due(p: $crate::store::JobPromoteParams) -> u64;
+                job_prune(p: $crate::store::JobPruneParams) -> u64;
+                job_get(id: $crate::JobId) -> $crate::Job;
+                job_list(p: $crate::store::JobListParams) -> Vec<$crate::Job>;
+                job_export(p: $crate::store::JobExportParams, sink: &mut $crate::store::ExportSink<'_>) -> u64;
+                job_import_many(jobs: Vec<$crate::Job>) -> u64;
+                job_retry(id: $crate::JobId, now: ::jiff::Timestamp) -> $crate::Job;
+                job_retry_dead(p: $crate::store::JobRetryDeadParams) -> u64;
+                job_cancel(id: $crate::JobId, now: ::jiff::Timestamp) -> $crate::Job;
+                job_delete(id: $crate::JobId) -> ();
+                queue_purge(p: $crate::store::QueuePurgeParams) -> u64;
+                queue_list() -> Vec<$crate::store::QueueInfo>;
+                queue_set_paused(queue: $crate::QueueName, paused: bool, now: ::jiff::Timestamp) -> ();
+                schedule_sync(p: $crate::schedule::ScheduleSyncParams) -> ();
+                schedule_list() -> Vec<$crate::schedule::ScheduleInfo>;
+                schedule_get(name: $crate::schedule::ScheduleName, log_limit: u32) -> ($crate::schedule::ScheduleInfo, Vec<$crate::schedule::FireLogEntry>);
+                schedule_set_paused(name: $crate::schedule::ScheduleName, paused: bool, now: ::jiff::Timestamp) -> ();
+                schedule_claim_tick(p: $crate::schedule::TickClaimParams) -> $crate::schedule::TickClaim;
+                schedule_trigger(p: $crate::schedule::ScheduleTriggerParams) -> $crate::job::Enqueued;
+                schedule_delete(name: $crate::schedule::ScheduleName) -> ();
+                process_heartbeat(p: $crate::monitor::ProcessInfo) -> ();
+                process_remove(id: String) -> ();
+                process_list(p: $crate::monitor::ProcessListParams) -> Vec<$crate::monitor::ProcessInfo>;
+                stats_record(p: $crate::monitor::StatsRecordParams) -> ();
+                stats_query(p: $crate::monitor::StatsQueryParams) -> Vec<($crate::monitor::StatKey, $crate::monitor::StatCounts)>;
+                deploy_mark(m: $crate::monitor::DeployMarker) -> ();
+                deploy_list(limit: u32) -> Vec<$crate::monitor::DeployMarker>;
+            }
+        }
+    };
+}

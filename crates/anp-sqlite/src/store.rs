@@ -6,21 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anp_core::job::Enqueued;
-use anp_core::monitor::{
-    DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
-    StatsRecordParams,
-};
-use anp_core::schedule::{
-    FireLogEntry, ScheduleInfo, ScheduleName, ScheduleSyncParams, ScheduleTriggerParams, TickClaim,
-    TickClaimParams,
-};
-use anp_core::store::{
-    AckResult, ExportSink, JobAckManyParams, JobEnqueueManyParams, JobExportParams, JobFetchParams,
-    JobHeartbeatManyParams, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
-    JobRetryDeadParams, JobWaitParams, QueueInfo, QueuePurgeParams, Rescued, StoreCheck, StoreInfo,
-};
-use anp_core::{Error, Job, JobId, QueueName, Result, Store};
+use anp_core::store::{StoreCheck, StoreInfo};
+use anp_core::{Error, Result, Store};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
@@ -202,8 +189,7 @@ macro_rules! impl_store {
     };
 }
 
-impl_store! {
-    as_written {
+anp_core::forward_store_ops!(impl_store! {
         fn backend(&self) -> &'static str {
             "sqlite"
         }
@@ -236,41 +222,10 @@ impl_store! {
             };
             Ok(Some(Arc::new(SqliteStore::open(opts).await?)))
         }
-    }
-    ops {
-        store_ping() -> StoreInfo;
-        job_enqueue_many(p: JobEnqueueManyParams) -> Vec<Enqueued>;
-        job_fetch(p: JobFetchParams) -> Vec<Job>;
-        job_ack_many(p: JobAckManyParams) -> Vec<AckResult>;
-        job_heartbeat_many(p: JobHeartbeatManyParams) -> Vec<bool>;
-        job_wait(p: JobWaitParams) -> ();
-        job_rescue_expired(p: JobRescueParams) -> Vec<Rescued>;
-        job_promote_due(p: JobPromoteParams) -> u64;
-        job_prune(p: JobPruneParams) -> u64;
-        job_get(id: JobId) -> Job;
-        job_list(p: JobListParams) -> Vec<Job>;
-        job_export(p: JobExportParams, sink: &mut ExportSink<'_>) -> u64;
-        job_import_many(jobs: Vec<Job>) -> u64;
-        job_retry(id: JobId, now: Timestamp) -> Job;
-        job_retry_dead(p: JobRetryDeadParams) -> u64;
-        job_cancel(id: JobId, now: Timestamp) -> Job;
-        job_delete(id: JobId) -> ();
-        queue_purge(p: QueuePurgeParams) -> u64;
-        queue_list() -> Vec<QueueInfo>;
-        queue_set_paused(queue: QueueName, paused: bool, now: Timestamp) -> ();
-        schedule_sync(p: ScheduleSyncParams) -> ();
-        schedule_list() -> Vec<ScheduleInfo>;
-        schedule_get(name: ScheduleName, log_limit: u32) -> (ScheduleInfo, Vec<FireLogEntry>);
-        schedule_set_paused(name: ScheduleName, paused: bool, now: Timestamp) -> ();
-        schedule_claim_tick(p: TickClaimParams) -> TickClaim;
-        schedule_trigger(p: ScheduleTriggerParams) -> Enqueued;
-        schedule_delete(name: ScheduleName) -> ();
-        process_heartbeat(p: ProcessInfo) -> ();
-        process_remove(id: String) -> ();
-        process_list(p: ProcessListParams) -> Vec<ProcessInfo>;
-        stats_record(p: StatsRecordParams) -> ();
-        stats_query(p: StatsQueryParams) -> Vec<(StatKey, StatCounts)>;
-        deploy_mark(m: DeployMarker) -> ();
-        deploy_list(limit: u32) -> Vec<DeployMarker>;
-    }
-}
+
+        async fn store_ping(&self) -> Result<StoreInfo> {
+            ops::store_ping::run(self)
+                .instrument(tracing::debug_span!("anp.store.store_ping"))
+                .await
+        }
+});
