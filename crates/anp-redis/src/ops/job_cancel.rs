@@ -1,10 +1,10 @@
 //! `job_cancel`: finds the job's queue, then one `job_cancel.lua` call.
 
-use anp_core::{Error, Job, JobId, Result};
+use anp_core::{Job, JobId, Result};
 use jiff::Timestamp;
 
 use crate::conn::Redis;
-use crate::ops::{anp_error, find, micros, not_found, ok};
+use crate::ops::{find, micros, not_found, one_job_reply};
 use crate::record;
 use crate::scripts::JOB_CANCEL;
 
@@ -19,18 +19,8 @@ pub(crate) async fn run(r: &Redis, id: JobId, now: Timestamp) -> Result<Job> {
         .arg(micros(now))
         .arg(now.to_string());
     let v = r.run(OP, vec![call]).await?.pop().unwrap_or_default();
-    if let Some((code, detail)) = anp_error(&v) {
-        return Err(match code {
-            "ANP_NOT_FOUND" => not_found(OP, id),
-            "ANP_CONFLICT" => Error::conflict(
-                OP,
-                format!(
-                    "job {id} is already {}: expected a scheduled, available, running or retryable job",
-                    detail.trim()
-                ),
-            ),
-            _ => ok(r, OP, v).err().unwrap_or_else(|| Error::internal(OP, "unexpected error reply")),
-        });
-    }
-    record::job(&job.queue, ok(r, OP, v)?)
+    let v = one_job_reply(r, OP, id, v, |state| {
+        format!("job {id} is already {state}: expected a scheduled, available, running or retryable job")
+    })?;
+    record::job(&job.queue, v)
 }

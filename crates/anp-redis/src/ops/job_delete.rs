@@ -1,9 +1,9 @@
 //! `job_delete`: finds the job's queue, then one `job_delete.lua` call.
 
-use anp_core::{Error, JobId, Result};
+use anp_core::{JobId, Result};
 
 use crate::conn::Redis;
-use crate::ops::{anp_error, find, not_found, ok};
+use crate::ops::{find, not_found, one_job_reply};
 use crate::scripts::JOB_DELETE;
 
 const OP: &str = "job_delete";
@@ -14,21 +14,8 @@ pub(crate) async fn run(r: &Redis, id: JobId) -> Result<()> {
     let mut call = r.script(&JOB_DELETE, &job.queue);
     call.arg(id.to_string());
     let v = r.run(OP, vec![call]).await?.pop().unwrap_or_default();
-    if let Some((code, detail)) = anp_error(&v) {
-        return Err(match code {
-            "ANP_NOT_FOUND" => not_found(OP, id),
-            "ANP_CONFLICT" => Error::conflict(
-                OP,
-                format!(
-                    "job {id} is {}: expected a job that is not running; cancel it first or wait",
-                    detail.trim()
-                ),
-            ),
-            _ => ok(r, OP, v)
-                .err()
-                .unwrap_or_else(|| Error::internal(OP, "unexpected error reply")),
-        });
-    }
-    ok(r, OP, v)?;
+    one_job_reply(r, OP, id, v, |state| {
+        format!("job {id} is {state}: expected a job that is not running; cancel it first or wait")
+    })?;
     Ok(())
 }

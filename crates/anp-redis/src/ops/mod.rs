@@ -136,6 +136,25 @@ pub(crate) fn anp_error(v: &Value) -> Option<(&str, &str)> {
     }
 }
 
+/// The reply of a script that changes one job (`ANP_NOT_FOUND` / `ANP_CONFLICT <state>`
+/// errors): the value, or the error, the conflict worded by `conflict(state)`.
+pub(crate) fn one_job_reply(
+    r: &Redis,
+    op: &str,
+    id: JobId,
+    v: Value,
+    conflict: impl FnOnce(&str) -> String,
+) -> Result<Value> {
+    match anp_error(&v) {
+        Some(("ANP_NOT_FOUND", _)) => Err(not_found(op, id)),
+        Some(("ANP_CONFLICT", state)) => Err(Error::conflict(op, conflict(state.trim()))),
+        Some(_) => Err(ok(r, op, v)
+            .err()
+            .unwrap_or_else(|| Error::internal(op, "unexpected error reply"))),
+        None => ok(r, op, v),
+    }
+}
+
 /// The jobs of a reply that is an array of job replies.
 pub(crate) fn jobs(op: &str, queue: &QueueName, v: Value) -> Result<Vec<Job>> {
     let list = items(v.clone()).ok_or_else(|| record::bad_reply(op, "an array of jobs", &v))?;

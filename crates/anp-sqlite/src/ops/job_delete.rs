@@ -1,11 +1,10 @@
 //! `job_delete`: removes a job that is not running.
 
-use anp_core::{Error, JobId, Result};
+use anp_core::{JobId, Result};
 use rusqlite::Connection;
 
 use crate::conn::OpResult;
-use crate::ops::job_get::not_found;
-use crate::ops::job_state;
+use crate::ops::not_running_error;
 use crate::SqliteStore;
 
 const OP: &str = "job_delete";
@@ -24,14 +23,5 @@ fn sql(c: &Connection, id: JobId) -> OpResult<()> {
     if n == 1 {
         return Ok(());
     }
-    match job_state(c, &id_text)? {
-        None => Err(not_found(OP, id).into()),
-        Some(state) => Err(Error::conflict(
-            OP,
-            format!(
-                "job {id} is {state}: expected a job that is not running; cancel it first or wait"
-            ),
-        )
-        .into()),
-    }
+    Err(not_running_error(c, OP, id)?.into())
 }

@@ -5,8 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use crate::conn::{is_unique_violation, OpResult};
-use crate::ops::job_get::not_found;
-use crate::ops::job_state;
+use crate::ops::not_running_error;
 use crate::row::{self, micros};
 use crate::SqliteStore;
 
@@ -33,16 +32,7 @@ fn sql(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
             Err(e) => return Err(e.into()),
         }
     }
-    match job_state(c, &id_text)? {
-        None => Err(not_found(OP, id).into()),
-        Some(state) => Err(Error::conflict(
-            OP,
-            format!(
-                "job {id} is {state}: expected a job that is not running; cancel it first or wait"
-            ),
-        )
-        .into()),
-    }
+    Err(not_running_error(c, OP, id)?.into())
 }
 
 /// The conflict when reviving `id` would give its unique key a second live job.

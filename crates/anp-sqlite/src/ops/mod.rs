@@ -44,7 +44,7 @@ pub(crate) mod store_checks;
 pub(crate) mod store_ping;
 pub(crate) mod store_snapshot;
 
-use anp_core::JobState;
+use anp_core::{Error, JobId, JobState};
 use rusqlite::Connection;
 
 use crate::conn::OpResult;
@@ -59,4 +59,18 @@ pub(crate) fn job_state(c: &Connection, id: &str) -> OpResult<Option<JobState>> 
         Some(r) => Ok(Some(row::state(r, 0)?)),
         None => Ok(None),
     }
+}
+
+/// Why a write that needs a job that is not running matched nothing: the job is missing
+/// (`NotFound`) or running (`Conflict`, with what to do).
+pub(crate) fn not_running_error(c: &Connection, op: &str, id: JobId) -> OpResult<Error> {
+    Ok(match job_state(c, &id.to_string())? {
+        None => job_get::not_found(op, id),
+        Some(state) => Error::conflict(
+            op,
+            format!(
+                "job {id} is {state}: expected a job that is not running; cancel it first or wait"
+            ),
+        ),
+    })
 }
