@@ -24,6 +24,21 @@ pub struct Backend {
     store: Arc<dyn Store>,
 }
 
+/// How [`connect_with`] opens a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Create an embedded store (a SQLite file) that does not exist yet. `true` for
+    /// [`connect`]; `false` makes a missing file `NotFound`, so a command that only reads never
+    /// leaves an empty database behind a typo in its path. Servers (Redis) are never created.
+    pub create: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { create: true }
+    }
+}
+
 /// Opens the store at `url`:
 ///
 /// | URL | backend | cargo feature |
@@ -44,10 +59,16 @@ pub struct Backend {
 /// # Ok(()) }
 /// ```
 pub async fn connect(url: &str) -> Result<Backend> {
+    connect_with(url, ConnectOptions::default()).await
+}
+
+/// [`connect`] with options: `connect_with(url, ConnectOptions { create: false })` opens only a
+/// store that exists.
+pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Backend> {
     let url = url.trim();
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     let store: Arc<dyn Store> = match scheme.as_deref() {
-        Some("sqlite") => open_sqlite(url).await?,
+        Some("sqlite") => open_sqlite(url, options).await?,
         Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster") => open_redis(url).await?,
         _ => {
             return Err(Error::invalid(
@@ -60,13 +81,14 @@ pub async fn connect(url: &str) -> Result<Backend> {
 }
 
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(url: &str) -> Result<Arc<dyn Store>> {
-    let opts = anp_sqlite::SqliteStore::parse_url(url)?;
+async fn open_sqlite(url: &str, options: ConnectOptions) -> Result<Arc<dyn Store>> {
+    let mut opts = anp_sqlite::SqliteStore::parse_url(url)?;
+    opts.create &= options.create;
     Ok(Arc::new(anp_sqlite::SqliteStore::open(opts).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(url: &str) -> Result<Arc<dyn Store>> {
+async fn open_sqlite(url: &str, _: ConnectOptions) -> Result<Arc<dyn Store>> {
     Err(left_out(url, "sqlite"))
 }
 

@@ -78,7 +78,7 @@ pub use anp_core::{
     Args, AttemptError, Clock, Error, ErrorKind, Job, JobId, JobState, Kind, ManualClock, NewJob,
     Outcome, QueueName, Result, RetryPolicy, SystemClock, Unique,
 };
-pub use backend::{connect, Backend};
+pub use backend::{connect, connect_with, Backend, ConnectOptions};
 
 /// The internal storage seam, for the conformance suite and the backend crates only.
 ///

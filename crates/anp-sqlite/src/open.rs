@@ -236,7 +236,7 @@ fn prepare_file(opts: &SqliteOptions) -> Result<(), Error> {
             if !opts.create {
                 return Err(Error::not_found(
                     OP,
-                    format!("{shown} does not exist: expected an existing alphanode database (creating it is turned off)"),
+                    format!("{shown} does not exist: expected an existing alphanode database (this command does not create one; check the path for a typo, or create the store with a command that writes, such as `anp enqueue` or `anp work`)"),
                 ));
             }
             if dir_read_only {

@@ -35,6 +35,16 @@ pub(super) async fn run_attempt(
         .as_ref()
         .map(|h| h.retry_policy())
         .unwrap_or_default();
+    // The job's own limit, capped by its kind's policy (a config can lower the attempts of
+    // jobs enqueued elsewhere with the default). The handler sees the limit that applies.
+    let max_attempts = job.max_attempts.min(policy.max_attempts.max(1));
+    let job = if max_attempts < job.max_attempts {
+        let mut capped = (*job).clone();
+        capped.max_attempts = max_attempts;
+        Arc::new(capped)
+    } else {
+        job
+    };
     let result: std::result::Result<Outcome, String> = match handler {
         None => Err(format!(
             "no handler for kind {} in worker {}: expected one of [{}]",
@@ -62,9 +72,6 @@ pub(super) async fn run_attempt(
         message,
         retry_safe,
     };
-    // The job's own limit, capped by its kind's policy (a config can lower the attempts of
-    // jobs enqueued elsewhere with the default).
-    let max_attempts = job.max_attempts.min(policy.max_attempts.max(1));
     let retry = |after: Option<Duration>, message: String| {
         if job.attempt >= max_attempts {
             AckOutcome::Dead {

@@ -42,7 +42,7 @@ pub async fn backup(ctx: &Ctx, a: BackupArgs) -> anyhow::Result<()> {
 /// Runs `anp restore`.
 pub async fn restore(ctx: &Ctx, a: RestoreArgs) -> anyhow::Result<()> {
     let file = BackupFile::read(&a.from)?;
-    let admin = ctx.admin().await?;
+    let admin = ctx.admin_creating().await?;
     let pb = output::progress(file.counts().jobs, ctx.json, "restore");
     admin.restore(&file, a.force, |n| pb.inc(n)).await?;
     pb.finish_and_clear();

@@ -1,10 +1,12 @@
 //! `anp enqueue KIND [ARGS_JSON]`.
 
-use alphanode::{Args, Client, EnqueueOptions, Kind, QueueName, Unique};
+use std::path::PathBuf;
+
+use alphanode::{Admin, Args, Client, EnqueueOptions, Kind, QueueName, Unique};
 use clap::Args as ClapArgs;
 
 use super::{parse_timestamp, Ctx};
-use crate::config::parse_duration;
+use crate::config::{parse_duration, Config};
 use crate::output;
 
 /// Options of `anp enqueue`.
@@ -32,9 +34,10 @@ pub struct EnqueueArgs {
     /// Priority 0 (runs first) to 9 (runs last).
     #[arg(long, default_value_t = 5)]
     pub priority: u8,
-    /// Attempts before the job goes dead.
-    #[arg(long, default_value_t = 25)]
-    pub max_attempts: u32,
+    /// Attempts before the job goes dead [default: the kind's `max_attempts` in anp.toml, else
+    /// 25].
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
 }
 
 /// Everything that can be checked before touching the store.
@@ -70,7 +73,7 @@ pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanod
         EnqueueOptions {
             queue: Some(queue),
             priority: Some(a.priority),
-            max_attempts: Some(a.max_attempts),
+            max_attempts: a.max_attempts,
             run_at,
             run_in,
             unique,
@@ -78,10 +81,60 @@ pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanod
     ))
 }
 
+/// The config every command finds (`ANP_CONFIG`, else `./anp.toml`) and the `max_attempts`
+/// it declares for `kind` (`None`: the kind is not declared there); `None` without a config.
+fn declared_attempts(kind: &Kind) -> Option<(PathBuf, Option<u32>)> {
+    let path = crate::config::discovered_path()?;
+    match Config::load(&path) {
+        Ok(c) => {
+            let attempts = c.jobs.get(kind).map(|j| j.retry.max_attempts);
+            Some((path, attempts))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the config; enqueueing with the defaults");
+            Some((path, None))
+        }
+    }
+}
+
+/// A job no worker will run sits until one does: say so (it is still enqueued). With a
+/// config, `anp work` runs only the kinds it declares; without one, only a live worker (a Rust
+/// service, or `anp work` elsewhere) may know the kind.
+async fn warn_undeclared(admin: &Admin, kind: &Kind, config: Option<PathBuf>) {
+    match config {
+        Some(path) => eprintln!(
+            "anp: warning: kind {kind} is not declared in {}: `anp work` with that config will not \
+             run it (a Rust worker that registers {kind} will)",
+            path.display()
+        ),
+        None => {
+            let live = admin
+                .process_list()
+                .await
+                .map(|p| p.iter().any(|p| p.role == "worker"))
+                .unwrap_or(true);
+            if !live {
+                eprintln!(
+                    "anp: warning: no anp.toml declares kind {kind} and no worker is running: the \
+                     job waits until a worker that handles {kind} starts"
+                );
+            }
+        }
+    }
+}
+
 /// Runs `anp enqueue`.
 pub async fn run(ctx: &Ctx, a: EnqueueArgs) -> anyhow::Result<()> {
-    let (kind, args, opts) = options(&a)?;
-    let client = Client::new(ctx.open(None).await?);
+    let (kind, args, mut opts) = options(&a)?;
+    let backend = ctx.open(None).await?;
+    let declared = declared_attempts(&kind);
+    if opts.max_attempts.is_none() {
+        opts.max_attempts = declared.as_ref().and_then(|(_, m)| *m);
+    }
+    if declared.as_ref().is_none_or(|(_, m)| m.is_none()) {
+        warn_undeclared(&Admin::new(backend.clone()), &kind, declared.map(|(p, _)| p)).await;
+    }
+    let client = Client::new(backend);
     // Validate fully before the store sees anything.
     let job = client.new_raw_job(kind, args, opts)?;
     let res = client

@@ -13,7 +13,7 @@ pub mod schedules;
 pub mod status;
 pub mod work;
 
-use alphanode::{Admin, Backend, Error};
+use alphanode::{Admin, Backend, ConnectOptions, Error};
 use jiff::Timestamp;
 
 /// What every command gets from the global flags.
@@ -26,21 +26,54 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The store URL: `--store`/`ANP_STORE`, else the config's, else the default.
+    /// The store URL, in this order: `--store` / `ANP_STORE`; the store of the config the
+    /// command was given (`from_config`: `anp work --config …`); the `store` of the config
+    /// found the way every command finds it (`ANP_CONFIG`, else `./anp.toml`); the default
+    /// `sqlite://anp.db`. Logged (password hidden) with where it came from, at `-v`.
     pub fn url(&self, from_config: Option<&str>) -> String {
-        self.store_url
-            .clone()
-            .or_else(|| from_config.map(str::to_owned))
-            .unwrap_or_else(|| alphanode::backend::DEFAULT_URL.to_owned())
+        let (url, from) = self.resolve(from_config);
+        tracing::info!(
+            store = %alphanode::backend::redact_url(&url),
+            from = %from,
+            "using store"
+        );
+        url
     }
 
-    /// Opens the store.
+    fn resolve(&self, from_config: Option<&str>) -> (String, String) {
+        if let Some(url) = &self.store_url {
+            return (url.clone(), "--store / ANP_STORE".into());
+        }
+        if let Some(url) = from_config {
+            return (url.to_owned(), "the config's store".into());
+        }
+        if let Some((path, url)) = crate::config::discovered_store() {
+            return (url, format!("{}'s store", path.display()));
+        }
+        (
+            alphanode::backend::DEFAULT_URL.to_owned(),
+            "the default".into(),
+        )
+    }
+
+    /// Opens the store, creating an embedded one that does not exist yet: for commands that
+    /// add work (enqueue, bulk, work, scheduler, serve, bench).
     pub async fn open(&self, from_config: Option<&str>) -> Result<Backend, Error> {
         alphanode::connect(&self.url(from_config)).await
     }
 
-    /// Opens the store named by the global flags for an operator command.
+    /// Opens an existing store for an operator command: a SQLite path that does not exist is
+    /// `NotFound` (exit 4), never a new empty database left behind a typo.
     pub async fn admin(&self) -> Result<Admin, Error> {
+        let options = ConnectOptions { create: false };
+        Ok(Admin::new(
+            alphanode::connect_with(&self.url(None), options).await?,
+        ))
+    }
+
+    /// Opens the store for an operator command that adds records (deploy marks, restores),
+    /// creating an embedded store that does not exist yet.
+    pub async fn admin_creating(&self) -> Result<Admin, Error> {
         Ok(Admin::new(self.open(None).await?))
     }
 }

@@ -50,7 +50,7 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
             note,
         } => {
             let m = ctx
-                .admin()
+                .admin_creating()
                 .await?
                 .deploy_mark(DeployMark {
                     version,

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alphanode::maintenance::{pruner::Retention, MaintenanceOptions};
-use alphanode::{Admin, Error, JobState, QueueName, QueueOptions, Worker, WorkerOptions};
+use std::collections::BTreeMap;
+
+use alphanode::admin::JobFilter;
+use alphanode::{Admin, Error, JobState, Kind, QueueName, QueueOptions, Worker, WorkerOptions};
 use clap::Args as ClapArgs;
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +85,14 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
         builder = builder.register_raw(kind.clone(), runners::handler(section, &http));
     }
     let worker = builder.build()?;
+    let kinds: Vec<Kind> = config.jobs.keys().cloned().collect();
+    tracing::info!(
+        worker = worker.id(),
+        queues = %queues.iter().map(|q| q.as_str()).collect::<Vec<_>>().join(","),
+        kinds = %kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","),
+        config = %config.path.display(),
+        "worker starting: runs these kinds on these queues; jobs of other kinds are left for other workers"
+    );
     let scheduler = if a.no_scheduler {
         None
     } else {
@@ -97,7 +108,7 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     });
     let drained_watch = a.exit_when_drained.then(|| {
         let token = worker.shutdown_token();
-        tokio::spawn(exit_when_drained(Admin::new(&store), queues, token))
+        tokio::spawn(exit_when_drained(Admin::new(&store), queues, kinds, token))
     });
     let r = worker.run_until_signal().await;
     if let Some(h) = drained_watch {
@@ -110,29 +121,86 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn exit_when_drained(admin: Admin, queues: Vec<QueueName>, token: CancellationToken) {
+/// States of a job that is not finished.
+const PENDING: [JobState; 4] = [
+    JobState::Scheduled,
+    JobState::Available,
+    JobState::Running,
+    JobState::Retryable,
+];
+
+/// Cancels `token` once the served queues hold no unfinished job of a kind this worker runs.
+/// Jobs of other kinds do not keep it running (no handler here would ever finish them); they
+/// are named when it stops.
+async fn exit_when_drained(
+    admin: Admin,
+    queues: Vec<QueueName>,
+    kinds: Vec<Kind>,
+    token: CancellationToken,
+) {
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let Ok(list) = admin.queue_list().await else {
-            continue;
-        };
-        let pending: u64 = list
-            .iter()
-            .filter(|q| queues.contains(&q.queue))
-            .flat_map(|q| {
-                [
-                    JobState::Scheduled,
-                    JobState::Available,
-                    JobState::Running,
-                    JobState::Retryable,
-                ]
-                .map(|s| q.counts.get(&s).copied().unwrap_or(0))
-            })
-            .sum();
-        if pending == 0 {
-            tracing::info!("queues drained: shutting down");
-            token.cancel();
-            return;
+        match pending_by_kind(&admin, &queues, &kinds).await {
+            Ok(pending) if !pending.keys().any(|k| kinds.contains(k)) => {
+                if pending.is_empty() {
+                    tracing::info!("queues drained: shutting down");
+                } else {
+                    let left: Vec<String> =
+                        pending.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    tracing::warn!(
+                        left = %left.join(", "),
+                        "queues drained of the kinds this worker runs: shutting down; jobs of \
+                         kinds no handler here runs are left in the queues"
+                    );
+                }
+                token.cancel();
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "drain check failed; retrying"),
         }
     }
+}
+
+/// Unfinished jobs of the served queues, counted by kind — cheap when the queues are empty (one
+/// `queue_list`); otherwise the unfinished jobs are listed 1,000 at a time, stopping at the
+/// first page that holds a kind of `ours` (then the counts are partial: not drained anyway).
+async fn pending_by_kind(
+    admin: &Admin,
+    queues: &[QueueName],
+    ours: &[Kind],
+) -> alphanode::Result<BTreeMap<Kind, u64>> {
+    let mut by_kind = BTreeMap::new();
+    for q in admin.queue_list().await? {
+        let n: u64 = PENDING
+            .iter()
+            .map(|s| q.counts.get(s).copied().unwrap_or(0))
+            .sum();
+        if n == 0 || !queues.contains(&q.queue) {
+            continue;
+        }
+        let mut before = None;
+        loop {
+            let page = admin
+                .job_list(JobFilter {
+                    states: PENDING.to_vec(),
+                    queue: Some(q.queue.clone()),
+                    before,
+                    limit: 1000,
+                    ..JobFilter::default()
+                })
+                .await?;
+            for j in &page {
+                *by_kind.entry(j.kind.clone()).or_insert(0) += 1;
+            }
+            if by_kind.keys().any(|k| ours.contains(k)) {
+                return Ok(by_kind);
+            }
+            match page.last() {
+                Some(last) if page.len() == 1000 => before = Some(last.id),
+                _ => break,
+            }
+        }
+    }
+    Ok(by_kind)
 }

@@ -104,6 +104,40 @@ pub enum Runner {
     Noop,
 }
 
+/// The config every command reads its store from when none is given: `ANP_CONFIG`, else
+/// `./anp.toml` if it exists.
+pub fn discovered_path() -> Option<PathBuf> {
+    match std::env::var_os("ANP_CONFIG") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            let p = PathBuf::from("anp.toml");
+            p.exists().then_some(p)
+        }
+    }
+}
+
+/// The `store` of the [`discovered_path`] config, if it names one. Reads only that key, so a
+/// command that needs no jobs or schedules is not held up by them; a file that cannot be read
+/// or parsed is reported (warning) and its store ignored — `anp doctor` checks it in full.
+pub fn discovered_store() -> Option<(PathBuf, String)> {
+    let path = discovered_path()?;
+    let store = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| text.parse::<toml::Table>().map_err(|e| e.to_string()))
+        .map(|t| t.get("store").and_then(|v| v.as_str()).map(str::to_owned));
+    match store {
+        Ok(store) => store.map(|s| (path, s)),
+        Err(e) => {
+            tracing::warn!(
+                config = %path.display(),
+                error = %e,
+                "cannot read the config; its store setting is ignored (run `anp doctor` to check it)"
+            );
+            None
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, Error> {
