@@ -101,6 +101,18 @@ impl CronExpr {
                 expected: "a 5- or 6-field cron expression".to_owned(),
             })?;
         let matches_some_date = matches_some_date(&cron.pattern);
+        if !matches_some_date {
+            // A schedule that can never fire is a mistake, not a schedule: refuse it here like
+            // any other invalid expression, so a config or `anp cron next` says so at once.
+            return Err(CronError::Expression {
+                expr: text.to_owned(),
+                problem: "matches no date: no chosen month has such a day (e.g. 30 or 31 \
+                          February, 31 April)"
+                    .to_owned(),
+                expected: "a day of the month that exists in at least one of the chosen months"
+                    .to_owned(),
+            });
+        }
         Ok(CronExpr {
             text: text.to_owned(),
             cron,

@@ -48,6 +48,20 @@ pub async fn run(ctx: &Ctx, c: CronCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(format_rfc3339_offset)
                 .collect();
+            if times.is_empty() {
+                // Every date it matches falls in skipped local time (a wildcard job in a
+                // daylight-saving gap): as useless as an invalid expression.
+                return Err(Error::invalid(
+                    format!("cron expression {:?}", expr.as_str()),
+                    format!(
+                        "never fires in {} after {after}: every time it names falls in a \
+                         daylight-saving gap there; expected an expression with at least one \
+                         time that exists in the zone (see docs/cron-dst.md)",
+                        tz.name()
+                    ),
+                )
+                .into());
+            }
             if ctx.json {
                 output::json(&times)?;
             } else {

@@ -3,11 +3,11 @@
 
 use alphanode::{Admin, StoreCheck};
 use clap::Args as ClapArgs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::status::EXIT_ATTENTION;
 use super::Ctx;
-use crate::config::Config;
+use crate::config::{Config, Runner};
 use crate::output;
 
 /// Options of `anp doctor`.
@@ -52,6 +52,7 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
                     ),
                 ));
                 config_store = c.store.clone();
+                checks.extend(job_checks(&c));
             }
             Err(e) => checks.push(fail(
                 "config",
@@ -158,4 +159,89 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(if ok { 0 } else { EXIT_ATTENTION })
+}
+
+/// Every job kind's runner as `anp work` will start it: a command must resolve to an
+/// executable file (on PATH when it has no `/`, else relative to the job's `dir` or here), an
+/// HTTP kind's URL must parse as http(s). One failing check per broken kind, or one pass.
+fn job_checks(c: &Config) -> Vec<StoreCheck> {
+    let mut failed = Vec::new();
+    let (mut commands, mut urls) = (0, 0);
+    for (kind, job) in &c.jobs {
+        match &job.run {
+            Runner::Command { argv, dir, .. } => {
+                commands += 1;
+                let program = argv.first().map(String::as_str).unwrap_or_default();
+                if let Err(why) = executable(program, dir.as_deref()) {
+                    failed.push(fail(
+                        "job command",
+                        format!("job {kind}: command {program:?} {why}"),
+                        format!(
+                            "fix `command` of [[job]] {kind} in {} (a path with / is relative to \
+                             the job's `dir`, or to where `anp work` runs)",
+                            c.path.display()
+                        ),
+                    ));
+                }
+            }
+            Runner::Http { url, .. } => {
+                urls += 1;
+                let parsed = reqwest::Url::parse(url);
+                if !parsed
+                    .as_ref()
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                {
+                    let why = parsed
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "scheme is not http or https".to_owned());
+                    failed.push(fail(
+                        "job url",
+                        format!("job {kind}: url {url:?} is invalid: {why}"),
+                        format!(
+                            "fix `url` of [[job]] {kind} in {}: expected http://… or https://…",
+                            c.path.display()
+                        ),
+                    ));
+                }
+            }
+            Runner::Noop => {}
+        }
+    }
+    if failed.is_empty() {
+        vec![pass(
+            "job kinds",
+            format!("{commands} command(s) found and executable, {urls} URL(s) valid"),
+        )]
+    } else {
+        failed
+    }
+}
+
+/// Ok when `program` names an executable file, else why not ("not found on PATH", …).
+fn executable(program: &str, dir: Option<&Path>) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.is_empty() {
+        return Err("is empty".into());
+    }
+    let path = if program.contains('/') {
+        let p = Path::new(program);
+        match dir {
+            Some(d) if p.is_relative() => d.join(p),
+            _ => p.to_owned(),
+        }
+    } else {
+        return which::which(program)
+            .map(|_| ())
+            .map_err(|_| "is not found on PATH".to_owned());
+    };
+    match std::fs::metadata(&path) {
+        Err(e) => Err(format!("cannot be run: {}: {e}", path.display())),
+        Ok(m) if !m.is_file() => Err(format!("is not a file: {}", path.display())),
+        Ok(m) if m.permissions().mode() & 0o111 == 0 => Err(format!(
+            "is not executable: {} (chmod +x it)",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+    }
 }

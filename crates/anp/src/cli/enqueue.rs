@@ -132,7 +132,12 @@ pub async fn run(ctx: &Ctx, a: EnqueueArgs) -> anyhow::Result<()> {
         opts.max_attempts = declared.as_ref().and_then(|(_, m)| *m);
     }
     if declared.as_ref().is_none_or(|(_, m)| m.is_none()) {
-        warn_undeclared(&Admin::new(backend.clone()), &kind, declared.map(|(p, _)| p)).await;
+        warn_undeclared(
+            &Admin::new(backend.clone()),
+            &kind,
+            declared.map(|(p, _)| p),
+        )
+        .await;
     }
     let client = Client::new(backend);
     // Validate fully before the store sees anything.
