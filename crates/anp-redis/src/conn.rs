@@ -117,6 +117,9 @@ pub(crate) struct Redis {
     /// The redacted URL, for messages.
     target: String,
     waiters: Waiters,
+    /// Set when a call found the store unreachable, cleared (with one "reconnected" log line)
+    /// by the next call that gets through, so an operator sees when an outage ended.
+    unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Redis {
@@ -126,6 +129,7 @@ impl Redis {
             scripts,
             target,
             waiters,
+            unreachable: Default::default(),
         }
     }
 
@@ -191,7 +195,18 @@ impl Redis {
     /// reply ([`Value::ServerError`]). Scripts the server forgot (`NOSCRIPT`) are loaded and
     /// only those calls are sent again: a refused call did not run.
     pub(crate) async fn run(&self, op: &str, calls: Vec<Call>) -> Result<Vec<Value>> {
-        let mut out = self.send(op, &calls).await?;
+        use std::sync::atomic::Ordering;
+        let sent = self.send(op, &calls).await;
+        match &sent {
+            Err(e) if e.kind() == anp_core::ErrorKind::Unavailable => {
+                self.unreachable.store(true, Ordering::Relaxed);
+            }
+            Ok(_) if self.unreachable.swap(false, Ordering::Relaxed) => {
+                tracing::info!(store = %self.target, op, "reconnected: the store answers again");
+            }
+            _ => {}
+        }
+        let mut out = sent?;
         let missing: Vec<usize> = out
             .iter()
             .enumerate()

@@ -135,12 +135,15 @@ anp_core::forward_store_ops!(impl_store! {
             warnings
                 .into_iter()
                 .map(|w| {
-                    StoreCheck::fail(
-                        "redis settings",
-                        w,
-                        "CONFIG SET maxmemory-policy noeviction; enable AOF (appendonly yes, \
-                         appendfsync everysec) — see README \"Redis\"",
-                    )
+                    // Each setting has its own fix: say only the one that applies.
+                    let fix = if w.contains("maxmemory-policy") {
+                        "CONFIG SET maxmemory-policy noeviction (and in redis.conf) — see README \
+                         \"Redis\""
+                    } else {
+                        "enable AOF: appendonly yes, appendfsync everysec (CONFIG SET and \
+                         redis.conf) — see README \"Redis\""
+                    };
+                    StoreCheck::fail("redis settings", w, fix)
                 })
                 .collect()
         }

@@ -51,7 +51,13 @@ pub enum SchedulesCommand {
 #[derive(ClapArgs, Debug)]
 pub struct SchedulerArgs {
     /// Config file declaring the `[[schedule]]`s.
-    #[arg(long, short, default_value = "anp.toml", env = "ANP_CONFIG")]
+    #[arg(
+        long,
+        short,
+        default_value = "anp.toml",
+        env = "ANP_CONFIG",
+        hide_env_values = true
+    )]
     pub config: PathBuf,
 }
 
@@ -121,9 +127,12 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
                     next.as_ref()
                         .map(|z| output::ts(z.timestamp()))
                         .unwrap_or_default(),
-                    i.last_tick
-                        .map(|t| output::age(t, now))
-                        .unwrap_or_else(|| "-".into()),
+                    // `last_tick` also moves at registration and on skipped ticks: a schedule
+                    // that never enqueued a job never ran (a restored one included).
+                    match (i.last_job, i.last_tick) {
+                        (Some(_), Some(t)) => output::age(t, now),
+                        _ => "never".into(),
+                    },
                     i.last_job_state
                         .map(|s| s.to_string())
                         .unwrap_or_else(|| "-".into()),

@@ -19,7 +19,13 @@ use crate::runners;
 #[derive(ClapArgs, Debug)]
 pub struct WorkArgs {
     /// Config file declaring queues and job kinds.
-    #[arg(long, short, default_value = "anp.toml", env = "ANP_CONFIG")]
+    #[arg(
+        long,
+        short,
+        default_value = "anp.toml",
+        env = "ANP_CONFIG",
+        hide_env_values = true
+    )]
     pub config: PathBuf,
     /// Exit once the served queues hold no scheduled, available, running or retryable job.
     #[arg(long)]
