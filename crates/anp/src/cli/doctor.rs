@@ -162,8 +162,8 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
 }
 
 /// Every job kind's runner as `anp work` will start it: a command must resolve to an
-/// executable file (on PATH when it has no `/`, else relative to the job's `dir` or here), an
-/// HTTP kind's URL must parse as http(s). One failing check per broken kind, or one pass.
+/// executable file (on PATH when it has no `/`, else relative to the job's `dir` or here).
+/// One failing check per broken kind, or one pass.
 fn job_checks(c: &Config) -> Vec<StoreCheck> {
     let mut failed = Vec::new();
     let (mut commands, mut urls) = (0, 0);
@@ -184,27 +184,8 @@ fn job_checks(c: &Config) -> Vec<StoreCheck> {
                     ));
                 }
             }
-            Runner::Http { url, .. } => {
-                urls += 1;
-                let parsed = reqwest::Url::parse(url);
-                if !parsed
-                    .as_ref()
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-                {
-                    let why = parsed
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| "scheme is not http or https".to_owned());
-                    failed.push(fail(
-                        "job url",
-                        format!("job {kind}: url {url:?} is invalid: {why}"),
-                        format!(
-                            "fix `url` of [[job]] {kind} in {}: expected http://… or https://…",
-                            c.path.display()
-                        ),
-                    ));
-                }
-            }
+            // Loading the config already parsed every URL (http or https, or refused).
+            Runner::Http { .. } => urls += 1,
             Runner::Noop => {}
         }
     }

@@ -180,7 +180,7 @@ fn print_status(s: &Status) {
     }
     let f = &s.failing;
     println!(
-        "FAILING  {} failed, {} dead in the last 15 min (rate {}); {} dead in total",
+        "FAILING  {} attempts failed and {} jobs went dead in the last 15 min (failure rate {}); {} dead jobs in the store now",
         f.failed_15m,
         f.dead_15m,
         f.failure_rate_15m
