@@ -15,7 +15,7 @@ use anp_core::{Args, ErrorKind, JobState, Store};
 use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
-use crate::util::{ack, fetch, k, plus, q};
+use crate::util::{ack, fetch, k, plus, q, wait_for};
 use crate::Harness;
 
 /// A schedule definition for the tests.
@@ -357,8 +357,8 @@ pub async fn schedule_moved_to_another_queue_keeps_its_state<H: Harness>(h: &H) 
     );
 }
 
-/// Three in-process schedulers on separate handles run a per-second schedule for ~4 s: every
-/// tick between the first and the last fired exactly once.
+/// Three in-process schedulers on separate handles run a per-second schedule until three ticks
+/// fired: every tick between the first and the last fired exactly once.
 pub async fn three_schedulers_fire_each_tick_once<H: Harness>(h: &H) {
     let d = def("per-second", "* * * * * *");
     let mut runs = Vec::new();
@@ -376,14 +376,26 @@ pub async fn three_schedulers_fire_each_tick_once<H: Harness>(h: &H) {
         let t = token.clone();
         runs.push(tokio::spawn(async move { sch.run(t).await }));
     }
-    tokio::time::sleep(Duration::from_millis(4300)).await;
+    // Per-second ticks need real seconds: wait (with a deadline) until three have fired.
+    let s: Arc<dyn Store> = h.store().await;
+    wait_for("three ticks to fire", Duration::from_secs(30), || {
+        let (s, name) = (s.clone(), d.name.clone());
+        async move {
+            let (_, log) = s.schedule_get(name, 1000).await.ok()?;
+            let fired = log
+                .iter()
+                .filter(|e| e.decision == FireDecision::Enqueued)
+                .count();
+            (fired >= 3).then_some(())
+        }
+    })
+    .await;
     token.cancel();
     for r in runs {
         r.await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let s: Arc<dyn Store> = h.store().await;
     let (_, log) = s
         .schedule_get(d.name.clone(), 1000)
         .await
