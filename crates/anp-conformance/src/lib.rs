@@ -9,25 +9,53 @@
 //! ```
 //!
 //! # Layout
-//! - [`store`]: the Store seam itself: enqueue, fetch order, every ack outcome, fencing,
-//!   heartbeats, rescue, promotion, uniqueness, pause, prune, retry, cancel, delete, queue purge, listing,
-//!   waiting.
+//! One file per area (River's `riverdrivertest` split: `job_insert.go`, `job_update.go`,
+//! `queue.go`, …); [`conformance_suite!`] lists the cases of each area.
+//! - [`jobs`]: jobs through the Store seam:
+//!   - [`jobs::enqueue`]: what is stored, state by `run_at`, repeated ids, batch atomicity;
+//!   - [`jobs::fetch`]: order, limits, leases, paused queues, concurrent fetchers;
+//!   - [`jobs::ack`]: every ack outcome, and mixed batches;
+//!   - [`jobs::lease`]: heartbeats, rescue of expired leases, fencing of the old worker;
+//!   - [`jobs::promote`]: scheduled and retryable jobs becoming due;
+//!   - [`jobs::unique`]: unique keys, within a batch, and their period;
+//!   - [`jobs::retry`]: operator retry of one job and of dead jobs in bulk;
+//!   - [`jobs::cancel_delete`]: operator cancel and delete, unknown ids;
+//!   - [`jobs::list`]: listing with filters and paging.
+//! - [`queues`]: the queue listing (counts, oldest job, pause flags).
+//! - [`purge`]: deleting one queue's jobs in bulk.
+//! - [`retention`]: pruning finished jobs by age and count.
+//! - [`export`]: the point-in-time export.
+//! - [`monitor`]: ping, per-minute stats, process registry, deploy markers.
+//! - [`wait`]: `job_wait` wake-ups and timeouts.
 //! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead,
 //!   heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
-//! - [`schedule`]: scheduled tasks: the atomic tick claim, overlap, pause, fire log, and three
-//!   schedulers firing a per-second schedule with each tick once.
+//! - [`schedule`]: scheduled tasks: the atomic tick claim, overlap, pause, fire log, moving a
+//!   schedule, and three schedulers firing a per-second schedule with each tick once.
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
 //!   killed with SIGKILL mid-job whose job another worker completes with the lost attempt in
 //!   its history.
-//! - [`util`]: waiting on conditions with a deadline (never a bare sleep).
+//! - [`util`]: building jobs, calling the store, and waiting on conditions with a deadline.
 //!
-//! Tests wait on worker events or store state with deadlines; time-dependent store cases pass
-//! explicit instants (the Store takes `now` as input), so no case depends on wall-clock luck.
+//! Tests wait on worker events or store state with deadlines, never on a bare sleep longer
+//! than 100 ms; time-dependent store cases pass explicit instants (the Store takes `now` as
+//! input), so no case depends on wall-clock luck. Wall time is spent only where leases,
+//! heartbeats or per-second schedules need it.
+//!
+//! # Gaps
+//! A backend that lacks a whole area says so with a reason, and the area's cases are generated
+//! as ignored tests that carry it (`conformance_suite!(H, anp, gap(schedules_and_stats) =
+//! "…")`): visible in every run, never silently dropped.
 
+pub mod export;
+pub mod jobs;
+pub mod monitor;
 pub mod process;
+pub mod purge;
+pub mod queues;
+pub mod retention;
 pub mod schedule;
-pub mod store;
 pub mod util;
+pub mod wait;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -58,46 +86,95 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@schedules_and_stats $h, $anp, ());
     };
     (@core $h:ty, $anp:expr) => {
+        // jobs/enqueue.rs
         $crate::conformance_suite!(@store $h;
             enqueue_then_get_round_trips,
-            enqueue_in_future_is_scheduled,
-            fetch_orders_by_priority_then_fifo,
+            enqueue_in_future_is_scheduled_and_past_is_available,
+            same_id_again_is_a_duplicate,
+            enqueue_batch_with_an_invalid_job_adds_nothing
+        );
+        // jobs/fetch.rs
+        $crate::conformance_suite!(@store $h;
+            fetch_orders_by_priority_then_run_at_then_id,
             fetch_respects_limit_and_queue,
-            concurrent_fetchers_never_share_a_job,
+            fetch_skips_paused_queue,
+            concurrent_fetchers_never_share_a_job
+        );
+        // jobs/ack.rs
+        $crate::conformance_suite!(@store $h;
             ack_complete,
             ack_retry_records_error_and_reschedules,
             ack_dead_records_not_retry_safe,
             snooze_and_hand_back_give_the_attempt_back,
             ack_cancel,
-            ack_batch_mixed_with_stale_lease,
+            ack_batch_applies_each_ack_on_its_own
+        );
+        // jobs/lease.rs
+        $crate::conformance_suite!(@store $h;
             stale_lease_is_rejected_after_rescue,
-            heartbeat_extends_lease_and_reports_lost,
+            heartbeat_extends_only_held_leases,
             rescue_marks_dead_when_attempts_exhausted,
+            rescue_honours_its_limit
+        );
+        // jobs/promote.rs
+        $crate::conformance_suite!(@store $h;
             promote_makes_due_jobs_available,
+            promote_honours_its_limit
+        );
+        // jobs/unique.rs
+        $crate::conformance_suite!(@store $h;
             unique_key_returns_existing_job,
             unique_key_within_one_batch,
-            same_id_again_is_a_duplicate,
-            unique_key_free_again_after_finish_unless_period,
-            paused_queue_is_not_fetched,
-            prune_by_age_and_count,
+            unique_key_free_again_after_finish_unless_period
+        );
+        // jobs/retry.rs
+        $crate::conformance_suite!(@store $h;
             retry_gives_dead_job_one_more_attempt,
-            retry_dead_in_bulk,
-            cancel_rules,
-            delete_rules,
+            retry_refuses_while_another_live_job_holds_the_unique_key,
+            retry_dead_revives_matching_jobs_and_skips_unique_conflicts
+        );
+        // jobs/cancel_delete.rs
+        $crate::conformance_suite!(@store $h;
+            cancel_voids_running_lease_and_refuses_final_jobs,
+            delete_refuses_running_jobs_and_unknown_ids,
+            unknown_job_is_not_found
+        );
+        // jobs/list.rs
+        $crate::conformance_suite!(@store $h;
+            job_list_filters_pages_and_sorts_newest_first,
+            job_list_finds_every_state_with_paging
+        );
+        // queues.rs, purge.rs
+        $crate::conformance_suite!(@store $h;
+            queue_list_counts_every_state_and_oldest_available,
             purge_deletes_chosen_states_and_never_running,
             purge_pages_by_limit,
             purge_releases_unique_keys,
             purge_refuses_running_and_zero_limit,
-            purge_of_unknown_or_empty_queue_is_zero,
-            unknown_job_is_not_found,
-            queue_list_counts_every_state,
-            job_list_filters_and_pages,
-            job_wait_wakes_on_enqueue_from_another_handle,
+            purge_of_unknown_or_empty_queue_is_zero
+        );
+        // retention.rs
+        $crate::conformance_suite!(@store $h;
+            prune_by_age_keeps_recent_and_unfinished_jobs,
+            prune_by_count_keeps_the_newest_per_queue,
+            prune_honours_its_limit_oldest_first,
+            prune_with_equal_finish_times_keeps_exactly_max_count
+        );
+        // export.rs, monitor.rs
+        $crate::conformance_suite!(@store $h;
+            export_is_a_point_in_time_view,
             ping_reports_backend,
             processes_register_and_go_stale,
-            deploy_markers_newest_first,
-            export_is_a_point_in_time_view
+            deploy_markers_newest_first
         );
+        // wait.rs
+        $crate::conformance_suite!(@store $h;
+            job_wait_wakes_on_enqueue_from_another_handle,
+            job_wait_wakes_on_enqueue_and_resume_from_the_same_handle,
+            job_wait_returns_at_once_when_work_is_waiting,
+            job_wait_is_not_ended_by_work_it_cannot_fetch
+        );
+        // worker.rs
         $crate::conformance_suite!(@store $h;
             worker_applies_every_outcome,
             worker_panic_is_a_failed_attempt,
@@ -110,6 +187,7 @@ macro_rules! conformance_suite {
             workers_complete_each_job_exactly_once,
             worker_idle_then_picks_up_new_job
         );
+        // process.rs
         $crate::conformance_suite!(@process $h, $anp;
             processes_complete_each_job_exactly_once,
             sigkill_mid_job_is_rescued_and_recorded,
@@ -124,12 +202,14 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@schedules_and_stats $h, $anp, ($reason));
     };
     (@schedules_and_stats $h:ty, $anp:expr, ($($reason:literal)?)) => {
+        // monitor.rs, schedule.rs
         $crate::conformance_suite!(@store_gap $h; ($($reason)?);
             stats_count_enqueues_and_outcomes,
             schedule_tick_is_claimed_once,
             schedule_overlap_skips_while_previous_runs,
             schedule_fire_log_records_decisions_and_is_bounded,
             schedule_sync_pause_list_delete,
+            schedule_moved_to_another_queue_keeps_its_state,
             three_schedulers_fire_each_tick_once
         );
         $crate::conformance_suite!(@process_gap $h, $anp; ($($reason)?);
@@ -163,7 +243,21 @@ macro_rules! conformance_suite {
 
 /// Every store and worker case, under one path for the macro.
 pub mod cases {
+    pub use crate::export::*;
+    pub use crate::jobs::ack::*;
+    pub use crate::jobs::cancel_delete::*;
+    pub use crate::jobs::enqueue::*;
+    pub use crate::jobs::fetch::*;
+    pub use crate::jobs::lease::*;
+    pub use crate::jobs::list::*;
+    pub use crate::jobs::promote::*;
+    pub use crate::jobs::retry::*;
+    pub use crate::jobs::unique::*;
+    pub use crate::monitor::*;
+    pub use crate::purge::*;
+    pub use crate::queues::*;
+    pub use crate::retention::*;
     pub use crate::schedule::*;
-    pub use crate::store::*;
+    pub use crate::wait::*;
     pub use crate::worker::*;
 }

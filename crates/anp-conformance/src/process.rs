@@ -107,6 +107,19 @@ async fn enqueue(c: &Client, kind: &str, max_attempts: u32) -> JobId {
     .id
 }
 
+/// Waits (in wall time, with a deadline) until `job`'s lease, if it has one, has expired.
+async fn wait_until_lease_expired(job: &anp_core::Job) {
+    let Some(expiry) = job.lease_expires_at else {
+        return;
+    };
+    wait_for(
+        "the lease to expire",
+        Duration::from_secs(30),
+        || async move { (jiff::Timestamp::now() > expiry).then_some(()) },
+    )
+    .await;
+}
+
 fn kill_pid_file(path: &Path) {
     if let Some(pid) = std::fs::read_to_string(path)
         .ok()
@@ -184,7 +197,7 @@ pub async fn processes_complete_each_job_exactly_once<H: Harness>(h: &H, anp: &P
 }
 
 /// `anp work` is SIGKILLed in the middle of a job: another worker rescues the job once the
-/// lease expires, completes it, and the history records the lost attempt.
+/// lease expired, completes it, and the history records the lost attempt.
 pub async fn sigkill_mid_job_is_rescued_and_recorded<H: Harness>(h: &H, anp: &Path) {
     let dir = h.dir();
     let mark = dir.join("started");
@@ -193,7 +206,7 @@ pub async fn sigkill_mid_job_is_rescued_and_recorded<H: Harness>(h: &H, anp: &Pa
         &dir,
         "anp.toml",
         &format!(
-            "[worker]\nlease = \"2s\"\n\n[[job]]\nkind = \"slow\"\ncommand = [\"sh\", \"-c\", \"if [ \\\"$ANP_ATTEMPT\\\" = 1 ]; then echo $$ > {pid}; touch {mark}; sleep 120; fi; exit 0\"]\n",
+            "[worker]\nlease = \"1s\"\n\n[[job]]\nkind = \"slow\"\ncommand = [\"sh\", \"-c\", \"if [ \\\"$ANP_ATTEMPT\\\" = 1 ]; then echo $$ > {pid}; touch {mark}; sleep 120; fi; exit 0\"]\n",
             pid = pidfile.display(),
             mark = mark.display()
         ),
@@ -219,6 +232,8 @@ pub async fn sigkill_mid_job_is_rescued_and_recorded<H: Harness>(h: &H, anp: &Pa
         JobState::Running,
         "the killed worker still holds the lease"
     );
+    // The next worker's rescuer makes its first pass at start: start it once the lease expired.
+    wait_until_lease_expired(&running).await;
     let _second = AnpProcess::work(anp, &h.url(), &config, dir.join("second.log"));
     let j = wait_state(&store, id, JobState::Completed, Duration::from_secs(60)).await;
     assert_eq!(j.attempt, 2);
@@ -241,7 +256,7 @@ pub async fn sigterm_hands_back_running_job<H: Harness>(h: &H, anp: &Path) {
         &dir,
         "anp.toml",
         &format!(
-            "[worker]\ngrace = \"500ms\"\n\n[[job]]\nkind = \"slow\"\ncommand = [\"sh\", \"-c\", \"touch {mark}; sleep 120\"]\n",
+            "[worker]\ngrace = \"100ms\"\n\n[[job]]\nkind = \"slow\"\ncommand = [\"sh\", \"-c\", \"touch {mark}; sleep 120\"]\n",
             mark = mark.display()
         ),
     );
@@ -292,6 +307,10 @@ pub async fn poison_job_that_kills_workers_ends_dead<H: Harness>(h: &H, anp: &Pa
         if current.exited().is_some() {
             n += 1;
             assert!(n <= 4, "workers were killed {n} times: the job loops");
+            // The next worker's rescuer makes its first pass at start: start it once the killed
+            // worker's lease expired, so that pass takes the job back.
+            let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+            wait_until_lease_expired(&j).await;
             current = AnpProcess::work(anp, &h.url(), &config, dir.join(format!("w{n}.log")));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -299,14 +318,15 @@ pub async fn poison_job_that_kills_workers_ends_dead<H: Harness>(h: &H, anp: &Pa
 }
 
 /// Three `anp scheduler` processes on a per-second schedule, one SIGKILLed and restarted every
-/// 0.3–1.5 s for `ANP_SOAK_SECS` seconds (default 20): every tick fires exactly once, with no
-/// gap. (The closing note of the scheduler issue quotes a 3-minute run.)
+/// 0.3–1.5 s for `ANP_SOAK_SECS` seconds (default 10; about ten kills): every tick fires
+/// exactly once, with no gap. (The closing note of the scheduler issue quotes a 3-minute run:
+/// `ANP_SOAK_SECS=180`.)
 pub async fn schedulers_killed_at_random_fire_each_tick_once<H: Harness>(h: &H, anp: &Path) {
     use rand::Rng;
     let secs: u64 = std::env::var("ANP_SOAK_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(10);
     let dir = h.dir();
     let config = write_config(
         &dir,
@@ -326,6 +346,8 @@ pub async fn schedulers_killed_at_random_fire_each_tick_once<H: Harness>(h: &H, 
                 rng.random_range(0..procs.len()),
             )
         };
+        // Wall time by design: the kills must land at random phases of the per-second ticks
+        // (mid-claim included), which waiting on a condition would not give.
         tokio::time::sleep(Duration::from_millis(pause)).await;
         procs[victim].signal(Signal::SIGKILL);
         procs[victim].wait_exit(Duration::from_secs(10)).await;

@@ -15,7 +15,7 @@ use anp_core::{Args, ErrorKind, JobState, Store};
 use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
-use crate::util::{ack, fetch, k, plus, q};
+use crate::util::{ack, fetch, k, plus, q, wait_for};
 use crate::Harness;
 
 /// A schedule definition for the tests.
@@ -306,8 +306,59 @@ pub async fn schedule_sync_pause_list_delete<H: Harness>(h: &H) {
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
 
-/// Three in-process schedulers on separate handles run a per-second schedule for ~4 s: every
-/// tick between the first and the last fired exactly once.
+/// A schedule whose queue changes keeps its state (last tick, pause); the claimed tick stays
+/// claimed and the next one enqueues into the new queue; it is still one schedule.
+pub async fn schedule_moved_to_another_queue_keeps_its_state<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let now = Timestamp::now();
+    let d = def("mover", "* * * * *");
+    sync(&*s, vec![d.clone()], now).await;
+    s.schedule_claim_tick(claim(&d, plus(now, 60), plus(now, 60), 10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.schedule_set_paused(d.name.clone(), true, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut moved = d.clone();
+    moved.queue = q("other");
+    sync(&*s, vec![moved.clone()], plus(now, 61)).await;
+    let (info, _) = s
+        .schedule_get(d.name.clone(), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.def.queue, q("other"));
+    assert!(info.paused, "pause survives the move");
+    assert_eq!(
+        info.last_tick.map(|t| t.as_microsecond()),
+        Some(plus(now, 60).as_microsecond()),
+        "last tick survives the move"
+    );
+    assert_eq!(
+        s.schedule_claim_tick(claim(&moved, plus(now, 60), plus(now, 60), 10))
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        TickClaim::AlreadyClaimed
+    );
+    let r = s
+        .schedule_claim_tick(claim(&moved, plus(now, 120), plus(now, 120), 10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let TickClaim::Claimed { job: Some(e), .. } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        s.job_get(e.id).await.map(|j| j.queue).ok(),
+        Some(q("other"))
+    );
+    let list = s.schedule_list().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        list.iter().map(|i| i.def.name.as_str()).collect::<Vec<_>>(),
+        vec!["mover"]
+    );
+}
+
+/// Three in-process schedulers on separate handles run a per-second schedule until three ticks
+/// fired: every tick between the first and the last fired exactly once.
 pub async fn three_schedulers_fire_each_tick_once<H: Harness>(h: &H) {
     let d = def("per-second", "* * * * * *");
     let mut runs = Vec::new();
@@ -325,14 +376,26 @@ pub async fn three_schedulers_fire_each_tick_once<H: Harness>(h: &H) {
         let t = token.clone();
         runs.push(tokio::spawn(async move { sch.run(t).await }));
     }
-    tokio::time::sleep(Duration::from_millis(4300)).await;
+    // Per-second ticks need real seconds: wait (with a deadline) until three have fired.
+    let s: Arc<dyn Store> = h.store().await;
+    wait_for("three ticks to fire", Duration::from_secs(30), || {
+        let (s, name) = (s.clone(), d.name.clone());
+        async move {
+            let (_, log) = s.schedule_get(name, 1000).await.ok()?;
+            let fired = log
+                .iter()
+                .filter(|e| e.decision == FireDecision::Enqueued)
+                .count();
+            (fired >= 3).then_some(())
+        }
+    })
+    .await;
     token.cancel();
     for r in runs {
         r.await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let s: Arc<dyn Store> = h.store().await;
     let (_, log) = s
         .schedule_get(d.name.clone(), 1000)
         .await

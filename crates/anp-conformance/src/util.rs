@@ -1,4 +1,4 @@
-//! Helpers shared by the cases: building jobs, acking, and waiting on conditions.
+//! Helpers shared by the cases: building jobs, calling the store, and waiting on conditions.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,10 +6,27 @@ use std::time::Duration;
 
 use anp_core::job::ts_add;
 use anp_core::store::{
-    AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams,
+    AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobEnqueueManyParams,
+    JobFetchParams, QueuePurgeParams,
 };
-use anp_core::{Args, Job, Kind, NewJob, QueueName, Store};
+use anp_core::{Args, AttemptError, Job, JobState, Kind, NewJob, QueueName, Store};
 use jiff::Timestamp;
+
+/// The current instant to the whole microsecond: what every backend stores, so instants the
+/// store gives back compare equal to the ones a case passed in.
+pub fn now() -> Timestamp {
+    anp_core::job::ts_from_micros(Timestamp::now().as_microsecond())
+}
+
+/// One failed attempt for an ack or an expected history.
+pub fn err(attempt: u32, at: Timestamp, message: &str, retry_safe: bool) -> AttemptError {
+    AttemptError {
+        attempt,
+        at,
+        message: message.into(),
+        retry_safe,
+    }
+}
 
 /// A queue name that is known to be valid.
 pub fn q(name: &str) -> QueueName {
@@ -40,6 +57,42 @@ pub async fn enqueue(store: &dyn Store, jobs: Vec<NewJob>, now: Timestamp) -> Ve
         .into_iter()
         .map(|r| r.id)
         .collect()
+}
+
+/// Enqueues `n` jobs of kind `a` on `queue` (args `{"n": 0}`…) and returns their ids.
+pub async fn enqueue_n(
+    store: &dyn Store,
+    queue: &str,
+    n: u64,
+    now: Timestamp,
+) -> Vec<anp_core::JobId> {
+    enqueue(store, (0..n).map(|i| new_job("a", queue, i)).collect(), now).await
+}
+
+/// Enqueues one job and returns what the store answered (id, duplicate, state).
+pub async fn enqueue_one(
+    store: &dyn Store,
+    job: NewJob,
+    now: Timestamp,
+) -> anp_core::job::Enqueued {
+    store
+        .job_enqueue_many(JobEnqueueManyParams {
+            jobs: vec![job],
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"))
+        .pop()
+        .unwrap_or_else(|| panic!("enqueue returned nothing"))
+}
+
+/// A job like [`new_job`] holding unique `key` (for `period_secs`, if given).
+pub fn unique_job(queue: &str, n: u64, key: &str, period_secs: Option<u64>) -> NewJob {
+    let mut j = new_job("a", queue, n);
+    let mut u = anp_core::Unique::key(key).unwrap_or_else(|e| panic!("{e}"));
+    u.period = period_secs.map(Duration::from_secs);
+    j.unique = Some(u);
+    j
 }
 
 /// Fetches up to `limit` from `queue` with a 30 s lease from `now`.
@@ -123,4 +176,40 @@ pub async fn wait_state(
 /// `t - secs`.
 pub fn minus(t: Timestamp, secs: u64) -> Timestamp {
     anp_core::job::ts_sub(t, Duration::from_secs(secs))
+}
+
+/// `queue_purge` with these states and limit, panicking on error.
+pub async fn purge(s: &dyn Store, queue: &str, states: &[JobState], limit: u32) -> u64 {
+    s.queue_purge(QueuePurgeParams {
+        queue: q(queue),
+        states: states.to_vec(),
+        limit,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("queue_purge {queue} {states:?} limit {limit}: {e}"))
+}
+
+/// Jobs per state of one queue, from `queue_list` (all zeros for a queue it does not list).
+pub async fn counts_of(s: &dyn Store, queue: &str) -> std::collections::BTreeMap<JobState, u64> {
+    let list = s.queue_list().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut out: std::collections::BTreeMap<JobState, u64> =
+        JobState::ALL.iter().map(|st| (*st, 0)).collect();
+    if let Some(info) = list.into_iter().find(|i| i.queue.as_str() == queue) {
+        for (st, n) in info.counts {
+            out.insert(st, n);
+        }
+    }
+    out
+}
+
+/// Whether `job_get` finds the job.
+pub async fn exists(s: &dyn Store, id: anp_core::JobId) -> bool {
+    s.job_get(id).await.is_ok()
+}
+
+/// The job as the store has it, panicking on error.
+pub async fn get(s: &dyn Store, id: anp_core::JobId) -> Job {
+    s.job_get(id)
+        .await
+        .unwrap_or_else(|e| panic!("job_get {id}: {e}"))
 }

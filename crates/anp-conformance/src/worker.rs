@@ -12,8 +12,8 @@ use anp_core::{JobId, JobState, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::util::{wait_for, wait_state};
 use crate::Harness;
@@ -21,7 +21,7 @@ use crate::Harness;
 /// The test job: `action` says what the handler does.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Act {
-    /// complete | retry | fail | snooze | cancel | panic | error | sleep:<ms> | block
+    /// complete | retry | retry-now | fail | snooze | cancel | panic | error | block | forever
     pub action: String,
 }
 
@@ -35,11 +35,12 @@ fn act(action: &str) -> Act {
     }
 }
 
-/// What every test handler shares: how often each job ran, and a gate for blocking handlers.
+/// What every test handler shares: how often each job ran, and the release of blocking
+/// handlers (a `block` job runs until the test cancels `release`, or its attempt is stopped).
 #[derive(Default, Debug)]
 struct Probe {
     runs: Mutex<HashMap<JobId, u32>>,
-    gate: Notify,
+    release: CancellationToken,
 }
 
 fn options(
@@ -90,19 +91,13 @@ fn worker(
                     "error" => return Err("plain error".to_owned()),
                     "block" => {
                         tokio::select! {
-                            _ = probe.gate.notified() => {}
+                            _ = probe.release.cancelled() => {}
                             _ = ctx.cancelled() => {}
                         }
                         Outcome::Complete
                     }
                     "forever" => std::future::pending().await,
-                    s => match s.strip_prefix("sleep:").and_then(|ms| ms.parse().ok()) {
-                        Some(ms) => {
-                            tokio::time::sleep(Duration::from_millis(ms)).await;
-                            Outcome::Complete
-                        }
-                        None => return Err(format!("unknown action {s}")),
-                    },
+                    s => return Err(format!("unknown action {s}")),
                 };
                 Ok(out)
             }
@@ -328,14 +323,16 @@ pub async fn worker_unknown_kind_is_retried<H: Harness>(h: &H) {
     assert!(j.errors[0].retry_safe);
 }
 
-/// A job running three times longer than its lease keeps it by heartbeat: never rescued.
+/// A job running twice as long as its 1 s lease keeps it by heartbeat while the rescuer runs
+/// every 100 ms: never rescued, its lease pushed past the first expiry, one attempt.
 pub async fn worker_heartbeat_keeps_a_long_job<H: Harness>(h: &H) {
     let store = h.store().await;
     let c = Client::new(store.clone());
-    let id = enqueue(&c, "sleep:3500").await;
+    let id = enqueue(&c, "block").await;
+    let probe = Arc::new(Probe::default());
     let w = worker(
         store.clone(),
-        Arc::default(),
+        probe.clone(),
         options(
             Duration::from_secs(1),
             Duration::from_secs(10),
@@ -344,25 +341,67 @@ pub async fn worker_heartbeat_keeps_a_long_job<H: Harness>(h: &H) {
         ),
         2,
     );
+    let mut rx = w.subscribe();
     let handle = start(&w);
+    next_event(&mut rx, "the job to start", |e| {
+        matches!(e, WorkerEvent::Started { .. })
+    })
+    .await;
+    let first_expiry = store
+        .job_get(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .lease_expires_at
+        .unwrap_or_else(|| panic!("a running job has a lease"));
+    // Leases and the rescuer work in wall time: hold the job until a full lease has passed
+    // after its first lease expired (the rescuer ran about ten times meanwhile).
+    let until = anp_core::job::ts_add(first_expiry, Duration::from_secs(1));
+    let j = wait_for(
+        "a full lease past the first expiry",
+        Duration::from_secs(30),
+        || {
+            let store = store.clone();
+            async move {
+                let j = store.job_get(id).await.ok()?;
+                let rescued = (j.state, j.attempt) != (JobState::Running, 1);
+                (rescued || jiff::Timestamp::now() > until).then_some(j)
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        (j.state, j.attempt),
+        (JobState::Running, 1),
+        "{:?}",
+        j.errors
+    );
+    assert!(
+        j.lease_expires_at > Some(first_expiry),
+        "the lease was extended: {:?}",
+        j.lease_expires_at
+    );
+    probe.release.cancel();
     let j = wait_state(&store, id, JobState::Completed, Duration::from_secs(30)).await;
     stop(&w, handle).await;
     assert_eq!(j.attempt, 1, "never rescued");
     assert!(j.errors.is_empty(), "{:?}", j.errors);
 }
 
-/// Enqueues one job running `action`, starts a worker with `grace`, shuts it down as soon as the
-/// handler started, and returns the job as the store has it afterwards.
+/// Enqueues one job running `action`, starts a worker with `grace`, starts its shutdown once
+/// the handler runs, calls `during_shutdown` (with the probe) once the worker says it is shutting down, and
+/// returns the job as the store has it after the worker stopped.
 async fn shut_down_while_running<H: Harness>(
     h: &H,
     action: &str,
     grace: Duration,
+    during_shutdown: impl FnOnce(&Probe),
 ) -> anp_core::Job {
     let store = h.store().await;
     let id = enqueue(&Client::new(store.clone()), action).await;
+    let probe = Arc::new(Probe::default());
     let w = worker(
         store.clone(),
-        Arc::default(),
+        probe.clone(),
         options(
             Duration::from_secs(30),
             grace,
@@ -377,19 +416,27 @@ async fn shut_down_while_running<H: Harness>(
         matches!(e, WorkerEvent::Started { .. })
     })
     .await;
+    w.shutdown_token().cancel();
+    next_event(&mut rx, "the shutdown to start", |e| {
+        *e == WorkerEvent::ShuttingDown
+    })
+    .await;
+    during_shutdown(&probe);
     stop(&w, handle).await;
     store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Shutdown waits for running jobs that finish within the grace period.
+/// Shutdown waits for a running job that finishes within the grace period, and records it.
 pub async fn worker_shutdown_lets_short_jobs_finish<H: Harness>(h: &H) {
-    let j = shut_down_while_running(h, "sleep:400", Duration::from_secs(10)).await;
+    let j =
+        shut_down_while_running(h, "block", Duration::from_secs(20), |p| p.release.cancel()).await;
     assert_eq!(j.state, JobState::Completed);
+    assert_eq!(j.attempt, 1);
 }
 
 /// Jobs still running after the grace period go back to the queue, attempt not spent.
 pub async fn worker_shutdown_hands_back_after_grace<H: Harness>(h: &H) {
-    let j = shut_down_while_running(h, "forever", Duration::from_millis(300)).await;
+    let j = shut_down_while_running(h, "forever", Duration::from_millis(100), |_| {}).await;
     assert_eq!(j.state, JobState::Available);
     assert_eq!(j.attempt, 0, "handing back does not spend the attempt");
     assert!(j.errors.is_empty());
@@ -428,7 +475,7 @@ pub async fn worker_lease_lost_result_is_rejected<H: Harness>(h: &H) {
         *e == WorkerEvent::LeaseLost { id }
     })
     .await;
-    probe.gate.notify_waiters();
+    probe.release.cancel();
     stop(&w, handle).await;
     let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(j.state, JobState::Cancelled);
@@ -509,9 +556,19 @@ pub async fn worker_idle_then_picks_up_new_job<H: Harness>(h: &H) {
         ),
         2,
     );
+    let mut rx = w.subscribe();
     let handle = start(&w);
-    // Let the worker go idle (its first fetch comes back empty).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A first job shows the worker has fetched and acked; after the ack its next fetch comes
+    // back empty and it waits on the store. A short head start for that; an enqueue before the
+    // wait began would be fetched at once, so this is no condition for the check below.
+    let first = enqueue(&Client::new(store.clone()), "complete").await;
+    next_event(
+        &mut rx,
+        "the first job's ack",
+        |e| matches!(e, WorkerEvent::Acked { id, .. } if *id == first),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let other = Client::new(h.store().await);
     let id = enqueue(&other, "complete").await;
     let t = std::time::Instant::now();

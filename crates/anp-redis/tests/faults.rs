@@ -1,5 +1,6 @@
 //! Faults on private servers: unreachable, restarted mid-run, stalled (SIGSTOP) past the
-//! lease; and fencing with the exact lost-attempt message. Waits use deadlines, not sleeps.
+//! lease. Waits use deadlines, not sleeps. (Fencing and the lost-attempt message are suite
+//! cases: crates/anp-conformance, `stale_lease_is_rejected_after_rescue`.)
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -11,11 +12,8 @@ use std::time::Duration;
 use alphanode::maintenance::MaintenanceOptions;
 use alphanode::worker::WorkerEvent;
 use alphanode::{JobArgs, JobContext, Outcome, Worker, WorkerOptions};
-use anp_conformance::util::{ack, enqueue, fetch, new_job, plus, wait_for};
-use anp_core::job::{ts_add, ts_from_micros};
-use anp_core::store::{
-    AckOutcome, AckResult, JobFetchParams, JobHeartbeatManyParams, JobListParams, JobRescueParams,
-};
+use anp_conformance::util::{enqueue, new_job, plus, wait_for};
+use anp_core::store::{JobListParams, JobRescueParams};
 use anp_core::{ErrorKind, JobId, JobState, Store};
 use anp_redis::RedisStore;
 use common::RedisServer;
@@ -41,62 +39,6 @@ async fn unreachable_server_is_unavailable_and_retry_safe() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(!e.to_string().contains("topsecret"), "{e}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fencing_rejects_the_old_lease_and_records_the_lost_attempt() {
-    let server = RedisServer::start();
-    let s = common::open(&server.url()).await;
-    let now = Timestamp::now();
-    let id = enqueue(&*s, vec![new_job("a", "default", 1)], now).await[0];
-    // A lease expiry with a fraction of a second, to check the message's timestamp form.
-    let lease_until = ts_add(now, Duration::from_micros(30_000_123));
-    let old = s
-        .job_fetch(JobFetchParams {
-            queue: anp_conformance::util::q("default"),
-            limit: 1,
-            worker: "worker one".into(),
-            now,
-            lease_until,
-        })
-        .await
-        .unwrap()
-        .remove(0);
-    let rescued = s
-        .job_rescue_expired(JobRescueParams {
-            now: plus(now, 31),
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    assert_eq!(rescued.len(), 1);
-    let new = fetch(&*s, "default", 1, plus(now, 32)).await.remove(0);
-    assert!(new.lease_token > old.lease_token, "tokens only grow");
-    assert_eq!(
-        ack(&*s, &old, AckOutcome::Complete, plus(now, 33)).await,
-        AckResult::LeaseLost
-    );
-    let hb = s
-        .job_heartbeat_many(JobHeartbeatManyParams {
-            leases: vec![old.lease().unwrap()],
-            lease_until: plus(now, 100),
-        })
-        .await
-        .unwrap();
-    assert_eq!(hb, vec![false]);
-    let j = s.job_get(id).await.unwrap();
-    assert_eq!((j.state, j.attempt), (JobState::Running, 2));
-    assert_eq!(
-        j.lease_token, new.lease_token,
-        "the old lease changed nothing"
-    );
-    let expired = ts_from_micros(lease_until.as_microsecond());
-    assert_eq!(
-        j.errors[0].message,
-        format!("lease expired at {expired}: worker worker one stopped heartbeating (killed, crashed or stalled); attempt lost")
-    );
-    assert_eq!(j.errors[0].at, plus(now, 31));
-    assert!(j.errors[0].retry_safe);
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! After a run that exercises every operation, `--scan` on the private server lists only keys
 //! this crate documents (docs/redis-keys.md), and every documented per-queue key pattern is in
-//! that table.
+//! that table; fencing tokens come from the queue's `lease_seq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -231,4 +231,28 @@ async fn only_documented_keys_exist_after_a_full_run() {
             "{pattern} is missing from docs/redis-keys.md"
         );
     }
+}
+
+/// Fencing tokens come from the queue's `lease_seq` counter, so a job fetched again after a
+/// rescue carries a larger token than the lost attempt's (the suite checks only that it
+/// differs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_tokens_grow_from_the_queue_lease_seq() {
+    let server = RedisServer::start();
+    let s = common::open(&server.url()).await;
+    let now = Timestamp::now();
+    enqueue(&*s, vec![new_job("a", "default", 1)], now).await;
+    let old = fetch(&*s, "default", 1, now).await.remove(0);
+    s.job_rescue_expired(JobRescueParams {
+        now: plus(now, 31),
+        limit: 10,
+    })
+    .await
+    .unwrap();
+    let new = fetch(&*s, "default", 1, plus(now, 32)).await.remove(0);
+    assert!(new.lease_token > old.lease_token, "tokens only grow");
+    assert_eq!(
+        server.cli(&[], &["GET", "anp:{default}:lease_seq"]).trim(),
+        new.lease_token.unwrap().to_string()
+    );
 }

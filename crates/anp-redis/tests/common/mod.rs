@@ -213,7 +213,7 @@ pub(crate) struct RedisCluster {
 }
 
 impl RedisCluster {
-    /// Starts 3 cluster-enabled servers, joins them, waits for `cluster_state:ok`.
+    /// Starts 3 cluster-enabled servers, joins them, waits for `cluster_state:ok` on each.
     pub(crate) fn start() -> RedisCluster {
         require_redis();
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -235,38 +235,40 @@ impl RedisCluster {
                 Some(port),
             ));
         }
-        let addrs: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
-        let out = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("redis-cli --cluster create: {e}"));
-        assert!(
-            out.status.success(),
-            "redis-cli --cluster create failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Joined by hand rather than with `redis-cli --cluster create`, whose join loop waits in
+        // steps of a second: each node takes a third of the slots and its own config epoch (as
+        // `--cluster create` does), then the first node meets the others. Every node must see
+        // all three and every slot before the cluster is used.
+        let thirds = [(0, 5460), (5461, 10922), (10923, 16383)];
+        for (i, (n, (first, last))) in nodes.iter().zip(thirds).enumerate() {
+            let slots: Vec<String> = (first..=last).map(|s: u32| s.to_string()).collect();
+            let mut args = vec!["CLUSTER", "ADDSLOTS"];
+            args.extend(slots.iter().map(String::as_str));
+            let epoch = (i + 1).to_string();
+            for cmd in [args, vec!["CLUSTER", "SET-CONFIG-EPOCH", &epoch]] {
+                let out = n.cli(&[], &cmd);
+                assert_eq!(out.trim(), "OK", "{} on port {}: {out}", cmd[1], n.port);
+            }
+        }
+        for n in &nodes[1..] {
+            let port = n.port.to_string();
+            let out = nodes[0].cli(&[], &["CLUSTER", "MEET", "127.0.0.1", &port]);
+            assert_eq!(out.trim(), "OK", "CLUSTER MEET {port}: {out}");
+        }
         let start = Instant::now();
         loop {
             let ok = nodes.iter().all(|n| {
-                n.cli(&[], &["CLUSTER", "INFO"])
-                    .contains("cluster_state:ok")
+                let info = n.cli(&[], &["CLUSTER", "INFO"]);
+                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
             });
             if ok {
                 break;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "the cluster did not reach cluster_state:ok"
+                "the cluster did not reach cluster_state:ok with 3 known nodes"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
         RedisCluster { nodes, _tmp: tmp }
     }

@@ -1,0 +1,151 @@
+//! Monitoring: ping, per-minute stats, process registry and deploy markers.
+
+use std::time::Duration;
+
+use anp_core::store::{AckOutcome, AckResult};
+
+use crate::util::{ack, enqueue_n, err, fetch, now, plus, q};
+use crate::Harness;
+
+/// `store_ping` answers with the backend name and a schema version.
+pub async fn ping_reports_backend<H: Harness>(h: &H) {
+    let s = h.store().await;
+    let info = s.store_ping().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.backend, s.backend());
+    assert!(info.schema_version >= 1);
+    assert!(!s.redacted_url().is_empty());
+}
+
+/// Per-minute stats count enqueues (in the enqueue call) and attempt outcomes (in the ack call,
+/// only for acks that applied), with run and wait histograms.
+pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
+    use anp_core::monitor::{minute_of, StatsQueryParams};
+    let s = h.store().await;
+    let now = now();
+    enqueue_n(&*s, "default", 3, now).await;
+    let jobs = fetch(&*s, "default", 3, now).await;
+    ack(&*s, &jobs[0], AckOutcome::Complete, now).await;
+    ack(
+        &*s,
+        &jobs[1],
+        AckOutcome::Retry {
+            at: plus(now, 60),
+            error: err(1, now, "x", true),
+        },
+        now,
+    )
+    .await;
+    ack(
+        &*s,
+        &jobs[2],
+        AckOutcome::Dead {
+            error: err(1, now, "y", false),
+        },
+        now,
+    )
+    .await;
+    assert_eq!(
+        ack(&*s, &jobs[0], AckOutcome::Complete, now).await,
+        AckResult::LeaseLost
+    );
+    let rows = s
+        .stats_query(StatsQueryParams {
+            from: minute_of(plus(now, 0)),
+            until: plus(now, 120),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut total = anp_core::monitor::StatCounts::default();
+    for (k, c) in &rows {
+        assert_eq!((k.queue.as_str(), k.kind.as_str()), ("default", "a"));
+        total.merge(c);
+    }
+    assert_eq!(
+        (total.enqueued, total.completed, total.failed, total.dead),
+        (3, 1, 2, 1)
+    );
+    assert_eq!(total.run.count(), 3, "a rejected ack is not counted");
+    assert_eq!(total.wait.count(), 3);
+    assert_eq!(
+        total.run.quantile_ms(0.5),
+        Some(50.0),
+        "40 ms falls in the 50 ms bucket"
+    );
+}
+
+/// Processes register, heartbeat, go stale and are removed.
+pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
+    use anp_core::monitor::{ProcessInfo, ProcessListParams};
+    let s = h.store().await;
+    let now = now();
+    let p = |id: &str, seen: jiff::Timestamp| ProcessInfo {
+        id: id.into(),
+        role: "worker".into(),
+        host: "h".into(),
+        pid: 42,
+        version: "0.1.0".into(),
+        queues: vec![q("default")],
+        started_at: now,
+        last_seen: seen,
+    };
+    s.process_heartbeat(p("alive", now))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.process_heartbeat(p("stale", crate::util::minus(now, 100)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let live = |at| {
+        let s = s.clone();
+        async move {
+            s.process_list(ProcessListParams {
+                now: at,
+                stale_after: Duration::from_secs(60),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let list = live(now).await;
+    assert_eq!(
+        list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec!["alive"]
+    );
+    assert_eq!(list[0].queues, vec![q("default")]);
+    s.process_heartbeat(p("alive", plus(now, 5)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let list = live(plus(now, 5)).await;
+    assert_eq!(
+        list[0].last_seen.as_microsecond(),
+        plus(now, 5).as_microsecond()
+    );
+    s.process_remove("alive".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(live(now).await.is_empty());
+}
+
+/// Deploy markers keep version, owner, rollback and note; newest first.
+pub async fn deploy_markers_newest_first<H: Harness>(h: &H) {
+    use anp_core::monitor::DeployMarker;
+    let s = h.store().await;
+    let now = now();
+    for (i, v) in ["v1", "v2", "v3"].iter().enumerate() {
+        s.deploy_mark(DeployMarker {
+            at: plus(now, i as u64),
+            version: (*v).into(),
+            owner: Some("web-team".into()),
+            rollback: Some(format!("deploy {v}~1")),
+            note: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let list = s.deploy_list(2).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        list.iter().map(|m| m.version.as_str()).collect::<Vec<_>>(),
+        vec!["v3", "v2"]
+    );
+    assert_eq!(list[0].rollback.as_deref(), Some("deploy v3~1"));
+    assert_eq!(list[0].owner.as_deref(), Some("web-team"));
+}
