@@ -18,6 +18,7 @@ mod config;
 mod output;
 mod runners;
 mod web;
+mod wire;
 
 use std::process::ExitCode;
 

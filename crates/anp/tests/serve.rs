@@ -3,95 +3,18 @@
 
 #[path = "../../anp-redis/tests/common/mod.rs"]
 mod common;
+mod serve_support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use anp_core::{Args, Kind, NewJob, Store};
-use anp_sqlite::SqliteStore;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn start(db: &std::path::Path, token: Option<&str>) -> (Server, String) {
-    start_on(&format!("sqlite://{}", db.display()), token).await
-}
-
-async fn start_on(store: &str, token: Option<&str>) -> (Server, String) {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anp"));
-    cmd.args([
-        "--store",
-        store,
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    match token {
-        Some(t) => cmd.env("ANP_TOKEN", t),
-        None => cmd.env_remove("ANP_TOKEN"),
-    };
-    let server = Server(cmd.spawn().unwrap_or_else(|e| panic!("{e}")));
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return (server, base);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("anp serve did not become healthy");
-}
-
-/// GETs `url`: the status and the JSON body.
-async fn get_json(c: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
-    let r = c.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
-    let status = r.status().as_u16();
-    (
-        status,
-        r.json().await.unwrap_or_else(|e| panic!("{url}: {e}")),
-    )
-}
+use anp_core::Store;
+use serve_support::{get_json, sqlite_with_one_job, start, start_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_and_actions_need_the_token() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
-    let store = SqliteStore::open(
-        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let job = NewJob::new(
-        Kind::parse("email.send").unwrap_or_else(|e| panic!("{e}")),
-        Args::empty_object(),
-    );
-    let id = job.id;
-    store
-        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
-            jobs: vec![job],
-            now: jiff::Timestamp::now(),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (store, id) = sqlite_with_one_job(&db).await;
     let token = "s3cret-token-0123456789";
     let (_server, base) = start(&db, Some(token)).await;
     let c = reqwest::Client::new();

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use alphanode::{Admin, Args, Client, EnqueueOptions, Kind, QueueName, Unique};
+use alphanode::{Admin, Args, Client, EnqueueOptions, Kind};
 use clap::Args as ClapArgs;
 
-use super::{parse_timestamp, Ctx};
-use crate::config::{parse_duration, Config};
+use super::Ctx;
+use crate::config::Config;
 use crate::output;
+use crate::wire::{EnqueueRequest, Spelling};
 
 /// Options of `anp enqueue`.
 #[derive(ClapArgs, Debug)]
@@ -40,45 +41,21 @@ pub struct EnqueueArgs {
     pub max_attempts: Option<u32>,
 }
 
-/// Everything that can be checked before touching the store.
+/// Everything that can be checked before touching the store: the same checks as a job sent
+/// to `POST /api/jobs` ([`EnqueueRequest::parse`]), errors naming the flags.
 pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanode::Error> {
-    let kind = Kind::parse(&a.kind)?;
-    let args = match &a.args {
-        Some(s) => Args::from_json(s)?,
-        None => Args::empty_object(),
-    };
-    let queue = QueueName::parse(&a.queue)?;
-    let unique = match &a.unique {
-        Some(k) => {
-            let mut u = Unique::key(k.clone())?;
-            if let Some(p) = &a.unique_for {
-                u.period = Some(parse_duration("--unique-for", p)?);
-            }
-            Some(u)
-        }
-        None => None,
-    };
-    let run_in = a
-        .run_in
-        .as_deref()
-        .map(|d| parse_duration("--in", d))
-        .transpose()?;
-    let run_at =
-        a.at.as_deref()
-            .map(|t| parse_timestamp("--at", t))
-            .transpose()?;
-    Ok((
-        kind,
-        args,
-        EnqueueOptions {
-            queue: Some(queue),
-            priority: Some(a.priority),
-            max_attempts: a.max_attempts,
-            run_at,
-            run_in,
-            unique,
-        },
-    ))
+    EnqueueRequest {
+        kind: a.kind.clone(),
+        args: a.args.clone(),
+        queue: Some(a.queue.clone()),
+        priority: Some(a.priority),
+        max_attempts: a.max_attempts,
+        unique: a.unique.clone(),
+        unique_for: a.unique_for.clone(),
+        run_at: a.at.clone(),
+        run_in: a.run_in.clone(),
+    }
+    .parse(Spelling::FLAGS)
 }
 
 /// The config every command finds (`ANP_CONFIG`, else `./anp.toml`) and the `max_attempts`

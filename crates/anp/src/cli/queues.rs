@@ -7,6 +7,7 @@ use clap::{Args as ClapArgs, Subcommand};
 
 use super::Ctx;
 use crate::output;
+use crate::wire::views::QueueView;
 
 /// `anp queues`.
 #[derive(ClapArgs, Debug)]
@@ -140,18 +141,7 @@ async fn list(ctx: &Ctx) -> anyhow::Result<()> {
     let queues = ctx.admin().await?.queue_list().await?;
     let now = SystemClock.now();
     if ctx.json {
-        let v: Vec<_> = queues
-            .iter()
-            .map(|q| {
-                serde_json::json!({
-                    "queue": q.queue,
-                    "paused": q.paused,
-                    "counts": q.counts,
-                    "oldest_available_at": q.oldest_available_at,
-                    "oldest_available_age_s": q.oldest_available_at.map(|t| now.duration_since(t).as_secs_f64().max(0.0)),
-                })
-            })
-            .collect();
+        let v: Vec<_> = queues.iter().map(|q| QueueView::new(q, now)).collect();
         return output::json(&v);
     }
     if queues.is_empty() {

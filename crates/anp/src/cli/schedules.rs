@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use alphanode::scheduler::{Schedule, Scheduler, SchedulerOptions};
-use alphanode::{Clock, Error, FireDecision, ScheduleInfo, ScheduleName, SystemClock};
-use anp_cron::{format_rfc3339_offset, CronExpr, Tz};
+use alphanode::{Clock, Error, FireDecision, ScheduleName, SystemClock};
+use anp_cron::format_rfc3339_offset;
 use clap::{Args as ClapArgs, Subcommand};
-use jiff::Timestamp;
 
 use super::Ctx;
 use crate::config::Config;
 use crate::output;
+use crate::wire::views::{next_run, ScheduleView};
 
 /// `anp schedules …`.
 #[derive(Subcommand, Debug)]
@@ -61,37 +61,6 @@ pub struct SchedulerArgs {
     pub config: PathBuf,
 }
 
-/// Next fire instant of a stored schedule, or `None` if its text no longer parses.
-fn next_run(info: &ScheduleInfo, now: Timestamp) -> Option<jiff::ZonedDateTime> {
-    let expr = CronExpr::parse(&info.def.cron).ok()?;
-    let tz = Tz::parse(&info.def.tz).ok()?;
-    expr.next_after(&tz, now)
-}
-
-fn json_info(info: &ScheduleInfo, now: Timestamp) -> serde_json::Value {
-    let next = next_run(info, now);
-    serde_json::json!({
-        "name": info.def.name,
-        "cron": info.def.cron,
-        "tz": info.def.tz,
-        "kind": info.def.kind,
-        "args": info.def.args,
-        "queue": info.def.queue,
-        "owner": info.def.owner,
-        "expected": info.def.expected,
-        "rollback": info.def.rollback,
-        "catch_up": info.def.catch_up.as_str(),
-        "catch_up_max": info.def.catch_up_max,
-        "skip_if_running": info.def.skip_if_running,
-        "paused": info.paused,
-        "next_run": next.as_ref().map(format_rfc3339_offset),
-        "next_run_utc": next.as_ref().map(|z| output::ts(z.timestamp())),
-        "last_tick": info.last_tick,
-        "last_job": info.last_job,
-        "last_job_state": info.last_job_state,
-    })
-}
-
 /// Runs `anp schedules …`.
 pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
     let now = SystemClock.now();
@@ -99,7 +68,8 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
         SchedulesCommand::List => {
             let list = ctx.admin().await?.schedule_list().await?;
             if ctx.json {
-                return output::json(&list.iter().map(|i| json_info(i, now)).collect::<Vec<_>>());
+                let views: Vec<_> = list.iter().map(|i| ScheduleView::new(i, now)).collect();
+                return output::json(&views);
             }
             if list.is_empty() {
                 println!("no schedules: declare [[schedule]] in anp.toml and run `anp scheduler` or `anp work`");
@@ -147,9 +117,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
             let detail = ctx.admin().await?.schedule_get(&name, log).await?;
             let (info, entries) = (detail.schedule, detail.fire_log);
             if ctx.json {
-                let mut v = json_info(&info, now);
-                v["fire_log"] = serde_json::to_value(&entries)?;
-                return output::json(&v);
+                return output::json(&ScheduleView::new(&info, now).with_fire_log(&entries));
             }
             let d = &info.def;
             let next = next_run(&info, now);

@@ -1,47 +1,54 @@
-//! The action endpoints: each takes [`Authorized`] first, so a request without the bearer
-//! token is refused (401, or 403 when no token is configured) before its path or body is read.
+//! The action endpoints. The router puts each behind the bearer token (checked before
+//! anything else is read) and the body limit (`mod.rs`, `action`); each answers `anp …
+//! --json`'s object for the same command.
 
 use alphanode::admin::DeployMark;
-use alphanode::{Error, JobId, QueueName, ScheduleName};
+use alphanode::{Client, Error, JobId, NewJob, QueueName, ScheduleName};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::Json;
 use serde::Deserialize;
 
-use super::api::{ok, ApiResult};
-use super::auth::Authorized;
+use super::error::{ok, with_status, ApiResult};
+use super::input::{json_body, PathText};
 use super::Shared;
+use crate::wire::{EnqueueRequest, Spelling};
 
 /// Who schedule triggers are logged as.
 const TRIGGERED_BY: &str = "anp-serve";
 
+/// The most jobs one `POST /api/jobs/bulk` takes.
+const BULK_MAX: usize = 1000;
+
+/// One job as `POST /api/jobs` and `POST /api/jobs/bulk` take it, for error messages.
+const JOB_FORM: &str =
+    "{\"kind\": \"email.send\", \"args\"?: {...}, \"queue\"?, \"priority\"?: 0-9, \
+     \"max_attempts\"?, \"unique\"?, \"unique_for\"?, \"run_at\"? or \"in\"?}";
+
 /// `POST /api/jobs/ID/retry`: makes a finished or waiting job available now.
-pub(super) async fn job_retry(_: Authorized, app: State<Shared>, id: Path<String>) -> ApiResult {
+pub(super) async fn job_retry(State(app): State<Shared>, PathText(id): PathText) -> ApiResult {
     ok(app.admin.job_retry(JobId::parse(&id)?).await?)
 }
 
 /// `POST /api/jobs/ID/cancel`: cancels a job that is not finished.
-pub(super) async fn job_cancel(_: Authorized, app: State<Shared>, id: Path<String>) -> ApiResult {
+pub(super) async fn job_cancel(State(app): State<Shared>, PathText(id): PathText) -> ApiResult {
     ok(app.admin.job_cancel(JobId::parse(&id)?).await?)
 }
 
 /// `POST /api/queues/Q/pause`: workers stop fetching the queue.
-pub(super) async fn queue_pause(a: Authorized, app: State<Shared>, q: Path<String>) -> ApiResult {
-    set_paused(a, app, q, true).await
+pub(super) async fn queue_pause(app: State<Shared>, q: PathText) -> ApiResult {
+    set_paused(app, q, true).await
 }
 
 /// `POST /api/queues/Q/resume`: workers fetch the queue again.
-pub(super) async fn queue_resume(a: Authorized, app: State<Shared>, q: Path<String>) -> ApiResult {
-    set_paused(a, app, q, false).await
+pub(super) async fn queue_resume(app: State<Shared>, q: PathText) -> ApiResult {
+    set_paused(app, q, false).await
 }
 
 /// Pauses or resumes a queue; answers `{"queue", "paused"}`.
 async fn set_paused(
-    _: Authorized,
     State(app): State<Shared>,
-    Path(queue): Path<String>,
+    PathText(queue): PathText,
     paused: bool,
 ) -> ApiResult {
     let queue = QueueName::parse(&queue)?;
@@ -55,9 +62,8 @@ async fn set_paused(
 
 /// `POST /api/schedules/NAME/trigger`: enqueues the schedule's job now.
 pub(super) async fn schedule_trigger(
-    _: Authorized,
     State(app): State<Shared>,
-    Path(name): Path<String>,
+    PathText(name): PathText,
 ) -> ApiResult {
     let name = ScheduleName::parse(&name)?;
     ok(app.admin.schedule_trigger(&name, TRIGGERED_BY).await?)
@@ -75,19 +81,12 @@ struct MarkBody {
 
 /// `POST /api/deploys` with `{"version", "owner"?, "rollback"?, "note"?}`: marks a deploy
 /// (201 with the marker).
-pub(super) async fn deploy_mark(
-    _: Authorized,
-    State(app): State<Shared>,
-    body: Bytes,
-) -> ApiResult {
-    let b: MarkBody = serde_json::from_slice(&body).map_err(|e| {
-        Error::invalid(
-            "deploy mark",
-            format!(
-                "{e}: expected {{\"version\": \"v1.2.3\", \"owner\"?, \"rollback\"?, \"note\"?}}"
-            ),
-        )
-    })?;
+pub(super) async fn deploy_mark(State(app): State<Shared>, body: Bytes) -> ApiResult {
+    let b: MarkBody = json_body(
+        "deploy mark",
+        &body,
+        "{\"version\": \"v1.2.3\", \"owner\"?, \"rollback\"?, \"note\"?}",
+    )?;
     let marker = app
         .admin
         .deploy_mark(DeployMark {
@@ -97,5 +96,87 @@ pub(super) async fn deploy_mark(
             note: b.note,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(marker)).into_response())
+    with_status(StatusCode::CREATED, marker)
+}
+
+/// A checked job, as `anp enqueue` checks it.
+fn new_job(client: &Client, req: &EnqueueRequest) -> Result<NewJob, Error> {
+    let (kind, args, opts) = req.parse(Spelling::FIELDS)?;
+    client.new_raw_job(kind, args, opts)
+}
+
+/// `POST /api/jobs` with one job (`anp enqueue`'s options as JSON fields): 201 with `{"id",
+/// "duplicate": false, "state"}`, or 200 with the existing job and `"duplicate": true` when its
+/// unique key matched one.
+pub(super) async fn enqueue(State(app): State<Shared>, body: Bytes) -> ApiResult {
+    let req: EnqueueRequest = json_body("enqueue", &body, JOB_FORM)?;
+    let job = new_job(&app.client, &req)?;
+    let res = app
+        .client
+        .insert_many(vec![job])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("enqueue", "the store returned no result"))?;
+    let status = if res.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    with_status(status, res)
+}
+
+/// The body of `POST /api/jobs/bulk`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    /// At most [`BULK_MAX`] jobs, each as `POST /api/jobs` takes one.
+    jobs: Vec<EnqueueRequest>,
+}
+
+/// `POST /api/jobs/bulk` with `{"jobs": [...]}` (at most 1,000): every job is checked first
+/// (one bad job enqueues nothing), then all go in one atomic batch. Answers `{"enqueued",
+/// "duplicates", "jobs": [{"id", "duplicate", "state"}, ...]}` in input order; 201 when any
+/// job was added, 200 when all were duplicates.
+pub(super) async fn enqueue_bulk(State(app): State<Shared>, body: Bytes) -> ApiResult {
+    const OP: &str = "enqueue bulk";
+    let b: BulkBody = json_body(OP, &body, &format!("{{\"jobs\": [{JOB_FORM}, ...]}}"))?;
+    if b.jobs.len() > BULK_MAX {
+        return Err(Error::invalid(
+            OP,
+            format!(
+                "{} jobs given: expected at most {BULK_MAX} per request; nothing was enqueued",
+                b.jobs.len()
+            ),
+        )
+        .into());
+    }
+    let jobs = b
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, req)| {
+            new_job(&app.client, req).map_err(|e| {
+                Error::invalid(
+                    OP,
+                    format!(
+                        "jobs[{i}]: {}: {}; nothing was enqueued",
+                        e.op(),
+                        e.message()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = app.client.insert_many(jobs).await?;
+    let duplicates = results.iter().filter(|r| r.duplicate).count();
+    let enqueued = results.len() - duplicates;
+    let status = if enqueued > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    with_status(
+        status,
+        serde_json::json!({"enqueued": enqueued, "duplicates": duplicates, "jobs": results}),
+    )
 }

@@ -9,13 +9,14 @@
 //! (docs/security.md).
 
 use alphanode::Error;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
-use super::Shared;
+use super::error::ApiError;
+use super::input::drain;
+use super::{App, Shared};
 
 /// The shortest `ANP_TOKEN` accepted.
 const MIN_TOKEN_LEN: usize = 16;
@@ -32,42 +33,38 @@ pub(super) fn token_from_env() -> Result<Option<String>, Error> {
     Ok(token)
 }
 
-/// Proof that a request carries the configured bearer token: take it as an action handler's
-/// first argument, and a request without it is refused before anything else is read.
-#[derive(Debug)]
-pub(super) struct Authorized;
-
-impl FromRequestParts<Shared> for Authorized {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Response> {
-        let Some(token) = &app.token else {
-            return Err(deny(
-                StatusCode::FORBIDDEN,
-                "actions are disabled: start anp serve with ANP_TOKEN set",
-            ));
-        };
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match given {
-            Some(g) if same(g.as_bytes(), token.as_bytes()) => Ok(Authorized),
-            _ => Err(deny(
-                StatusCode::UNAUTHORIZED,
-                "missing or wrong bearer token: expected Authorization: Bearer $ANP_TOKEN",
-            )),
-        }
+/// Whether a request may act: `Ok` when it carries the configured bearer token.
+fn authorize(headers: &HeaderMap, app: &App) -> Result<(), ApiError> {
+    let Some(token) = &app.token else {
+        return Err(ApiError::unauthorized(
+            StatusCode::FORBIDDEN,
+            "actions are disabled: start anp serve with ANP_TOKEN set",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if same(g.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(ApiError::unauthorized(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token: expected Authorization: Bearer $ANP_TOKEN",
+        )),
     }
 }
 
-/// A refusal in the house error form.
-fn deny(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({"error": {
-        "kind": "unauthorized", "message": message, "retry_safe": false,
-    }});
-    (status, Json(body)).into_response()
+/// The middleware in front of every action: a request without the token is refused (401, or
+/// 403 when no token is configured) before its path, query or body is looked at (the body is
+/// drained, so a client still sending it reads the answer).
+pub(super) async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    match authorize(req.headers(), &app) {
+        Ok(()) => next.run(req).await,
+        Err(refused) => {
+            drain(req.into_body()).await;
+            refused.into_response()
+        }
+    }
 }
 
 /// Constant-time comparison, so response timing says nothing about the token.

@@ -23,7 +23,7 @@ use jiff::{RoundMode, SignedDuration, Timestamp, TimestampRound};
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
 
-use super::api::ApiResult;
+use super::error::ApiResult;
 use super::Shared;
 
 /// The `Content-Type` of the OpenMetrics text format the crate writes.

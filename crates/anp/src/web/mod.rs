@@ -1,14 +1,23 @@
 //! `anp serve`: `/healthz`, `/metrics`, a read-only JSON API under `/api/`, and token-protected
-//! actions. Binds 127.0.0.1:7070 unless told otherwise; stops gracefully on SIGTERM/SIGINT.
+//! actions, enqueue among them. Binds 127.0.0.1:7070 unless told otherwise; stops gracefully on
+//! SIGTERM/SIGINT.
 //!
-//! Everything goes through the library's operator API ([`alphanode::Admin`]) on a store opened
-//! with [`alphanode::connect`]; nothing here knows which backend is behind it.
+//! Everything goes through the library's public API ([`alphanode::Admin`], [`alphanode::Client`])
+//! on a store opened with [`alphanode::connect`]; nothing here knows which backend is behind it.
+//!
+//! # The boundary
+//! Every route refuses a body over 64 KiB (413); actions check the token first (401/403), then
+//! the body limit, then their input. Every 4xx/5xx answer, axum's own 404 and 405 included,
+//! carries the one error form (`error.rs`).
 //!
 //! # Layout
 //! - `mod.rs`: [`ServeArgs`], [`run`] (open, bind, serve, shut down), the router.
+//! - `error.rs`: the error form ([`error::ApiError`]) and the net that puts axum's own answers
+//!   into it.
+//! - `input.rs`: the body limit, query-string, path-parameter and JSON-body checks.
 //! - `auth.rs`: the bearer token that actions need (CSRF-proof), the security headers.
-//! - `api.rs`: the read-only `/api/` endpoints and the house JSON error form.
-//! - `actions.rs`: the token-protected action endpoints.
+//! - `api.rs`: the read-only `/api/` endpoints.
+//! - `actions.rs`: the token-protected action endpoints, enqueue (one job or a batch) among them.
 //! - `metrics.rs`: `/metrics`, read from the store at scrape time, encoded by
 //!   `prometheus-client` (OpenMetrics when the scraper asks for it, else Prometheus text 0.0.4);
 //!   `metrics/collector.rs`: the metric families and how a scrape's snapshot fills them.
@@ -17,15 +26,19 @@
 mod actions;
 mod api;
 mod auth;
+mod error;
 mod health;
+mod input;
 mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use alphanode::{Admin, Error};
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use alphanode::{Admin, Client, Error};
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use clap::Args as ClapArgs;
 
@@ -39,14 +52,13 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
 }
 
-/// Request bodies above this are refused (413).
-const BODY_LIMIT: usize = 64 * 1024;
-
 /// What every handler shares.
 #[derive(Debug)]
 struct App {
     /// The operator API on the store.
     admin: Admin,
+    /// Enqueues jobs into the same store.
+    client: Client,
     /// `ANP_TOKEN`; `None` disables every action.
     token: Option<String>,
     /// When this server started: `/metrics` counters count from its minute.
@@ -64,9 +76,10 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(bind = %a.bind, "serving on a non-loopback address: anyone who can reach it can read the API");
     }
     if token.is_none() {
-        tracing::warn!("ANP_TOKEN is not set: action endpoints (retry, cancel, pause, trigger, deploy mark) are refused");
+        tracing::warn!("ANP_TOKEN is not set: action endpoints (enqueue, retry, cancel, pause, trigger, deploy mark) are refused");
     }
     let app = Arc::new(App {
+        client: Client::new(backend.clone()),
         admin: Admin::new(backend),
         token,
         started: jiff::Timestamp::now(),
@@ -87,28 +100,67 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every route, the body limit and the security headers.
+/// Every route with its guards; around them the net that puts axum's own 404/405 answers into
+/// the error form, and the security headers.
 fn router(app: Shared) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/api/status", get(api::status))
-        .route("/api/queues", get(api::queues))
-        .route("/api/jobs", get(api::jobs))
-        .route("/api/jobs/{id}", get(api::job))
-        .route("/api/schedules", get(api::schedules))
-        .route("/api/schedules/{name}", get(api::schedule))
-        .route("/api/workers", get(api::workers))
-        .route("/api/deploys", get(api::deploys).post(actions::deploy_mark))
-        .route("/api/jobs/{id}/retry", post(actions::job_retry))
-        .route("/api/jobs/{id}/cancel", post(actions::job_cancel))
-        .route("/api/queues/{queue}/pause", post(actions::queue_pause))
-        .route("/api/queues/{queue}/resume", post(actions::queue_resume))
+    let routes = Router::new()
+        .route("/healthz", read(health::healthz))
+        .route("/metrics", read(metrics::metrics))
+        .route("/api/status", read(api::status))
+        .route("/api/queues", read(api::queues))
+        .route(
+            "/api/jobs",
+            read(api::jobs).merge(action(&app, actions::enqueue)),
+        )
+        .route("/api/jobs/bulk", action(&app, actions::enqueue_bulk))
+        .route("/api/jobs/{id}", read(api::job))
+        .route("/api/schedules", read(api::schedules))
+        .route("/api/schedules/{name}", read(api::schedule))
+        .route("/api/workers", read(api::workers))
+        .route(
+            "/api/deploys",
+            read(api::deploys).merge(action(&app, actions::deploy_mark)),
+        )
+        .route("/api/jobs/{id}/retry", action(&app, actions::job_retry))
+        .route("/api/jobs/{id}/cancel", action(&app, actions::job_cancel))
+        .route(
+            "/api/queues/{queue}/pause",
+            action(&app, actions::queue_pause),
+        )
+        .route(
+            "/api/queues/{queue}/resume",
+            action(&app, actions::queue_resume),
+        )
         .route(
             "/api/schedules/{name}/trigger",
-            post(actions::schedule_trigger),
+            action(&app, actions::schedule_trigger),
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response(auth::security_headers))
-        .with_state(app)
+        .fallback(|req| input::refuse(StatusCode::NOT_FOUND, req))
+        .method_not_allowed_fallback(|req| input::refuse(StatusCode::METHOD_NOT_ALLOWED, req))
+        .with_state(app);
+    // A router around the routes, so the net sees the answer as axum finishes it (`Allow`).
+    Router::new()
+        .fallback_service(routes)
+        .layer(from_fn(error::json_errors))
+        .layer(map_response(auth::security_headers))
+}
+
+/// A read-only endpoint: `GET` (and `HEAD`), the body limit.
+fn read<H, T>(handler: H) -> MethodRouter<Shared>
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    get(handler).route_layer(from_fn(input::limit_body))
+}
+
+/// An action: `POST`, the token checked first (the outer layer), then the body limit.
+fn action<H, T>(app: &Shared, handler: H) -> MethodRouter<Shared>
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    post(handler)
+        .route_layer(from_fn(input::limit_body))
+        .route_layer(from_fn_with_state(app.clone(), auth::guard))
 }
