@@ -8,7 +8,8 @@
 //!   through the library's public API only.
 //! - `config/`: `anp.toml`, checked into typed values.
 //! - `runners/`: command and HTTP job kinds for `anp work`.
-//! - `output.rs`: `--json` vs human output, tables, progress bars.
+//! - `output.rs`: `--json` vs human output, tables (terminal or tab-separated), colour, progress
+//!   bars, a closed stdout.
 
 // A binary exports nothing: `pub` here only marks what sibling modules use.
 #![allow(unreachable_pub)]
@@ -23,7 +24,7 @@ mod wire;
 use std::process::ExitCode;
 
 use alphanode::{Error, ErrorKind};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// alphanode: reliable background jobs and scheduled tasks, on an embedded SQLite file or Redis.
 #[derive(Parser, Debug)]
@@ -78,7 +79,7 @@ enum Command {
     /// Restore a backup file into this store (refuses a store that holds jobs unless --force).
     Restore(cli::backup::RestoreArgs),
     /// Live workers and schedulers (id, host, pid, version, queues, heartbeat).
-    Workers,
+    Workers(output::ListArgs),
     /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`, `list`.
     #[command(subcommand)]
     Deploy(cli::status::DeployCommand),
@@ -88,10 +89,18 @@ enum Command {
     /// Measure the store and worker with the standard workload (bulk and single enqueue,
     /// processing, latency); safe on a staging store.
     Bench(cli::bench::BenchArgs),
+    /// Print a shell completion script: `anp completions bash > /etc/bash_completion.d/anp`.
+    Completions(cli::completions::CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand with --dir.
+    Man(cli::completions::ManArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    output::exit_quietly_on_closed_pipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return arg_error(&e),
+    };
     output::init_logging(
         cli.verbose,
         matches!(
@@ -135,7 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     match command {
         Command::Status | Command::Doctor(_) => Ok(()),
-        Command::Workers => cli::status::workers(&ctx).await,
+        Command::Workers(a) => cli::status::workers(&ctx, a).await,
         Command::Backup(a) => cli::backup::backup(&ctx, a).await,
         Command::Restore(a) => cli::backup::restore(&ctx, a).await,
         Command::Serve(a) => web::run(&ctx, a).await,
@@ -149,6 +158,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(a) => cli::bench::run(&ctx, a).await,
         Command::Schedules(c) => cli::schedules::run(&ctx, c).await,
         Command::Scheduler(a) => cli::schedules::run_scheduler(&ctx, a).await,
+        Command::Completions(a) => cli::completions::completions(Cli::command(), a),
+        Command::Man(a) => cli::completions::man(Cli::command(), a),
     }
     .map(|()| 0)
 }
@@ -169,9 +180,83 @@ fn exit_code(kind: Option<ErrorKind>) -> u8 {
     }
 }
 
+/// Argument errors: clap's own output and exit code 2; with `--json` among the arguments, also
+/// the `{"error": …}` object on stdout. `--help` and `--version` print as usual (exit 0).
+fn arg_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
+        return match e.print() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(output::EXIT_STDOUT_CLOSED),
+        };
+    }
+    const CODE: u8 = 2;
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let text = e.render().to_string();
+        // clap's message and tip, without its `error: ` label and the usage lines.
+        let message = text
+            .split("\nUsage:")
+            .next()
+            .unwrap_or(&text)
+            .trim()
+            .trim_start_matches("error: ")
+            .to_owned();
+        let v = serde_json::json!({"error": {
+            "op": "arguments", "kind": ErrorKind::InvalidInput.as_str(), "message": message,
+            "retry_safe": false, "exit_code": CODE,
+        }});
+        let _ = output::out(&format!("{v}\n"));
+    }
+    let _ = e.print();
+    ExitCode::from(CODE)
+}
+
+/// Whether the human message leaves out the operation: an internal name (`job_get`,
+/// `store_ping`) or one the message repeats (`store open` before "store redis://… is
+/// unavailable"). It stays in `--json` and in `-v` logs. User words that say which input was
+/// wrong (`queue name`, `priority`, `config`) stay in front of the message.
+fn op_is_noise(op: &str, message: &str) -> bool {
+    let internal = op.contains('_') && op.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let repeated = op
+        .split(' ')
+        .next()
+        .is_some_and(|first| message.starts_with(&format!("{first} ")));
+    internal || repeated
+}
+
+/// The human form of an error: `<what failed>: expected <X>; <retry safe | not retried>`.
+fn human(a: &Error) -> String {
+    if op_is_noise(a.op(), a.message()) {
+        let hint = if a.retry_safe() {
+            "retry safe"
+        } else {
+            "not retried"
+        };
+        format!("{}; {hint}", a.message())
+    } else {
+        a.to_string()
+    }
+}
+
 fn report(e: &anyhow::Error, json: bool) -> ExitCode {
+    if e.downcast_ref::<output::StdoutClosed>().is_some() {
+        return ExitCode::from(output::EXIT_STDOUT_CLOSED);
+    }
     let ae = e.downcast_ref::<Error>();
     let code = exit_code(ae.map(|a| a.kind()));
+    if let Some(a) = ae {
+        // `-v` shows the operation that failed.
+        tracing::info!(
+            op = a.op(),
+            kind = a.kind().as_str(),
+            retry_safe = a.retry_safe(),
+            "error"
+        );
+    }
     if json {
         let v = match ae {
             Some(a) => serde_json::json!({"error": {
@@ -183,12 +268,46 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
                 "retry_safe": false, "exit_code": code,
             }}),
         };
-        println!("{v}");
+        if output::out(&format!("{v}\n")).is_err() {
+            return ExitCode::from(code);
+        }
     }
     match ae {
         // Our errors already say what failed, what was expected and whether to retry.
-        Some(a) => eprintln!("anp: error: {a}"),
+        Some(a) => eprintln!("anp: error: {}", human(a)),
         None => eprintln!("anp: error: {e:#}"),
     }
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn human_messages_leave_out_internal_op_names() {
+        let e = Error::not_found("job_get", "job 0192 not found: expected an existing id");
+        assert_eq!(
+            human(&e),
+            "job 0192 not found: expected an existing id; not retried"
+        );
+        let e = Error::unavailable(
+            "store open",
+            "store redis://h is unavailable: expected Redis",
+        );
+        assert_eq!(
+            human(&e),
+            "store redis://h is unavailable: expected Redis; retry safe"
+        );
+        let e = Error::invalid("queue name", "\"Bad!\" is invalid: expected [a-z]");
+        assert_eq!(
+            human(&e),
+            "queue name: \"Bad!\" is invalid: expected [a-z]; not retried"
+        );
+    }
 }

@@ -11,15 +11,8 @@ use anp_core::{Kind, QueueName, Store};
 use anp_sqlite::SqliteStore;
 use assert_cmd::Command;
 
-/// Opens (creating) the SQLite store in file `db`.
-async fn open_sqlite(db: &Path) -> SqliteStore {
-    SqliteStore::open(
-        SqliteStore::parse_url(&format!("sqlite://{}", db.display()))
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-}
+mod support;
+use support::{attempt_error, fetch_and_ack, open_sqlite};
 
 fn anp(db: &Path) -> Command {
     let mut c = Command::cargo_bin("anp").unwrap_or_else(|e| panic!("{e}"));
@@ -258,9 +251,7 @@ async fn status_reports_a_deploy_that_made_failures_rise() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_restores_every_job_state_and_history() {
-    use anp_core::store::{
-        AckOutcome, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams, JobListParams,
-    };
+    use anp_core::store::{AckOutcome, JobEnqueueManyParams, JobListParams};
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
     let store = open_sqlite(&a).await;
@@ -278,41 +269,15 @@ async fn backup_restores_every_job_state_and_history() {
         .job_enqueue_many(JobEnqueueManyParams { jobs, now })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let fetched = store
-        .job_fetch(JobFetchParams {
-            queue: QueueName::parse("default").unwrap_or_else(|e| panic!("{e}")),
-            limit: 3,
-            worker: "w".into(),
-            now,
-            lease_until: ts_add(now, Duration::from_secs(30)),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let err = anp_core::AttemptError {
-        attempt: 1,
-        at: now,
-        message: "boom".into(),
-        retry_safe: true,
-    };
-    let acks = vec![
-        JobAck {
-            lease: fetched[0].lease().unwrap_or_else(|| panic!()),
-            outcome: AckOutcome::Complete,
-            stats: None,
-        },
-        JobAck {
-            lease: fetched[1].lease().unwrap_or_else(|| panic!()),
-            outcome: AckOutcome::Retry {
-                at: ts_add(now, Duration::from_secs(60)),
-                error: err.clone(),
-            },
-            stats: None,
+    // Three fetched: one completed, one retryable, one left running.
+    let outcomes = vec![
+        AckOutcome::Complete,
+        AckOutcome::Retry {
+            at: ts_add(now, Duration::from_secs(60)),
+            error: attempt_error(now, "boom"),
         },
     ];
-    store
-        .job_ack_many(JobAckManyParams { acks, now })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fetch_and_ack(&store, now, 3, outcomes).await;
     store
         .deploy_mark(DeployMarker {
             at: now,

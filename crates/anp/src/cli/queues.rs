@@ -14,12 +14,14 @@ use crate::wire::views::QueueView;
 pub struct QueuesArgs {
     #[command(subcommand)]
     command: Option<QueuesCommand>,
+    #[command(flatten)]
+    list: output::ListArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum QueuesCommand {
     /// Counts per state and the oldest available job's age (the default).
-    List,
+    List(output::ListArgs),
     /// Stop every worker from fetching this queue (running jobs finish).
     Pause {
         /// Queue name.
@@ -47,8 +49,8 @@ enum QueuesCommand {
 
 /// Runs `anp queues`.
 pub async fn run(ctx: &Ctx, a: QueuesArgs) -> anyhow::Result<()> {
-    match a.command.unwrap_or(QueuesCommand::List) {
-        QueuesCommand::List => list(ctx).await,
+    match a.command.unwrap_or(QueuesCommand::List(a.list)) {
+        QueuesCommand::List(l) => list(ctx, a.list.quiet || l.quiet).await,
         QueuesCommand::Pause { queue } => set_paused(ctx, &queue, true).await,
         QueuesCommand::Resume { queue } => set_paused(ctx, &queue, false).await,
         QueuesCommand::Purge { queue, state, yes } => purge(ctx, &queue, &state, yes).await,
@@ -137,21 +139,18 @@ async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::
     Ok(())
 }
 
-async fn list(ctx: &Ctx) -> anyhow::Result<()> {
+async fn list(ctx: &Ctx, quiet: bool) -> anyhow::Result<()> {
     let queues = ctx.admin().await?.queue_list().await?;
     let now = SystemClock.now();
     if ctx.json {
         let v: Vec<_> = queues.iter().map(|q| QueueView::new(q, now)).collect();
         return output::json(&v);
     }
-    if queues.is_empty() {
-        println!("no queues yet: enqueue a job with `anp enqueue KIND`");
-        return Ok(());
-    }
     let mut header = vec!["queue", "paused"];
     header.extend(JobState::ALL.iter().map(|s| s.as_str()));
     header.push("oldest available");
     let mut t = output::table(&header);
+    t.when_empty("no queues yet: enqueue a job with `anp enqueue KIND`");
     for q in &queues {
         let mut row = vec![
             q.queue.to_string(),
@@ -169,6 +168,5 @@ async fn list(ctx: &Ctx) -> anyhow::Result<()> {
         );
         t.add_row(row);
     }
-    println!("{t}");
-    Ok(())
+    t.print(quiet)
 }

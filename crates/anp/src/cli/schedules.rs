@@ -16,7 +16,7 @@ use crate::wire::views::{next_run, ScheduleView};
 #[derive(Subcommand, Debug)]
 pub enum SchedulesCommand {
     /// Every schedule: cron, zone, next run (in the zone and UTC), last run and its result, owner.
-    List,
+    List(output::ListArgs),
     /// One schedule with all its fields and its fire log.
     Show {
         /// Schedule name.
@@ -65,18 +65,15 @@ pub struct SchedulerArgs {
 pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match c {
-        SchedulesCommand::List => {
+        SchedulesCommand::List(l) => {
             let list = ctx.admin().await?.schedule_list().await?;
             if ctx.json {
                 let views: Vec<_> = list.iter().map(|i| ScheduleView::new(i, now)).collect();
                 return output::json(&views);
             }
-            if list.is_empty() {
-                println!("no schedules: declare [[schedule]] in anp.toml and run `anp scheduler` or `anp work`");
-                return Ok(());
-            }
             let mut t = output::table(&[
                 "name",
+                "paused",
                 "cron",
                 "tz",
                 "next run (zone)",
@@ -85,10 +82,18 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
                 "result",
                 "owner",
             ]);
+            t.state_column(7).when_empty(
+                "no schedules: declare [[schedule]] in anp.toml and run `anp scheduler` or `anp work`",
+            );
             for i in &list {
                 let next = next_run(i, now);
                 t.add_row(vec![
-                    format!("{}{}", i.def.name, if i.paused { " (paused)" } else { "" }),
+                    i.def.name.to_string(),
+                    if i.paused {
+                        "yes".into()
+                    } else {
+                        String::new()
+                    },
                     i.def.cron.clone(),
                     i.def.tz.clone(),
                     next.as_ref()
@@ -109,8 +114,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
                     i.def.owner.clone().unwrap_or_default(),
                 ]);
             }
-            println!("{t}");
-            Ok(())
+            t.print(l.quiet)
         }
         SchedulesCommand::Show { name, log } => {
             let name = ScheduleName::parse(&name)?;
@@ -178,6 +182,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
                     "reason",
                     "by",
                 ]);
+                t.job_id_column(3).state_column(4);
                 for e in &entries {
                     t.add_row(vec![
                         output::ts(e.tick),

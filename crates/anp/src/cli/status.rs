@@ -90,18 +90,11 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
 }
 
 /// Runs `anp workers`: live workers and schedulers.
-pub async fn workers(ctx: &Ctx) -> anyhow::Result<()> {
+pub async fn workers(ctx: &Ctx, a: output::ListArgs) -> anyhow::Result<()> {
     let list = ctx.admin().await?.process_list().await?;
     let now = SystemClock.now();
     if ctx.json {
         return output::json(&list);
-    }
-    if list.is_empty() {
-        println!(
-            "no live workers or schedulers (none heartbeated in the last {}s)",
-            STALE_AFTER.as_secs()
-        );
-        return Ok(());
     }
     let mut t = output::table(&[
         "id",
@@ -113,6 +106,10 @@ pub async fn workers(ctx: &Ctx) -> anyhow::Result<()> {
         "started",
         "last heartbeat",
     ]);
+    t.when_empty(format!(
+        "no live workers or schedulers (none heartbeated in the last {}s)",
+        STALE_AFTER.as_secs()
+    ));
     for p in &list {
         t.add_row(vec![
             p.id.clone(),
@@ -129,8 +126,7 @@ pub async fn workers(ctx: &Ctx) -> anyhow::Result<()> {
             output::age(p.last_seen, now),
         ]);
     }
-    println!("{t}");
-    Ok(())
+    t.print(a.quiet)
 }
 
 /// Runs `anp status`; returns the exit code.
@@ -147,7 +143,7 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
 fn ms(v: Option<f64>) -> String {
     v.map(|x| {
         if x.is_finite() {
-            format!("≤{x}ms")
+            format!("≤{}ms", output::ms(x))
         } else {
             ">5min".into()
         }
@@ -158,8 +154,12 @@ fn ms(v: Option<f64>) -> String {
 fn print_status(s: &Status) {
     let u = &s.up;
     println!(
-        "UP       store {} ({}), round trip {:.1} ms; {} worker(s), {} scheduler(s)",
-        u.store, u.backend, u.round_trip_ms, u.workers, u.schedulers
+        "UP       store {} ({}), round trip {} ms; {} worker(s), {} scheduler(s)",
+        u.store,
+        u.backend,
+        output::ms(u.round_trip_ms),
+        u.workers,
+        u.schedulers
     );
     let (r, b): (&Window, &Window) = (&s.slow.last_15m, &s.slow.hour_before);
     println!(
@@ -175,7 +175,10 @@ fn print_status(s: &Status) {
     );
     for (q, age) in &s.slow.oldest_available_age_s {
         if let Some(a) = age {
-            println!("         queue {q}: oldest available job waited {a:.1}s");
+            println!(
+                "         queue {q}: oldest available job waited {}",
+                output::span(*a as i64)
+            );
         }
     }
     let f = &s.failing;
@@ -195,9 +198,9 @@ fn print_status(s: &Status) {
     match &d.last {
         None => println!("DEPLOY   no deploy marker (anp deploy mark --version V)"),
         Some(m) => println!(
-            "DEPLOY   {} ({}s ago, owner {}), verdict: {} — {}; rollback: {}",
+            "DEPLOY   {} ({} ago, owner {}), verdict: {} — {}; rollback: {}",
             m.version,
-            m.age_s,
+            output::span(i64::try_from(m.age_s).unwrap_or(i64::MAX)),
             m.owner.as_deref().unwrap_or("-"),
             d.verdict,
             d.why.as_deref().unwrap_or(""),
