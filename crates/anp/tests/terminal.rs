@@ -235,6 +235,12 @@ fn human_messages_name_no_internal_operation_but_json_and_logs_do() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
     let missing = "01a213da-1ef9-7031-845b-0ca929d22533";
+    // The store exists (read commands do not create one), the job and schedule do not.
+    let made = anp(&db)
+        .args(["enqueue", "seed"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(made.status.success(), "{}", text(&made.stderr));
     let cases: &[(&[&str], &str, &str)] = &[
         (
             &["jobs", "show", missing],
