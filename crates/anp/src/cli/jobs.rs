@@ -251,6 +251,8 @@ impl JobRef {
     /// Candidates shown when a part matches several jobs.
     const SHOWN: usize = 5;
 
+    /// The newest jobs a suffix is looked for among (a suffix has no index).
+    const SUFFIX_SCAN: u32 = 100_000;
     /// Jobs read per page when looking for a suffix.
     const PAGE: u32 = 10_000;
 
@@ -307,8 +309,12 @@ impl JobRef {
             .take_while(|id| hex(id).starts_with(part.as_str()))
             .collect();
         let mut more = found.len() > Self::SHOWN;
+        let mut capped = false;
         if found.is_empty() {
+            // A suffix has no index: read the newest jobs only, so a short id on a store of
+            // millions costs a bounded number of pages (the ids tables show are recent).
             let mut before = None;
+            let mut read = 0u32;
             loop {
                 let page = admin
                     .job_list(JobFilter {
@@ -322,7 +328,12 @@ impl JobRef {
                         .map(|j| j.id)
                         .filter(|id| hex(id).ends_with(part.as_str())),
                 );
+                read += page.len() as u32;
                 match page.last() {
+                    Some(_) if read >= Self::SUFFIX_SCAN => {
+                        capped = true;
+                        break;
+                    }
                     Some(last) if page.len() == Self::PAGE as usize => before = Some(last.id),
                     _ => break,
                 }
@@ -334,8 +345,16 @@ impl JobRef {
             [] => Err(Error::not_found(
                 "job id",
                 format!(
-                    "no job id starts or ends with {part}: expected a prefix or suffix of an \
-                     existing job's id (see `anp jobs list`; it may have been pruned)"
+                    "no job id starts or ends with {part}{}: expected a prefix or suffix of an \
+                     existing job's id (see `anp jobs list`; it may have been pruned)",
+                    if capped {
+                        format!(
+                            " among the newest {} jobs (give the whole id for an older one)",
+                            Self::SUFFIX_SCAN
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
             )),
             many => {
