@@ -7,6 +7,8 @@
 //! - `web/`: `anp serve` (router and token auth, JSON API, actions, `/metrics`, `/healthz`),
 //!   through the library's public API only.
 //! - `config/`: `anp.toml`, checked into typed values.
+//! - `wire/`: what the command line and the HTTP API share: the enqueue request and the JSON
+//!   views of schedules and queues (one schema per object).
 //! - `runners/`: command and HTTP job kinds for `anp work`.
 //! - `output.rs`: `--json` vs human output, tables (terminal or tab-separated), colour, progress
 //!   bars, a closed stdout.
