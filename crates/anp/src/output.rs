@@ -44,8 +44,12 @@ pub fn init_logging(verbose: u8, long_running: bool) {
         (2, _) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ANP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // notify (the SQLite wake-up's file watch) logs a harmless "unable to remove watch
+    // descriptor" at INFO on every shutdown: only its warnings are news.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ANP_LOG").unwrap_or_else(|_| {
+        let quiet = if verbose >= 2 { "" } else { ",notify=warn" };
+        tracing_subscriber::EnvFilter::new(format!("{default}{quiet}"))
+    });
     let ansi = std::io::stderr().is_terminal() && !no_color(&env);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -47,6 +47,21 @@ fn sqlite_passes_then_flags_a_world_readable_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
     let url = format!("sqlite://{}", db.display());
+    // Doctor never creates the store it checks: a missing file is a finding (issue 13).
+    let (code, report) = doctor(&url);
+    assert_eq!(code, 8, "{report}");
+    assert_eq!(check(&report, "store")["ok"], false, "{report}");
+    assert!(!db.exists(), "doctor created {}", db.display());
+    let made = Command::new(env!("CARGO_BIN_EXE_anp"))
+        .args(["--store", &url, "enqueue", "seed"])
+        .env_remove("ANP_CONFIG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run anp: {e}"));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let (code, report) = doctor(&url);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["ok"], true);

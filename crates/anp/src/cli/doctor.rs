@@ -64,7 +64,8 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
 
     let url = ctx.url(config_store.as_deref());
     let redacted = alphanode::backend::redact_url(&url);
-    match alphanode::connect(&url).await {
+    // Checking never creates: a missing SQLite file is a finding, not something to make.
+    match alphanode::connect_with(&url, alphanode::ConnectOptions { create: false }).await {
         Err(e) => checks.push(fail(
             "store",
             e.to_string(),
