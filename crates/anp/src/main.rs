@@ -32,7 +32,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "anp", version, about, max_term_width = 100)]
 struct Cli {
-    /// Store URL: sqlite://PATH (the default, sqlite://anp.db).
+    /// Store URL: sqlite://PATH, redis://[USER:PASS@]HOST:PORT, rediss://… (TLS) or
+    /// redis+cluster://HOST:PORT,HOST:PORT; default: the `store` of ANP_CONFIG or ./anp.toml, else
+    /// sqlite://anp.db.
     #[arg(
         long,
         global = true,

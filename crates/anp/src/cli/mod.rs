@@ -79,6 +79,20 @@ impl Ctx {
     }
 }
 
+/// `--config FILE` of the commands that run a config (`work`, `scheduler`).
+#[derive(clap::Args, Debug)]
+pub struct ConfigArg {
+    /// Config file declaring queues, job kinds and schedules.
+    #[arg(
+        long = "config",
+        short = 'c',
+        default_value = "anp.toml",
+        env = "ANP_CONFIG",
+        hide_env_values = true
+    )]
+    pub path: std::path::PathBuf,
+}
+
 /// Parses an RFC 3339 timestamp typed by a user.
 pub fn parse_timestamp(what: &str, s: &str) -> Result<Timestamp, Error> {
     s.trim().parse::<Timestamp>().map_err(|_| {

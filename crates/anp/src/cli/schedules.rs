@@ -1,7 +1,5 @@
 //! `anp schedules list|show|trigger|pause|resume|delete` and `anp scheduler`.
 
-use std::path::PathBuf;
-
 use alphanode::scheduler::{Schedule, Scheduler, SchedulerOptions};
 use alphanode::{Clock, Error, FireDecision, ScheduleName, SystemClock};
 use anp_cron::format_rfc3339_offset;
@@ -50,15 +48,8 @@ pub enum SchedulesCommand {
 /// Options of `anp scheduler`.
 #[derive(ClapArgs, Debug)]
 pub struct SchedulerArgs {
-    /// Config file declaring the `[[schedule]]`s.
-    #[arg(
-        long,
-        short,
-        default_value = "anp.toml",
-        env = "ANP_CONFIG",
-        hide_env_values = true
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigArg,
 }
 
 /// Runs `anp schedules …`.
@@ -275,7 +266,7 @@ pub async fn run_scheduler(ctx: &Ctx, a: SchedulerArgs) -> anyhow::Result<()> {
         alphanode::process::wait_for_signal().await;
         t.cancel();
     });
-    let config = Config::load(&a.config)?;
+    let config = Config::load(&a.config.path)?;
     let store = ctx.open(config.store.as_deref()).await?;
     let Some(scheduler) = scheduler_for(&config, store)? else {
         return Err(Error::invalid(

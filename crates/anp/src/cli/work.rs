@@ -1,6 +1,5 @@
 //! `anp work`: run the command and HTTP job kinds declared in `anp.toml`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use alphanode::maintenance::{pruner::Retention, MaintenanceOptions};
@@ -18,15 +17,8 @@ use crate::runners;
 /// Options of `anp work`.
 #[derive(ClapArgs, Debug)]
 pub struct WorkArgs {
-    /// Config file declaring queues and job kinds.
-    #[arg(
-        long,
-        short,
-        default_value = "anp.toml",
-        env = "ANP_CONFIG",
-        hide_env_values = true
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigArg,
     /// Exit once the served queues hold no scheduled, available, running or retryable job.
     #[arg(long)]
     pub exit_when_drained: bool,
@@ -40,7 +32,7 @@ pub struct WorkArgs {
 
 /// Runs `anp work`.
 pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
-    let config = Config::load(&a.config)?;
+    let config = Config::load(&a.config.path)?;
     let store = ctx.open(config.store.as_deref()).await?;
     let w = &config.worker;
     let options = WorkerOptions {
