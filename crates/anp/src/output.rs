@@ -619,16 +619,22 @@ pub fn progress(len: u64, json: bool, what: &str) -> ProgressBar {
 
 /// Whole seconds for people: `42s`, `3m`, `5h`, `2d` (the unit changes at 2 of the next).
 pub fn span(secs: i64) -> String {
-    let (n, unit) = if secs.abs() < 120 {
-        (secs, "s")
-    } else if secs.abs() < 7200 {
-        (secs / 60, "m")
-    } else if secs.abs() < 172_800 {
-        (secs / 3600, "h")
-    } else {
-        (secs / 86_400, "d")
-    };
-    format!("{n}{unit}")
+    // Rounded to the nearest unit, not truncated: `--in 10m` read a moment later is "in 10m",
+    // not "in 9m". A unit is used while the rounded count stays under its limit (119s, 119m,
+    // 47h), so 7,199 s is "2h", not "120m".
+    const UNITS: [(i64, &str, i64); 4] = [
+        (1, "s", 120),
+        (60, "m", 120),
+        (3600, "h", 48),
+        (86_400, "d", i64::MAX),
+    ];
+    for (unit, name, limit) in UNITS {
+        let n = (secs as f64 / unit as f64).round() as i64;
+        if n.abs() < limit {
+            return format!("{n}{name}");
+        }
+    }
+    format!("{}d", secs / 86_400)
 }
 
 /// `3m ago`-style age, for humans (`in 5m` for a time ahead).
@@ -665,6 +671,16 @@ pub fn ts(t: Timestamp) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn spans_round_to_the_nearest_unit() {
+        // `anp enqueue --in 10m`, listed a moment later (issue 13: it said "in 9m").
+        assert_eq!(super::span(-599), "-10m");
+        assert_eq!(super::span(599), "10m");
+        assert_eq!(super::span(89), "89s");
+        assert_eq!(super::span(5399), "90m");
+        assert_eq!(super::span(7199), "2h");
+    }
+
     use super::*;
 
     fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
