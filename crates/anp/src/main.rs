@@ -86,7 +86,7 @@ enum Command {
     Workers(output::ListArgs),
     /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`, `list`.
     #[command(subcommand)]
-    Deploy(cli::status::DeployCommand),
+    Deploy(cli::deploy::DeployCommand),
     /// Cron expressions: `anp cron next EXPR --tz ZONE` prints the next fire times.
     #[command(subcommand)]
     Cron(cli::cron::CronCommand),
@@ -148,11 +148,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     match command {
         Command::Status | Command::Doctor(_) => Ok(()),
-        Command::Workers(a) => cli::status::workers(&ctx, a).await,
+        Command::Workers(a) => cli::workers::workers(&ctx, a).await,
         Command::Backup(a) => cli::backup::backup(&ctx, a).await,
         Command::Restore(a) => cli::backup::restore(&ctx, a).await,
         Command::Serve(a) => web::run(&ctx, a).await,
-        Command::Deploy(c) => cli::status::deploy(&ctx, c).await,
+        Command::Deploy(c) => cli::deploy::deploy(&ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
         Command::Bulk(a) => cli::bulk::run(&ctx, a).await,
         Command::Jobs(c) => cli::jobs::run(&ctx, c).await,

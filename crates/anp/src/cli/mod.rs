@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bulk;
 pub mod completions;
 pub mod cron;
+pub mod deploy;
 pub mod doctor;
 pub mod enqueue;
 pub mod jobs;
@@ -13,6 +14,7 @@ pub mod queues;
 pub mod schedules;
 pub mod status;
 pub mod work;
+pub mod workers;
 
 use alphanode::{Admin, Backend, ConnectOptions, Error};
 use jiff::Timestamp;

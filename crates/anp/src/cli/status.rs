@@ -1,133 +1,16 @@
-//! `anp status` (the four questions), `anp workers` and `anp deploy mark|list`.
+//! `anp status`: the four questions.
 //!
 //! `anp status` answers, from the store alone: is it up, is it slow, are jobs failing, and did
 //! the last deploy change anything. Exit code 0 when all is well, 8 when something needs
 //! attention (the `problems` list says what), 3 when the store is unreachable.
 
-use alphanode::admin::{DeployMark, Status, Window, STALE_AFTER};
-use alphanode::{Clock, SystemClock};
-use clap::Subcommand;
+use alphanode::admin::{Status, Window};
 
 use super::Ctx;
 use crate::output;
 
 /// Exit code when something needs attention.
 pub const EXIT_ATTENTION: u8 = 8;
-
-/// `anp deploy …`.
-#[derive(Subcommand, Debug)]
-pub enum DeployCommand {
-    /// Record that a version went out (with its owner and how to roll it back).
-    Mark {
-        /// Version deployed.
-        #[arg(long)]
-        version: String,
-        /// Who owns it.
-        #[arg(long)]
-        owner: Option<String>,
-        /// The command that rolls it back.
-        #[arg(long)]
-        rollback: Option<String>,
-        /// Free text.
-        #[arg(long)]
-        note: Option<String>,
-    },
-    /// The newest deploy markers.
-    List {
-        /// How many.
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
-    },
-}
-
-/// Runs `anp deploy …`.
-pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
-    match c {
-        DeployCommand::Mark {
-            version,
-            owner,
-            rollback,
-            note,
-        } => {
-            let m = ctx
-                .admin_creating()
-                .await?
-                .deploy_mark(DeployMark {
-                    version,
-                    owner,
-                    rollback,
-                    note,
-                })
-                .await?;
-            if ctx.json {
-                output::json(&m)
-            } else {
-                println!("deploy {} marked at {}", m.version, output::ts(m.at));
-                Ok(())
-            }
-        }
-        DeployCommand::List { limit } => {
-            let list = ctx.admin().await?.deploy_list(limit).await?;
-            if ctx.json {
-                return output::json(&list);
-            }
-            let now = SystemClock.now();
-            let mut t = output::table(&["at", "age", "version", "owner", "rollback", "note"]);
-            for m in &list {
-                t.add_row(vec![
-                    output::ts(m.at),
-                    output::age(m.at, now),
-                    m.version.clone(),
-                    m.owner.clone().unwrap_or_default(),
-                    m.rollback.clone().unwrap_or_default(),
-                    m.note.clone().unwrap_or_default(),
-                ]);
-            }
-            println!("{t}");
-            Ok(())
-        }
-    }
-}
-
-/// Runs `anp workers`: live workers and schedulers.
-pub async fn workers(ctx: &Ctx, a: output::ListArgs) -> anyhow::Result<()> {
-    let list = ctx.admin().await?.process_list().await?;
-    let now = SystemClock.now();
-    if ctx.json {
-        return output::json(&list);
-    }
-    let mut t = output::table(&[
-        "id",
-        "role",
-        "host",
-        "pid",
-        "version",
-        "queues",
-        "started",
-        "last heartbeat",
-    ]);
-    t.when_empty(format!(
-        "no live workers or schedulers (none heartbeated in the last {}s)",
-        STALE_AFTER.as_secs()
-    ));
-    for p in &list {
-        t.add_row(vec![
-            p.id.clone(),
-            p.role.clone(),
-            p.host.clone(),
-            p.pid.to_string(),
-            p.version.clone(),
-            p.queues
-                .iter()
-                .map(|q| q.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            output::age(p.started_at, now),
-            output::age(p.last_seen, now),
-        ]);
-    }
-    t.print(a.quiet)
-}
 
 /// Runs `anp status`; returns the exit code.
 pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
