@@ -225,3 +225,64 @@ fn a_cron_expression_that_never_fires_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("never fires"), "{}", text(&out));
 }
+
+#[test]
+fn a_schedule_that_never_fired_says_never() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    write(
+        &d.join("anp.toml"),
+        &format!(
+            "{CONFIG}\n[[schedule]]\nname = \"new-year\"\ncron = \"0 0 1 1 *\"\nkind = \"ok\"\n"
+        ),
+    );
+    let out = run(d, &["enqueue", "ok"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(d, &["work", "--exit-when-drained"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Registered (its last tick is set to the registration instant) but never enqueued a job:
+    // the list says "never", not "0s ago" (issue 13).
+    let out = run(d, &["schedules", "list"]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("new-year"))
+        .unwrap_or_else(|| panic!("no new-year row: {}", text(&out)));
+    assert!(row.contains("never"), "{row}");
+    assert!(!row.contains(" ago"), "{row}");
+}
+
+#[test]
+fn status_names_recent_failures_and_what_is_dead_now() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    write(
+        &d.join("anp.toml"),
+        "[[job]]\nkind = \"fail\"\ncommand = [\"sh\", \"-c\", \"echo boom >&2; exit 3\"]\nmax_attempts = 1\n",
+    );
+    for _ in 0..2 {
+        let out = run(d, &["enqueue", "fail"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = run(d, &["work", "--exit-when-drained"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The two dead jobs are retried by hand: none is dead now, two went dead recently.
+    let out = run(d, &["jobs", "retry", "--all-dead"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(d, &["status"]);
+    let human = text(&out);
+    assert!(
+        human.contains("2 jobs went dead in the last 15 min")
+            && human.contains("0 dead jobs in the store now"),
+        "{human}"
+    );
+    // The most frequent recent error is named on SQLite too (it was empty there).
+    let out = run(d, &["--json", "status"]);
+    let status = json(&out);
+    let top = &status["failing"]["top_errors"];
+    assert_eq!(top[0]["kind"], "fail", "{status}");
+    assert!(
+        top[0]["message"].as_str().unwrap_or("").contains("boom"),
+        "{status}"
+    );
+}

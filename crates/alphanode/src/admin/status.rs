@@ -31,8 +31,8 @@ const FAILING_RATE: f64 = 0.10;
 const FAILING_MIN_ATTEMPTS: u64 = 10;
 /// A schedule whose next tick is this late has no scheduler firing it.
 const OVERDUE: SignedDuration = SignedDuration::from_secs(120);
-/// Failed jobs read to find the most frequent recent errors.
-const TOP_ERRORS_SCAN: u32 = 500;
+/// The newest jobs read to find the most frequent recent errors.
+const TOP_ERRORS_SCAN: u32 = 1000;
 
 /// The answer of [`Admin::status`]; `anp status --json` prints it.
 #[derive(Clone, Debug, Serialize)]
@@ -373,11 +373,12 @@ impl Admin {
         })
     }
 
-    /// The most frequent (kind, message) among failed jobs whose last error is recent.
+    /// The most frequent (kind, message) among the newest jobs whose last error is recent,
+    /// whatever their state now: a failed job may since have been retried (available,
+    /// scheduled), run again (running) or succeeded, and its failure still happened.
     async fn top_errors(&self, since: Timestamp) -> Result<Vec<TopError>> {
         let failed = self
             .job_list(JobFilter {
-                states: vec![JobState::Retryable, JobState::Dead],
                 limit: TOP_ERRORS_SCAN,
                 ..Default::default()
             })
