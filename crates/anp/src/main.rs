@@ -10,7 +10,7 @@
 //! - `wire/`: what the command line and the HTTP API share: the enqueue request and the JSON
 //!   views of schedules and queues (one schema per object).
 //! - `runners/`: command and HTTP job kinds for `anp work`.
-//! - `output.rs`: `--json` vs human output, tables (terminal or tab-separated), colour, progress
+//! - `output/`: `--json` vs human output, tables (terminal or tab-separated), colour, progress
 //!   bars, a closed stdout.
 
 // A binary exports nothing: `pub` here only marks what sibling modules use.
