@@ -16,16 +16,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alphanode::Error;
-use alphanode::{Args, Client, EnqueueOptions, Kind, NewJob, QueueName, Unique};
+use alphanode::{Client, NewJob};
 use clap::Args as ClapArgs;
 use indicatif::{HumanCount, HumanFloatCount, ProgressState, ProgressStyle};
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{parse_timestamp, Ctx};
+use super::Ctx;
 use crate::config::parse_duration;
 use crate::output;
+use crate::wire::{EnqueueRequest, Spelling};
 
 /// The line format and the re-run rules, printed after the options by `anp bulk --help`.
 pub const LINE_FORMAT: &str = "\
@@ -92,23 +92,6 @@ pub struct BulkArgs {
     /// `unique_for` wins.
     #[arg(long, value_name = "DURATION")]
     pub unique_for: Option<String>,
-}
-
-/// One line of the file.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    kind: String,
-    #[serde(default)]
-    args: Option<Box<serde_json::value::RawValue>>,
-    queue: Option<String>,
-    priority: Option<u8>,
-    max_attempts: Option<u32>,
-    unique: Option<String>,
-    unique_for: Option<String>,
-    run_at: Option<String>,
-    #[serde(rename = "in")]
-    run_in: Option<String>,
 }
 
 /// How a line without its own `unique` gets its key (`--unique-by`).
@@ -284,67 +267,37 @@ fn canonical(v: &Value, out: &mut String) {
     }
 }
 
-/// Checks one line and builds its job, with its unique key.
+/// Checks one line and builds its job, with its unique key. A line is the body of
+/// `POST /api/jobs` ([`EnqueueRequest`], checked by the same code); bulk adds the key
+/// (`--unique-by`) and the period (`--unique-for`) where the line has none of its own.
 fn parse_line(
     client: &Client,
     text: &str,
     key_by: &KeyBy,
     unique_for: Option<Duration>,
 ) -> Result<NewJob, Error> {
-    let l: Line = serde_json::from_str(text).map_err(|e| {
+    let mut req: EnqueueRequest = serde_json::from_str(text).map_err(|e| {
         Error::invalid(
             "line",
             format!("{e}: expected {{\"kind\": \"...\", \"args\": {{...}}}} with optional queue, priority, max_attempts, run_at, in, unique, unique_for (anp bulk --help)"),
         )
     })?;
-    let kind = Kind::parse(&l.kind)?;
-    let args = match l.args {
-        Some(raw) => Args::from_json(raw.get())?,
-        None => Args::empty_object(),
-    };
-    if l.run_at.is_some() && l.run_in.is_some() {
+    if req.unique.is_none() {
+        req.unique = key_by.key(text)?;
+    }
+    let own_period = req.unique_for.is_some();
+    if req.unique.is_none() && !own_period && unique_for.is_some() {
         return Err(Error::invalid(
-            "line",
-            "has both run_at and in: expected at most one of them",
+            "unique_for",
+            "needs a unique key: expected a `unique` field or --unique-by line|TEMPLATE",
         ));
     }
-    let key = match l.unique {
-        Some(k) => Some(k),
-        None => key_by.key(text)?,
-    };
-    let period = match l.unique_for {
-        Some(p) => Some(parse_duration("unique_for", &p)?),
-        None => unique_for,
-    };
-    let unique = match key {
-        Some(k) => Some(Unique {
-            period,
-            ..Unique::key(k)?
-        }),
-        None if period.is_some() => {
-            return Err(Error::invalid(
-                "unique_for",
-                "needs a unique key: expected a `unique` field or --unique-by line|TEMPLATE",
-            ))
+    let (kind, args, mut opts) = req.parse(Spelling::FIELDS)?;
+    if !own_period {
+        if let Some(u) = opts.unique.as_mut() {
+            u.period = unique_for;
         }
-        None => None,
-    };
-    let opts = EnqueueOptions {
-        queue: l.queue.as_deref().map(QueueName::parse).transpose()?,
-        priority: l.priority,
-        max_attempts: l.max_attempts,
-        run_at: l
-            .run_at
-            .as_deref()
-            .map(|t| parse_timestamp("run_at", t))
-            .transpose()?,
-        run_in: l
-            .run_in
-            .as_deref()
-            .map(|d| parse_duration("in", d))
-            .transpose()?,
-        unique,
-    };
+    }
     client.new_raw_job(kind, args, opts)
 }
 
