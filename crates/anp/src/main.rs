@@ -209,10 +209,13 @@ fn arg_error(e: &clap::Error) -> ExitCode {
             .trim()
             .trim_start_matches("error: ")
             .to_owned();
-        let v = serde_json::json!({"error": {
-            "op": "arguments", "kind": ErrorKind::InvalidInput.as_str(), "message": message,
-            "retry_safe": false, "exit_code": CODE,
-        }});
+        let v = wire::error_body(
+            "arguments",
+            ErrorKind::InvalidInput.as_str(),
+            &message,
+            false,
+            Some(CODE),
+        );
         let _ = output::out(&format!("{v}\n"));
     }
     let _ = e.print();
@@ -263,14 +266,14 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
     }
     if json {
         let v = match ae {
-            Some(a) => serde_json::json!({"error": {
-                "op": a.op(), "kind": a.kind().as_str(), "message": a.message(),
-                "retry_safe": a.retry_safe(), "exit_code": code,
-            }}),
-            None => serde_json::json!({"error": {
-                "op": "anp", "kind": "internal", "message": format!("{e:#}"),
-                "retry_safe": false, "exit_code": code,
-            }}),
+            Some(a) => wire::error_body(
+                a.op(),
+                a.kind().as_str(),
+                a.message(),
+                a.retry_safe(),
+                Some(code),
+            ),
+            None => wire::error_body("anp", "internal", &format!("{e:#}"), false, Some(code)),
         };
         if output::out(&format!("{v}\n")).is_err() {
             return ExitCode::from(code);

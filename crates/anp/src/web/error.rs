@@ -59,9 +59,7 @@ impl ApiError {
     /// The body: `{"error": {…}}`.
     pub(super) fn body(&self) -> serde_json::Value {
         let e = &self.error;
-        serde_json::json!({"error": {
-            "op": e.op(), "kind": self.kind, "message": e.message(), "retry_safe": e.retry_safe(),
-        }})
+        crate::wire::error_body(e.op(), self.kind, e.message(), e.retry_safe(), None)
     }
 }
 
