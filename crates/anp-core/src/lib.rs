@@ -16,10 +16,13 @@
 //! - [`clock`]: [`Clock`], [`SystemClock`] and the test [`ManualClock`].
 //! - [`monitor`]: what operators watch: live processes, per-minute stats, deploy markers.
 //! - [`redact`]: [`redact::redact_url`], the one place that hides a store URL's password.
+//! - [`cache`]: the application cache's names, its stored envelope and the
+//!   [`cache::CacheStore`] seam (internal like [`Store`]).
 //! - [`store`]: the [`Store`] trait and its `…Params` types. Internal: not for external
 //!   implementation; it changes without notice while the `alphanode` facade stays stable.
 
 pub mod backoff;
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod id;

@@ -90,6 +90,8 @@ impl Kind {
     }
 }
 
+/// Display, FromStr, AsRef<str> and a validating Deserialize for a checked name type with a
+/// `parse` constructor (also used by the cache names in [`crate::cache`]).
 macro_rules! name_impls {
     ($t:ty) => {
         impl fmt::Display for $t {
@@ -116,5 +118,6 @@ macro_rules! name_impls {
         }
     };
 }
+pub(crate) use name_impls;
 name_impls!(QueueName);
 name_impls!(Kind);

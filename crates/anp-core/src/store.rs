@@ -407,6 +407,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The store's URL with any password replaced by `***`, for logs and output.
     fn redacted_url(&self) -> String;
 
+    /// The same store's cache half (entries, tags, leases, generations, the invalidation
+    /// feed): [`CacheStore`](crate::cache::CacheStore).
+    fn cache(&self) -> Arc<dyn crate::cache::CacheStore>;
+
     /// Round trip to the store; reports schema and server versions.
     async fn store_ping(&self) -> Result<StoreInfo>;
 
