@@ -42,6 +42,8 @@
 //! - [`backend`]: [`connect`] opens a store from its URL and gives a [`Backend`]; the one place
 //!   that knows which backends exist (cargo features `sqlite` and `redis`, both on by default).
 //! - [`admin`]: [`Admin`], the operator API.
+//! - [`cache`]: the application cache: [`cache::CacheClient`], [`cache::Cache`],
+//!   [`cache::Policy`].
 //! - [`client`]: [`Client`] and [`EnqueueOptions`]: single and bulk enqueue, typed or raw.
 //! - [`handler`]: the [`JobArgs`] trait for typed jobs, [`JobContext`] given to handlers, and
 //!   [`RawHandler`] for handlers that take JSON (the `anp` command and HTTP runners).
@@ -60,6 +62,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod cache;
 pub mod client;
 pub mod handler;
 pub mod maintenance;

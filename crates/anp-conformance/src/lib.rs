@@ -34,6 +34,9 @@
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
 //!   killed with SIGKILL mid-job whose job another worker completes with the lost attempt in
 //!   its history.
+//! - [`cache_client`]: the application cache through the library: exact tag purges, one
+//!   computation under a stampede, stale-while-revalidate, stale-if-error, L1 coherence across
+//!   clients, deploy generations and rollback, bad stored values, negative caching, stats.
 //! - [`util`]: building jobs, calling the store, and waiting on conditions with a deadline.
 //!
 //! Tests wait on worker events or store state with deadlines, never on a bare sleep longer
@@ -46,6 +49,7 @@
 //! as ignored tests that carry it (`conformance_suite!(H, anp, gap(schedules_and_stats) =
 //! "…")`): visible in every run, never silently dropped.
 
+pub mod cache_client;
 pub mod export;
 pub mod jobs;
 pub mod monitor;
@@ -187,6 +191,18 @@ macro_rules! conformance_suite {
             workers_complete_each_job_exactly_once,
             worker_idle_then_picks_up_new_job
         );
+        // cache_client.rs
+        $crate::conformance_suite!(@store $h;
+            cache_tag_purge_is_exact,
+            cache_stampede_computes_once,
+            cache_stale_while_revalidate_refreshes_once,
+            cache_stale_if_error_serves_old_value_on_failure,
+            cache_l1_is_coherent_across_clients,
+            cache_deploy_generation_and_rollback,
+            cache_bad_stored_values_are_misses,
+            cache_negative_results_are_cached_briefly,
+            cache_stats_sum_over_clients
+        );
         // process.rs
         $crate::conformance_suite!(@process $h, $anp;
             processes_complete_each_job_exactly_once,
@@ -243,6 +259,7 @@ macro_rules! conformance_suite {
 
 /// Every store and worker case, under one path for the macro.
 pub mod cases {
+    pub use crate::cache_client::*;
     pub use crate::export::*;
     pub use crate::jobs::ack::*;
     pub use crate::jobs::cancel_delete::*;

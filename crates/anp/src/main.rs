@@ -84,7 +84,12 @@ enum Command {
     Restore(cli::backup::RestoreArgs),
     /// Live workers and schedulers (id, host, pid, version, queues, heartbeat).
     Workers(output::ListArgs),
-    /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`, `list`.
+    /// The application cache: `get KEY`, `set KEY JSON [--ttl 60s] [--tag T]…`,
+    /// `purge (--key K | --tag T | --prefix P)`, `stats`; `--namespace NS` on each.
+    #[command(subcommand)]
+    Cache(cli::cache::CacheCommand),
+    /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`,
+    /// `rollback [--note TEXT]`, `list`.
     #[command(subcommand)]
     Deploy(cli::deploy::DeployCommand),
     /// Cron expressions: `anp cron next EXPR --tz ZONE` prints the next fire times.
@@ -153,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Restore(a) => cli::backup::restore(&ctx, a).await,
         Command::Serve(a) => web::run(&ctx, a).await,
         Command::Deploy(c) => cli::deploy::deploy(&ctx, c).await,
+        Command::Cache(c) => cli::cache::run(&ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
         Command::Bulk(a) => cli::bulk::run(&ctx, a).await,
         Command::Jobs(c) => cli::jobs::run(&ctx, c).await,

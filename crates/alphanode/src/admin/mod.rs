@@ -26,6 +26,8 @@
 //! - `queues.rs`: list, pause, resume, purge (in short batches, with progress).
 //! - `schedules.rs`: list, show with the fire log, trigger, pause, resume, delete.
 //! - `monitor.rs`: live processes, deploy markers ([`DeployMark`]), per-minute stats.
+//! - `cache.rs`: cache namespaces, their stats summed over processes, and the generation
+//!   moves of [`Admin::deploy_mark`] and [`Admin::deploy_rollback`].
 //! - `health.rs`: [`Health`] (`/healthz`: reachable, layout current) and [`Admin::checks`]
 //!   (`anp doctor`: the backend's own checks and the clock skew against the store's server).
 //! - `backup.rs`: [`BackupFile`]: the store-independent backup file, written and restored.
@@ -33,6 +35,7 @@
 //!   anything.
 
 mod backup;
+mod cache;
 mod health;
 mod jobs;
 mod monitor;
@@ -47,9 +50,12 @@ use anp_core::{Clock, Store, SystemClock};
 use crate::backend::Backend;
 
 pub use backup::{BackupCounts, BackupFile};
+pub use cache::{CacheNamespaceStats, GenerationMoved};
 pub use health::{Health, MAX_CLOCK_SKEW};
 pub use jobs::{DeadFilter, JobFilter};
-pub use monitor::{DeployMark, STALE_AFTER};
+pub use monitor::{
+    DeployMark, DeployMarked, DeployRollback, DeployRolledBack, ROLLBACK_PREFIX, STALE_AFTER,
+};
 pub use queues::PURGE_BATCH;
 pub use schedules::ScheduleDetail;
 pub use status::{

@@ -9,7 +9,9 @@ use anp_core::{Error, Result};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::cache::GenerationMoved;
 use super::Admin;
+use anp_core::cache::GenerationMove;
 
 /// Processes whose last heartbeat is older than this are gone (workers and schedulers beat
 /// every few seconds).
@@ -28,6 +30,40 @@ pub struct DeployMark {
     pub note: Option<String>,
 }
 
+/// The version prefix of a rollback marker (`rollback of v42`).
+pub const ROLLBACK_PREFIX: &str = "rollback of ";
+
+/// What [`Admin::deploy_mark`] recorded and changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployMarked {
+    /// The marker.
+    #[serde(flatten)]
+    pub marker: DeployMarker,
+    /// Deploy-sensitive cache namespaces moved to a new generation.
+    pub cache: Vec<GenerationMoved>,
+}
+
+/// A rollback to record with [`Admin::deploy_rollback`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRollback {
+    /// Who rolled back.
+    pub owner: Option<String>,
+    /// Why (the rollback note).
+    pub note: Option<String>,
+}
+
+/// What [`Admin::deploy_rollback`] recorded and changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRolledBack {
+    /// The rollback marker.
+    #[serde(flatten)]
+    pub marker: DeployMarker,
+    /// The deploy it undoes.
+    pub undone: DeployMarker,
+    /// Deploy-sensitive cache namespaces returned to their previous generation.
+    pub cache: Vec<GenerationMoved>,
+}
+
 impl Admin {
     /// Live workers and schedulers (seen within [`STALE_AFTER`]); stale ones are forgotten.
     pub async fn process_list(&self) -> Result<Vec<ProcessInfo>> {
@@ -40,9 +76,10 @@ impl Admin {
     }
 
     /// Records that a version went out now; `anp status` compares the failure rate and
-    /// latency before and after the newest marker. `InvalidInput` for a blank or over-long
-    /// version.
-    pub async fn deploy_mark(&self, mark: DeployMark) -> Result<DeployMarker> {
+    /// latency before and after the newest marker. Every deploy-sensitive cache namespace moves
+    /// to a new, empty generation (the old one stays stored for [`Admin::deploy_rollback`]).
+    /// `InvalidInput` for a blank or over-long version.
+    pub async fn deploy_mark(&self, mark: DeployMark) -> Result<DeployMarked> {
         let len = mark.version.chars().count();
         if mark.version.trim().is_empty() || len > 200 {
             return Err(Error::invalid(
@@ -61,7 +98,43 @@ impl Admin {
             note: mark.note,
         };
         self.store().deploy_mark(m.clone()).await?;
-        Ok(m)
+        let cache = self.cache_generations_move(GenerationMove::Next).await?;
+        Ok(DeployMarked { marker: m, cache })
+    }
+
+    /// Records that the newest deploy was rolled back: a marker `rollback of <version>`
+    /// beside it (with who and why), and every deploy-sensitive cache namespace returns to
+    /// its previous generation — whose values are still stored, so the rolled-back release
+    /// starts with a warm cache. `NotFound` when no deploy was marked.
+    pub async fn deploy_rollback(&self, r: DeployRollback) -> Result<DeployRolledBack> {
+        let undone = self
+            .store()
+            .deploy_list(100)
+            .await?
+            .into_iter()
+            .find(|m| !m.version.starts_with(ROLLBACK_PREFIX))
+            .ok_or_else(|| {
+                Error::not_found(
+                    "deploy rollback",
+                    "no deploy marker to roll back: expected `anp deploy mark` to have recorded one",
+                )
+            })?;
+        let m = DeployMarker {
+            at: self.now(),
+            version: format!("{ROLLBACK_PREFIX}{}", undone.version),
+            owner: r.owner,
+            rollback: None,
+            note: r.note,
+        };
+        self.store().deploy_mark(m.clone()).await?;
+        let cache = self
+            .cache_generations_move(GenerationMove::Previous)
+            .await?;
+        Ok(DeployRolledBack {
+            marker: m,
+            undone,
+            cache,
+        })
     }
 
     /// The newest `limit` deploy markers, newest first.

@@ -1,6 +1,7 @@
-//! `anp deploy mark|list`: deploy markers, which `anp status` compares before and after.
+//! `anp deploy mark|rollback|list`: deploy markers, which `anp status` compares before and
+//! after; a mark or rollback also moves deploy-sensitive cache namespaces' generations.
 
-use alphanode::admin::DeployMark;
+use alphanode::admin::{DeployMark, DeployRollback, GenerationMoved};
 use alphanode::{Clock, SystemClock};
 use clap::Subcommand;
 
@@ -22,6 +23,16 @@ pub enum DeployCommand {
         #[arg(long)]
         rollback: Option<String>,
         /// Free text.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record that the newest deploy was rolled back (a `rollback of VERSION` marker) and
+    /// return deploy-sensitive cache namespaces to their previous generation, still warm.
+    Rollback {
+        /// Who rolled back.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Why.
         #[arg(long)]
         note: Option<String>,
     },
@@ -55,8 +66,33 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
             if ctx.json {
                 output::json(&m)
             } else {
-                println!("deploy {} marked at {}", m.version, output::ts(m.at));
-                Ok(())
+                output::out(&format!(
+                    "deploy {} marked at {}\n{}",
+                    m.marker.version,
+                    output::ts(m.marker.at),
+                    moved_text(&m.cache, "moved to a new, empty generation")
+                ))
+            }
+        }
+        DeployCommand::Rollback { owner, note } => {
+            let r = ctx
+                .admin()
+                .await?
+                .deploy_rollback(DeployRollback { owner, note })
+                .await?;
+            if ctx.json {
+                output::json(&r)
+            } else {
+                output::out(&format!(
+                    "rollback of {} (deployed {}) marked at {}\n{}",
+                    r.undone.version,
+                    output::ts(r.undone.at),
+                    output::ts(r.marker.at),
+                    moved_text(
+                        &r.cache,
+                        "back to their previous generation (its values are still stored)"
+                    )
+                ))
             }
         }
         DeployCommand::List { limit } => {
@@ -80,4 +116,16 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// One line per cache namespace whose generation moved.
+fn moved_text(moved: &[GenerationMoved], what: &str) -> String {
+    if moved.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = moved
+        .iter()
+        .map(|m| format!("{} ({} → {})", m.namespace, m.from, m.to))
+        .collect();
+    format!("cache namespaces {what}: {}\n", list.join(", "))
 }

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bench;
 pub mod bulk;
+pub mod cache;
 pub mod completions;
 pub mod cron;
 pub mod deploy;
