@@ -49,6 +49,23 @@ pub struct Status {
     pub failing: Failing,
     /// Did the last deploy change anything.
     pub deploy: DeployVerdict,
+    /// The application cache: hit ratio now and around the last deploy.
+    pub cache: CacheStatus,
+}
+
+/// The cache line of [`Status`], summed over every namespace and process.
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheStatus {
+    /// Cache namespaces recorded in the store.
+    pub namespaces: usize,
+    /// Lookups in the last 15 minutes.
+    pub lookups_15m: u64,
+    /// Share served without computing in the last 15 minutes; `None` without lookups.
+    pub hit_ratio_15m: Option<f64>,
+    /// The same in the window before the last deploy marker (as wide as the deploy verdict's).
+    pub hit_ratio_before_deploy: Option<f64>,
+    /// The same in the window after it.
+    pub hit_ratio_after_deploy: Option<f64>,
 }
 
 /// Is it up: the store answers, and workers and schedulers heartbeat.
@@ -336,6 +353,7 @@ impl Admin {
             schedules: self.schedule_problems(now, &mut problems).await?,
         };
         let deploy = self.deploy_verdict(now, &rows, &mut problems).await?;
+        let cache = self.cache_status(now, &deploy).await?;
         Ok(Status {
             ok: problems.is_empty(),
             problems,
@@ -343,6 +361,31 @@ impl Admin {
             slow,
             failing,
             deploy,
+            cache,
+        })
+    }
+
+    async fn cache_status(&self, now: Timestamp, deploy: &DeployVerdict) -> Result<CacheStatus> {
+        let total = |rows: Vec<(anp_core::cache::Namespace, anp_core::cache::CacheCounts)>| {
+            let mut all = anp_core::cache::CacheCounts::default();
+            for (_, c) in &rows {
+                all.add(c);
+            }
+            all
+        };
+        let recent = total(self.cache_counts(ts_sub(now, RECENT), now, None).await?);
+        let (mut before, mut after) = (None, None);
+        if let (Some(m), Some(w)) = (&deploy.last, deploy.window_minutes) {
+            let w = Duration::from_secs(w * 60);
+            before = total(self.cache_counts(ts_sub(m.at, w), m.at, None).await?).hit_ratio();
+            after = total(self.cache_counts(m.at, ts_add(m.at, w), None).await?).hit_ratio();
+        }
+        Ok(CacheStatus {
+            namespaces: self.cache_namespaces().await?.len(),
+            lookups_15m: recent.lookups(),
+            hit_ratio_15m: recent.hit_ratio(),
+            hit_ratio_before_deploy: before,
+            hit_ratio_after_deploy: after,
         })
     }
 

@@ -90,6 +90,20 @@ fn print_status(s: &Status) {
             m.rollback.as_deref().unwrap_or("-")
         ),
     }
+    let c = &s.cache;
+    let pct = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    if c.namespaces == 0 {
+        println!("CACHE    no cache namespaces");
+    } else {
+        println!(
+            "CACHE    hit ratio {} over {} lookups in the last 15 min; around the last deploy {} → {} ({} namespace(s))",
+            pct(c.hit_ratio_15m),
+            c.lookups_15m,
+            pct(c.hit_ratio_before_deploy),
+            pct(c.hit_ratio_after_deploy),
+            c.namespaces
+        );
+    }
     if s.ok {
         println!("\nall well");
     } else {

@@ -2,7 +2,7 @@
 //! covers any number of workers on any hosts.
 //!
 //! Each scrape reads the store through [`Admin`] (queue counts, per-minute stats since this
-//! server started, schedules, live processes) into a [`Snapshot`], registers it as a
+//! server started, schedules, live processes, cache counts flushed since it started) into a [`Snapshot`], registers it as a
 //! `prometheus-client` collector (`metrics/collector.rs`: the families) and lets the crate write the exposition: OpenMetrics 1.0
 //! when the scraper's `Accept` prefers `application/openmetrics-text` (as Prometheus does),
 //! the Prometheus text format 0.0.4 otherwise. The stored latency histograms have fixed bounds
@@ -101,6 +101,8 @@ struct Snapshot {
     workers: u64,
     /// Live schedulers.
     schedulers: u64,
+    /// Cache counts per namespace flushed since the server started, summed over processes.
+    cache: Vec<(String, alphanode::cache::CacheCounts)>,
     /// Seconds each store operation of this scrape took.
     ops: Vec<(&'static str, f64)>,
 }
@@ -154,6 +156,15 @@ impl Snapshot {
             })
             .collect();
         let procs = timed(&mut ops, "process_list", admin.process_list()).await?;
+        let cache = timed(
+            &mut ops,
+            "cache_stats_query",
+            admin.cache_counts(started, now, None),
+        )
+        .await?
+        .into_iter()
+        .map(|(ns, c)| (ns.to_string(), c))
+        .collect();
         let count = |role: &str| procs.iter().filter(|p| p.role == role).count() as u64;
         Ok(Snapshot {
             now,
@@ -162,6 +173,7 @@ impl Snapshot {
             schedules,
             workers: count("worker"),
             schedulers: count("scheduler"),
+            cache,
             ops,
         })
     }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use alphanode::cache::CacheCounts;
 use alphanode::{Histogram, JobState, QueueInfo, StatCounts};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -131,6 +132,96 @@ const LAG: Family = secs(
      on time).",
 );
 const PROCESSES: Family = fam(Gauge, "anp_processes", "Live workers and schedulers.");
+/// Which count of a cache namespace's [`CacheCounts`] a counter shows.
+type CacheCount = fn(&CacheCounts) -> u64;
+/// The cache counters (flushed by every process every 10 s), with the field each shows.
+const CACHE_COUNTERS: [(Family, CacheCount); 10] = [
+    (
+        fam(
+            Counter,
+            "anp_cache_hits",
+            "Cache reads served fresh from the store. Since this anp serve started.",
+        ),
+        |c| c.hits,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_l1_hits",
+            "Cache reads served fresh from a process's L1. Since this anp serve started.",
+        ),
+        |c| c.l1_hits,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_misses",
+            "Cache reads that found nothing servable. Since this anp serve started.",
+        ),
+        |c| c.misses,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_stale",
+            "Stale values served while a refresh ran. Since this anp serve started.",
+        ),
+        |c| c.stale,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_stale_errors",
+            "Stale values served because computing failed. Since this anp serve started.",
+        ),
+        |c| c.stale_errors,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_computes",
+            "Values computed. Since this anp serve started.",
+        ),
+        |c| c.computes,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_compute_errors",
+            "Computations that failed. Since this anp serve started.",
+        ),
+        |c| c.compute_errors,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_lock_waits",
+            "Reads that waited for another caller's computation. Since this anp serve started.",
+        ),
+        |c| c.lock_waits,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_purges",
+            "Keys deleted and tags or prefixes purged. Since this anp serve started.",
+        ),
+        |c| c.purges,
+    ),
+    (
+        fam(
+            Counter,
+            "anp_cache_undecodable",
+            "Stored values that could not be read (a miss). Since this anp serve started.",
+        ),
+        |c| c.undecodable,
+    ),
+];
+const CACHE_COMPUTE: Family = secs(
+    Hist,
+    "anp_cache_compute",
+    "Time to compute a cache value. Since this anp serve started.",
+);
 const STORE_OPS: Family = secs(
     Gauge,
     "anp_store_operation",
@@ -186,6 +277,20 @@ impl Collector for Snapshot {
             ([("role", "scheduler")], self.schedulers),
         ];
         family(e, &PROCESSES, roles, gauge)?;
+        let spaces = || {
+            self.cache
+                .iter()
+                .map(|(ns, c)| ([("namespace", ns.as_str())], c))
+        };
+        for (f, get) in &CACHE_COUNTERS {
+            family(e, f, spaces().map(|(l, c)| (l, get(c))), counter)?;
+        }
+        family(
+            e,
+            &CACHE_COMPUTE,
+            spaces().map(|(l, c)| (l, &c.compute)),
+            histogram,
+        )?;
         let ops = self.ops.iter().map(|(op, secs)| ([("op", *op)], *secs));
         family(e, &STORE_OPS, ops, gauge)
     }

@@ -29,6 +29,15 @@ fn snapshot() -> Snapshot {
         schedules: vec![("nightly".to_owned(), None, None)],
         workers: 1,
         schedulers: 0,
+        cache: vec![("pages".to_owned(), {
+            let mut c = alphanode::cache::CacheCounts {
+                hits: 7,
+                misses: 2,
+                ..Default::default()
+            };
+            c.compute.record(std::time::Duration::from_millis(40));
+            c
+        })],
         ops: vec![("queue_list", 0.25)],
     }
 }
@@ -62,6 +71,10 @@ fn prometheus_text_escapes_label_values_and_keeps_the_names() {
             format!("anp_job_run_seconds_sum{{queue=\"default\",{KIND}}} 400.003"),
             "anp_processes{role=\"worker\"} 1".to_owned(),
             "anp_schedule_lag_seconds{schedule=\"nightly\"} 0.0".to_owned(),
+            "# TYPE anp_cache_hits_total counter".to_owned(),
+            "anp_cache_hits_total{namespace=\"pages\"} 7".to_owned(),
+            "anp_cache_misses_total{namespace=\"pages\"} 2".to_owned(),
+            "anp_cache_compute_seconds_bucket{namespace=\"pages\",le=\"0.05\"} 1".to_owned(),
         ],
     );
     assert!(!text.contains("# EOF"), "{text}");
