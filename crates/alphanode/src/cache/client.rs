@@ -103,7 +103,7 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 struct Tasks {
     handles: Vec<JoinHandle<()>>,
-    _watch: Option<CacheWatch>,
+    _watch: Arc<Mutex<Option<CacheWatch>>>,
 }
 
 impl Drop for Tasks {
@@ -146,10 +146,17 @@ impl CacheClient {
     /// process's L1 hears of other processes' changes), the stats flush and, for stores whose
     /// entries do not expire by themselves (SQLite), a pruner every minute.
     ///
-    /// Errors: what the store's watch returns (`Unavailable` when it cannot be reached).
+    /// A store that cannot be reached does not fail this: the cache then computes every value
+    /// (warning once a minute) and keeps retrying the watch.
     pub async fn new(backend: impl Into<Backend>, options: CacheOptions) -> Result<CacheClient> {
-        let backend = backend.into();
-        let store = backend.store().cache();
+        CacheClient::start(backend.into().store().cache(), options).await
+    }
+
+    /// [`CacheClient::new`] on the cache seam itself.
+    pub(crate) async fn start(
+        store: Arc<dyn CacheStore>,
+        options: CacheOptions,
+    ) -> Result<CacheClient> {
         let shared = Arc::new(Shared {
             store: store.clone(),
             l1: L1::new(options.l1_max_bytes, options.l1_ttl),
@@ -159,23 +166,26 @@ impl CacheClient {
             last_warning_ms: AtomicI64::new(i64::MIN),
             options,
         });
-        let weak = Arc::downgrade(&shared);
-        let watch = store
-            .cache_watch(Box::new(move |event| {
-                if let Some(shared) = weak.upgrade() {
-                    shared.apply(event);
-                }
-            }))
-            .await?;
+        let watch = Arc::new(Mutex::new(None));
         let handles = vec![
+            tokio::spawn(watch_loop(Arc::downgrade(&shared), watch.clone())),
             tokio::spawn(flush_loop(Arc::downgrade(&shared))),
             tokio::spawn(prune_loop(Arc::downgrade(&shared))),
         ];
+        // Wait briefly for the watch so that, normally, every change published after `new`
+        // returns reaches this process's L1; a store that is down does not hold start-up
+        // (the watch keeps being retried, and L1 entries live at most `l1_ttl` meanwhile).
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < deadline
+            && watch.lock().map(|w| w.is_none()).unwrap_or(false)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         Ok(CacheClient {
             shared,
             _tasks: Arc::new(Tasks {
                 handles,
-                _watch: Some(watch),
+                _watch: watch,
             }),
         })
     }
@@ -190,17 +200,33 @@ impl CacheClient {
                 ns: state,
             });
         }
-        let stored = self
+        let generation = match self
             .shared
             .store
             .cache_namespace_register(ns.clone(), options.deploy_sensitive)
-            .await?;
+            .await
+        {
+            Ok(stored) => stored.generation,
+            Err(err) if err.kind() == anp_core::ErrorKind::Unavailable => {
+                // Recorded later: reads of a deploy-sensitive namespace carry the current
+                // generation anyway, and correct it on the first one that reaches the store.
+                self.shared
+                    .warn_store("recording the cache namespace (retried)", &err);
+                tokio::spawn(register_loop(
+                    Arc::downgrade(&self.shared),
+                    ns.clone(),
+                    options.deploy_sensitive,
+                ));
+                0
+            }
+            Err(err) => return Err(err),
+        };
         let state = Arc::new(NsState {
             ns: ns.clone(),
             deploy_sensitive: options.deploy_sensitive,
             max_lifetime: options.max_lifetime,
             generation: AtomicU64::new(if options.deploy_sensitive {
-                stored.generation
+                generation
             } else {
                 0
             }),
@@ -334,6 +360,53 @@ impl Shared {
             }
         }
         Ok(())
+    }
+}
+
+/// Keeps the invalidation feed watched: retried every second until the store answers (the
+/// backend itself reconnects a watch once it runs).
+async fn watch_loop(shared: Weak<Shared>, slot: Arc<Mutex<Option<CacheWatch>>>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let weak = shared.clone();
+        let sink = Box::new(move |event| {
+            if let Some(shared) = weak.upgrade() {
+                shared.apply(event);
+            }
+        });
+        match s.store.cache_watch(sink).await {
+            Ok(w) => {
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(w);
+                }
+                // Changes before the watch started may be missing from L1.
+                s.l1.clear();
+                return;
+            }
+            Err(err) => s.warn_store("watching the cache's invalidation feed (retried)", &err),
+        }
+        drop(s);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Records a namespace the store could not be reached to record at open.
+async fn register_loop(shared: Weak<Shared>, ns: Namespace, deploy_sensitive: bool) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let Some(s) = shared.upgrade() else { return };
+        if let Ok(stored) = s
+            .store
+            .cache_namespace_register(ns.clone(), deploy_sensitive)
+            .await
+        {
+            if let Some(state) = s.namespace_state(&ns) {
+                if state.deploy_sensitive {
+                    state.generation.store(stored.generation, Ordering::Relaxed);
+                }
+            }
+            return;
+        }
     }
 }
 

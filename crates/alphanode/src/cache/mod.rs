@@ -40,6 +40,8 @@ mod flight;
 mod l1;
 mod policy;
 mod stats;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
