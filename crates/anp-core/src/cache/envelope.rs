@@ -189,9 +189,13 @@ mod tests {
     #[test]
     fn other_versions_and_garbage_are_errors() {
         let newer = br#"{"anp_cache":2,"whatever":true}"#;
-        let err = Envelope::decode(newer).unwrap_err().to_string();
+        let err = Envelope::decode(newer)
+            .expect_err("another format version")
+            .to_string();
         assert!(err.contains("envelope format 2: expected 1"), "{err}");
-        let err = Envelope::decode(b"plain text").unwrap_err().to_string();
+        let err = Envelope::decode(b"plain text")
+            .expect_err("not an envelope")
+            .to_string();
         assert!(err.contains("not a cache envelope"), "{err}");
     }
 

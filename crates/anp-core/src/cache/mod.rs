@@ -167,7 +167,9 @@ mod tests {
         assert!(CacheKey::parse(&"k".repeat(1025)).is_err());
         assert!(Tag::parse("post:42").is_ok());
         assert!(Tag::parse("").is_err());
-        let err = Tag::parse(&"é".repeat(200)).unwrap_err().to_string();
+        let err = Tag::parse(&"é".repeat(200))
+            .expect_err("400 bytes")
+            .to_string();
         assert!(err.contains("400 bytes: expected 1-256 bytes"), "{err}");
     }
 }
