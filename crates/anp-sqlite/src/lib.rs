@@ -21,22 +21,26 @@
 //! - One transaction per call, batches included; one `UPDATE … RETURNING` leases a whole fetch.
 //! - Opening refuses, without changing a byte, a file that is not SQLite, a SQLite database that
 //!   is not alphanode's, and a schema newer than [`SCHEMA_VERSION`].
+//! - The application cache ([`CacheStore`](anp_core::cache::CacheStore), migration 0004) lives
+//!   in the same file: entries, tag versions, compute leases, namespaces, and an invalidation
+//!   feed that each watch polls every 50 ms on its own reader connection.
 //! - `job_wait` sleeps until this store commits something fetchable, or the `-wal` file changes
 //!   (another process committed: inotify through the `notify` crate), then checks.
 //!
 //! # Layout
 //!
 //! - `src/store.rs`: [`SqliteStore`]; running SQL off the runtime (`write`: a `BEGIN IMMEDIATE`
-//!   transaction on the writer; `read`: the reader connection); the `Store` impl, which hands
-//!   each method to its op in the span `anp.store.<method>`.
-//! - `src/ops/<method>.rs`: one file per `Store` method (`job_fetch`: `ops/job_fetch.rs`):
+//!   transaction on the writer; `read`: the reader connection); the `Store` and `CacheStore`
+//!   impls, which hand each method to its op in the span `anp.store.<method>`.
+//! - `src/ops/<method>.rs`: one file per `Store` method (`job_fetch`: `ops/job_fetch.rs`), and
+//!   `src/ops/cache/<method>.rs` one per [`CacheStore`](anp_core::cache::CacheStore) method:
 //!   `run` (which connection, empty batches, waking waiters after a commit) and `sql` (the work
 //!   inside the transaction). `job_wait.rs` holds the whole wait loop; `store_snapshot.rs` the
 //!   backup copy; `schedule_fire_log.rs` the fire-log writes `schedule_claim_tick` and
 //!   `schedule_trigger` share.
 //! - `sql/<method>*.sql`: every statement, one per file, named after its method (plus
 //!   `job_get_state.sql`, the lookup that explains refusals, `schedule_fire_log*.sql`, and
-//!   `open_*.sql`).
+//!   `open_*.sql`); the cache's are the `cache_*.sql` files.
 //! - `migrations/NNNN_<what>.sql` and `src/migrate.rs`: the schema, applied in one transaction
 //!   with its row in `anp_schema`; `docs/sqlite-schema.md` explains tables and indexes.
 //! - `src/open.rs`: checks and creates the file, inspects it read-only, migrates.
@@ -59,7 +63,7 @@ pub use store::SqliteStore;
 
 /// The schema version this build creates and understands: the number of the newest migration.
 /// A database with a newer version is refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -165,6 +169,49 @@ mod tests {
             (
                 include_str!("../sql/job_wait.sql"),
                 "COVERING INDEX jobs_queue_state",
+            ),
+            (include_str!("../sql/cache_read.sql"), "cache_entries_key"),
+            (include_str!("../sql/cache_delete.sql"), "cache_entries_key"),
+            (
+                include_str!("../sql/cache_purge_prefix.sql"),
+                "cache_entries_key (ns=? AND generation=? AND key>? AND key<?)",
+            ),
+            (
+                include_str!("../sql/cache_purge_prefix_all.sql"),
+                "cache_entries_key",
+            ),
+            (include_str!("../sql/cache_usage.sql"), "cache_entries_key"),
+            (
+                include_str!("../sql/cache_prune_entries.sql"),
+                "COVERING INDEX cache_entries_expiry",
+            ),
+            (
+                include_str!("../sql/cache_prune_leases.sql"),
+                "COVERING INDEX cache_leases_expiry",
+            ),
+            (
+                include_str!("../sql/cache_prune_tags.sql"),
+                "COVERING INDEX cache_tags_expiry",
+            ),
+            (
+                include_str!("../sql/cache_prune_stats.sql"),
+                "COVERING INDEX cache_stats_at",
+            ),
+            (
+                include_str!("../sql/cache_prune_changes.sql"),
+                "INTEGER PRIMARY KEY (rowid<?)",
+            ),
+            (
+                include_str!("../sql/cache_stats_query.sql"),
+                "cache_stats_at",
+            ),
+            (
+                include_str!("../sql/cache_stats_query_ns.sql"),
+                "cache_stats_at",
+            ),
+            (
+                include_str!("../sql/cache_watch.sql"),
+                "INTEGER PRIMARY KEY (rowid>?)",
             ),
         ];
         let mut bad = Vec::new();

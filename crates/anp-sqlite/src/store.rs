@@ -1,11 +1,18 @@
-//! [`SqliteStore`]: the handle, how it runs SQL off the async runtime, and the [`Store`] impl
-//! that hands each method to its `ops/<method>.rs`.
+//! [`SqliteStore`]: the handle, how it runs SQL off the async runtime, the [`Store`] impl that
+//! hands each method to its `ops/<method>.rs`, and the [`CacheStore`] impl that hands each cache
+//! method to its `ops/cache/<method>.rs`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use anp_core::cache::{
+    CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams, CacheRead,
+    CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheUsage, CacheWatch,
+    CacheWrite, CacheWriteParams, GenerationMove, Invalidation, Namespace, Tag, TagPurgeParams,
+    WatchSink,
+};
 use anp_core::store::{StoreCheck, StoreInfo};
 use anp_core::{Error, Result, Store};
 use async_trait::async_trait;
@@ -13,7 +20,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
 use tracing::Instrument;
 
-use crate::conn::OpResult;
+use crate::conn::{self, Failure, OpResult};
 use crate::options::{self, SqliteOptions};
 use crate::wake::Wake;
 use crate::{open, ops};
@@ -154,6 +161,26 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// Opens one more reader connection, configured as the store's own (blocking: call it off
+    /// the runtime). The cache watch polls on its own so it never waits behind operators' reads.
+    pub(crate) fn open_reader(&self, op: &'static str) -> Result<Connection> {
+        let opts = SqliteOptions {
+            path: self.inner.path.clone(),
+            synchronous: self.inner.synchronous,
+            busy_timeout: self.inner.busy_timeout,
+            create: false,
+        };
+        let c = conn::open(&opts.path, opts.busy_timeout)
+            .map_err(|e| self.error(op, Failure::Sql(e)))?;
+        conn::configure(&c, &opts, true).map_err(|f| self.error(op, f))?;
+        Ok(c)
+    }
+
+    /// The alphanode error for a failure of `op` on this store.
+    pub(crate) fn error(&self, op: &str, f: Failure) -> Error {
+        f.into_error(op, &self.inner.url, self.inner.busy_timeout)
+    }
+
     /// `job_wait`'s wake-ups.
     pub(crate) fn wake(&self) -> &Wake {
         &self.inner.wake
@@ -198,6 +225,10 @@ anp_core::forward_store_ops!(impl_store! {
             self.inner.url.clone()
         }
 
+        fn cache(&self) -> Arc<dyn CacheStore> {
+            Arc::new(self.clone())
+        }
+
         fn store_schema_version(&self) -> u32 {
             crate::SCHEMA_VERSION
         }
@@ -229,3 +260,53 @@ anp_core::forward_store_ops!(impl_store! {
                 .await
         }
 });
+
+/// Writes `impl CacheStore for SqliteStore` like [`impl_store!`]: the methods under `as_written`
+/// as they are, then one method per entry under `ops` that runs `ops::cache::<op>::run(self, …)`
+/// in the span `anp.store.<op>`.
+macro_rules! impl_cache_store {
+    (
+        as_written { $($written:tt)* }
+        ops { $($op:ident($($arg:ident: $ty:ty),*) -> $out:ty;)* }
+    ) => {
+        #[async_trait]
+        impl CacheStore for SqliteStore {
+            $($written)*
+            $(
+                async fn $op(&self, $($arg: $ty),*) -> Result<$out> {
+                    ops::cache::$op::run(self, $($arg),*)
+                        .instrument(tracing::debug_span!(concat!("anp.store.", stringify!($op))))
+                        .await
+                }
+            )*
+        }
+    };
+}
+
+impl_cache_store! {
+    as_written {
+        fn cache_watch_bound(&self) -> Duration {
+            ops::cache::cache_watch::BOUND
+        }
+    }
+    ops {
+        cache_read(p: CacheReadParams) -> CacheRead;
+        cache_tag_versions(ns: Namespace, tags: Vec<Tag>) -> Vec<u64>;
+        cache_write(p: CacheWriteParams) -> CacheWrite;
+        cache_delete(p: CacheDeleteParams) -> u64;
+        cache_purge_tags(p: TagPurgeParams) -> ();
+        cache_purge_prefix(p: CachePurgePrefixParams) -> u64;
+        cache_lease_acquire(p: CacheLeaseParams) -> bool;
+        cache_lease_renew(p: CacheLeaseParams) -> bool;
+        cache_lease_release(p: CacheLeaseParams) -> ();
+        cache_namespace_register(ns: Namespace, deploy_sensitive: bool) -> CacheNamespace;
+        cache_namespace_list() -> Vec<CacheNamespace>;
+        cache_generation_move(ns: Namespace, to: GenerationMove) -> CacheNamespace;
+        cache_usage(ns: Namespace, generation: u64, now: Timestamp) -> CacheUsage;
+        cache_prune(now: Timestamp, limit: u32) -> u64;
+        cache_publish(origin: String, change: Invalidation) -> ();
+        cache_watch(sink: WatchSink) -> CacheWatch;
+        cache_stats_record(r: CacheStatsRecord) -> ();
+        cache_stats_query(p: CacheStatsQueryParams) -> Vec<CacheStatsRecord>;
+    }
+}

@@ -4,8 +4,10 @@
 //! jobs available; `sql` is the work inside the transaction, pulling its statements from
 //! `sql/<method>*.sql`. `store_checks` reads no SQL and `store_snapshot` holds the backup copy;
 //! `schedule_fire_log` is not a method but the fire log's writes, which `schedule_claim_tick`
-//! and `schedule_trigger` share.
+//! and `schedule_trigger` share. [`cache`] holds the [`CacheStore`](anp_core::cache::CacheStore)
+//! methods, one module each, the same way.
 
+pub(crate) mod cache;
 pub(crate) mod deploy_list;
 pub(crate) mod deploy_mark;
 pub(crate) mod job_ack_many;
