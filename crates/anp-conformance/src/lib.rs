@@ -34,9 +34,12 @@
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
 //!   killed with SIGKILL mid-job whose job another worker completes with the lost attempt in
 //!   its history.
-//! - [`cache_client`]: the application cache through the library: exact tag purges, one
-//!   computation under a stampede, stale-while-revalidate, stale-if-error, L1 coherence across
-//!   clients, deploy generations and rollback, bad stored values, negative caching, stats.
+//! - [`cache`]: the cache seam (`Store::cache`), one file per area: entries (round trip, TTL,
+//!   delete, prefix purge, usage, prune), leases and fenced writes, tags, generations, the
+//!   invalidation feed, stats; and `cache/client.rs`, the cache through the library: exact
+//!   tag purges, one computation under a stampede, stale-while-revalidate, stale-if-error, L1
+//!   coherence across clients, deploy generations and rollback, bad stored values, negative
+//!   caching, stats.
 //! - [`util`]: building jobs, calling the store, and waiting on conditions with a deadline.
 //!
 //! Tests wait on worker events or store state with deadlines, never on a bare sleep longer
@@ -49,7 +52,7 @@
 //! as ignored tests that carry it (`conformance_suite!(H, anp, gap(schedules_and_stats) =
 //! "…")`): visible in every run, never silently dropped.
 
-pub mod cache_client;
+pub mod cache;
 pub mod export;
 pub mod jobs;
 pub mod monitor;
@@ -178,6 +181,43 @@ macro_rules! conformance_suite {
             job_wait_returns_at_once_when_work_is_waiting,
             job_wait_is_not_ended_by_work_it_cannot_fetch
         );
+        // cache/entries.rs
+        $crate::conformance_suite!(@store $h;
+            cache_write_then_read_round_trips,
+            cache_absent_key_reads_none,
+            cache_entry_expires_after_its_ttl,
+            cache_delete_counts_only_existing_keys,
+            cache_purge_prefix_deletes_exactly_the_prefixed_keys,
+            cache_purge_prefix_pages_by_limit,
+            cache_usage_counts_live_entries,
+            cache_prune_keeps_live_data
+        );
+        // cache/leases.rs
+        $crate::conformance_suite!(@store $h;
+            cache_lease_is_exclusive_renewable_and_releasable,
+            cache_lease_can_be_taken_again_after_expiry,
+            cache_lease_renew_extends_it,
+            cache_fenced_write_applies_with_the_token_and_ends_the_lease,
+            cache_fenced_write_with_a_wrong_or_expired_token_is_lease_lost
+        );
+        // cache/tags.rs
+        $crate::conformance_suite!(@store $h;
+            cache_tag_versions_default_to_zero_and_purges_set_them,
+            cache_tag_version_expires_after_keep,
+            cache_read_returns_tag_versions_and_generation
+        );
+        // cache/generations.rs
+        $crate::conformance_suite!(@store $h;
+            cache_namespace_register_is_idempotent_and_listed,
+            cache_generations_move_forward_and_back,
+            cache_generations_hold_independent_entries
+        );
+        // cache/feed.rs, cache/stats.rs
+        $crate::conformance_suite!(@store $h;
+            cache_watch_delivers_changes_from_every_handle_in_order,
+            cache_watch_stops_when_dropped,
+            cache_stats_query_by_range_and_namespace
+        );
         // worker.rs
         $crate::conformance_suite!(@store $h;
             worker_applies_every_outcome,
@@ -191,7 +231,7 @@ macro_rules! conformance_suite {
             workers_complete_each_job_exactly_once,
             worker_idle_then_picks_up_new_job
         );
-        // cache_client.rs
+        // cache/client.rs
         $crate::conformance_suite!(@store $h;
             cache_tag_purge_is_exact,
             cache_stampede_computes_once,
@@ -259,7 +299,13 @@ macro_rules! conformance_suite {
 
 /// Every store and worker case, under one path for the macro.
 pub mod cases {
-    pub use crate::cache_client::*;
+    pub use crate::cache::entries::*;
+    pub use crate::cache::feed::*;
+    pub use crate::cache::generations::*;
+    pub use crate::cache::leases::*;
+    pub use crate::cache::stats::*;
+    pub use crate::cache::tags::*;
+    pub use crate::cache::client::*;
     pub use crate::export::*;
     pub use crate::jobs::ack::*;
     pub use crate::jobs::cancel_delete::*;
