@@ -299,13 +299,13 @@ macro_rules! conformance_suite {
 
 /// Every store and worker case, under one path for the macro.
 pub mod cases {
+    pub use crate::cache::client::*;
     pub use crate::cache::entries::*;
     pub use crate::cache::feed::*;
     pub use crate::cache::generations::*;
     pub use crate::cache::leases::*;
     pub use crate::cache::stats::*;
     pub use crate::cache::tags::*;
-    pub use crate::cache::client::*;
     pub use crate::export::*;
     pub use crate::jobs::ack::*;
     pub use crate::jobs::cancel_delete::*;
