@@ -45,7 +45,9 @@
 //! Tests wait on worker events or store state with deadlines, never on a bare sleep longer
 //! than 100 ms; time-dependent store cases pass explicit instants (the Store takes `now` as
 //! input), so no case depends on wall-clock luck. Wall time is spent only where leases,
-//! heartbeats or per-second schedules need it.
+//! heartbeats or per-second schedules need it, and in the cache's expiry cases: Redis expires
+//! cache keys itself (`PX`), so those use TTLs of 200–400 ms, poll for the expiry with a
+//! deadline and check it did not come before the TTL.
 //!
 //! # Gaps
 //! A backend that lacks a whole area says so with a reason, and the area's cases are generated
