@@ -31,7 +31,9 @@
 //! - `queues.rs`: the bench's own queues: made, counted, waited on, emptied.
 //! - `process.rs`: the `anp work` child processes of B and C.
 //! - `report.rs`: the figures of a run, the human table and the `--json` object.
+//! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
 
+mod cache;
 mod latency;
 mod phases;
 mod plan;
@@ -146,11 +148,27 @@ pub struct BenchArgs {
     /// Give up when the worker has not finished a phase within this long.
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub timeout: String,
+    /// Measure the application cache instead of jobs: get-hit rate from the store and from L1
+    /// (with redis-benchmark GET beside it on a plain redis:// store), one L1 hit, a stampede,
+    /// a tag purge, bytes per entry. Uses --concurrency and --runs.
+    #[arg(long)]
+    pub cache: bool,
+    /// Cache bench: keys read at random in the get-hit phases.
+    #[arg(long, default_value_t = 1000, value_name = "N", requires = "cache")]
+    pub cache_keys: u64,
+    /// Cache bench: value size, bytes of JSON.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES", requires = "cache")]
+    pub value_bytes: usize,
+    /// Cache bench: reads per get-hit phase run.
+    #[arg(long, default_value_t = 200_000, value_name = "N", requires = "cache")]
+    pub cache_reads: u64,
+    /// Cache bench: entries carrying the purged tag.
+    #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cache")]
+    pub tag_entries: u64,
 }
 
 /// Runs `anp bench`.
 pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
-    let plan = Plan::from_args(&a)?;
     let url = ctx.store_url.clone().ok_or_else(|| {
         Error::invalid(
             "bench",
@@ -158,6 +176,26 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
              e.g. --store sqlite:///tmp/bench/bench.db",
         )
     })?;
+    if a.cache {
+        if a.concurrency == 0 || a.runs == 0 || a.cache_keys == 0 || a.value_bytes < 2 {
+            return Err(Error::invalid(
+                "bench --cache",
+                "--concurrency, --runs and --cache-keys must be at least 1 and --value-bytes at least 2",
+            )
+            .into());
+        }
+        let backend = alphanode::connect(&url).await?;
+        let plan = cache::CachePlan {
+            concurrency: a.concurrency,
+            keys: a.cache_keys,
+            value_bytes: a.value_bytes,
+            reads: a.cache_reads,
+            tag_entries: a.tag_entries,
+            runs: a.runs,
+        };
+        return cache::run(backend, &url, plan, ctx.json).await;
+    }
+    let plan = Plan::from_args(&a)?;
     let backend = alphanode::connect(&url).await?;
     let admin = Admin::new(backend.clone());
     let (info, _round_trip) = admin.ping().await?;
