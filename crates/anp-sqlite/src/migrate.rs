@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -29,6 +29,11 @@ const MIGRATIONS: [Migration; 3] = [
         version: 3,
         name: "0003_operations",
         sql: include_str!("../migrations/0003_operations.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_process_kinds",
+        sql: include_str!("../migrations/0004_process_kinds.sql"),
     },
 ];
 
