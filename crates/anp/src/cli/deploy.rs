@@ -53,7 +53,7 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
                 })
                 .await?;
             if ctx.json {
-                output::json(&m)
+                ctx.json_object(&m)
             } else {
                 println!("deploy {} marked at {}", m.version, output::ts(m.at));
                 Ok(())
