@@ -328,9 +328,10 @@ pub async fn worker_unknown_kind_is_retried<H: Harness>(h: &H) {
     assert_eq!(j.attempt, 1, "a failed attempt");
 }
 
-/// A kind this worker has no handler for, but another live worker declares (workers of
-/// different kinds sharing a queue): the job is snoozed for 5 s with its attempt given back,
-/// and no error is recorded.
+/// A kind this worker has no handler for, but another live worker declares on the job's queue
+/// (workers of different kinds sharing a queue): the job is snoozed for 5 s with its attempt
+/// given back, and no error is recorded. A live worker that declares a kind on other queues
+/// only would never fetch the job: that job is a failed attempt naming it.
 pub async fn worker_unknown_kind_snoozes_while_a_live_worker_declares_it<H: Harness>(h: &H) {
     use anp_core::monitor::ProcessInfo;
     let store = h.store().await;
@@ -350,10 +351,33 @@ pub async fn worker_unknown_kind_snoozes_while_a_live_worker_declares_it<H: Harn
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .process_heartbeat(ProcessInfo {
+            id: "video-worker".into(),
+            role: "worker".into(),
+            host: "h".into(),
+            pid: 2,
+            version: "0.1.0".into(),
+            queues: vec![crate::util::q("video")],
+            kinds: vec![crate::util::k("video.encode")],
+            started_at: now,
+            last_seen: now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let c = Client::new(store.clone());
     let id = c
         .enqueue_raw(
             crate::util::k("thumbnail.make"),
+            anp_core::Args::empty_object(),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let elsewhere = c
+        .enqueue_raw(
+            crate::util::k("video.encode"),
             anp_core::Args::empty_object(),
             EnqueueOptions::default(),
         )
@@ -373,6 +397,13 @@ pub async fn worker_unknown_kind_snoozes_while_a_live_worker_declares_it<H: Harn
     );
     let mut rx = w.subscribe();
     let handle = start(&w);
+    let failed = wait_state(
+        &store,
+        elsewhere,
+        JobState::Retryable,
+        Duration::from_secs(20),
+    )
+    .await;
     let acked = next_event(
         &mut rx,
         "the job's ack",
@@ -397,6 +428,11 @@ pub async fn worker_unknown_kind_snoozes_while_a_live_worker_declares_it<H: Harn
     assert!(j.errors.is_empty(), "{:?}", j.errors);
     let wait = j.run_at.duration_since(before_stop).as_secs_f64();
     assert!((3.0..=5.5).contains(&wait), "snoozed for about 5 s: {wait}");
+    let message = &failed.errors[0].message;
+    assert!(
+        message.contains("the live workers that declare kind video.encode do not serve queue default (video-worker on [video])"),
+        "{message}"
+    );
 }
 
 /// A job running twice as long as its 1 s lease keeps it by heartbeat while the rescuer runs

@@ -644,6 +644,16 @@ fn live_workers_say_which_kinds_they_serve() {
         "{}",
         text(&out)
     );
+    // A live worker serves the kind, but not on this queue: it would never fetch the job.
+    let out = run(d, &["enqueue", "thumbnail", "--queue", "video"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "the live workers that serve it do not serve queue video (they serve default)"
+        ),
+        "{}",
+        text(&out)
+    );
     // Bulk: one warning per kind nobody serves.
     write(
         &d.join("imp.jsonl"),

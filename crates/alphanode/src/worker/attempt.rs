@@ -47,16 +47,16 @@ pub(super) async fn run_attempt(
         job
     };
     let result: std::result::Result<Outcome, String> = match handler {
-        None => match inner.unhandled(&job.kind).await {
+        None => match inner.unhandled(&job.kind, &job.queue).await {
             Unhandled::Snooze { by } => {
                 span.in_scope(|| {
                     tracing::info!(
                         serves = %inner.kinds_list(),
                         declared_by = %by.join(","),
                         snooze_s = SNOOZE.as_secs(),
-                        "no handler for this kind here, but a live worker declares it: job put \
-                         back (attempt not spent) for that worker; workers serving different \
-                         kinds should use different queues"
+                        "no handler for this kind here, but a live worker on this queue \
+                         declares it: job put back (attempt not spent) for that worker; workers \
+                         serving different kinds should use different queues"
                     )
                 });
                 Ok(Outcome::Snooze(SNOOZE))

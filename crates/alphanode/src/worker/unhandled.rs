@@ -2,14 +2,14 @@
 //!
 //! Workers serving different kinds on one queue fetch each other's jobs. When another live
 //! process (a worker that registered within [`STALE_AFTER`](crate::admin::STALE_AFTER))
-//! declares the kind, the job is snoozed for [`SNOOZE`] with its attempt given back, so the
-//! worker that serves it gets it; when none does, it is a failed attempt whose message says
-//! which kinds this worker serves and how to fix it.
+//! declares the kind and serves the job's queue, the job is snoozed for [`SNOOZE`] with its
+//! attempt given back, so the worker that serves it gets it; when none does, it is a failed
+//! attempt whose message says which kinds this worker serves and how to fix it.
 
 use std::time::{Duration, Instant};
 
 use anp_core::monitor::{ProcessInfo, ProcessListParams};
-use anp_core::Kind;
+use anp_core::{Kind, QueueName};
 
 use super::{lock, Inner};
 
@@ -55,37 +55,58 @@ impl Inner {
         Ok(list)
     }
 
-    /// Decides what happens to a fetched job of `kind`, which this worker has no handler for.
-    pub(super) async fn unhandled(&self, kind: &Kind) -> Unhandled {
+    /// Decides what happens to a fetched job of `kind` from `queue`, which this worker has no
+    /// handler for. Only a live process that declares the kind *and serves the queue* can take
+    /// the job: one that serves the kind on other queues would never fetch it, so the job is
+    /// not snoozed for it (that would put it back every 5 s forever, its attempts unspent).
+    pub(super) async fn unhandled(&self, kind: &Kind, queue: &QueueName) -> Unhandled {
         let me = &self.options.id;
         let head = format!(
             "no handler for kind {kind} in worker {me}: this worker serves kinds {}",
             self.kinds_list()
         );
         let fix = format!(
-            "expected a live worker that serves {kind}: add a handler for {kind} to this worker \
-             (a [[job]] with kind = \"{kind}\" for `anp work`), run a worker that serves it, or \
-             fix the job's kind"
+            "expected a live worker that serves {kind} on queue {queue}: add a handler for \
+             {kind} to this worker (a [[job]] with kind = \"{kind}\" for `anp work`), run a \
+             worker that serves it, or fix the job's kind"
         );
-        match self.live_processes().await {
-            Ok(list) => {
-                let by: Vec<String> = list
-                    .into_iter()
-                    .filter(|p| p.id != *me && p.kinds.contains(kind))
-                    .map(|p| p.id)
-                    .collect();
-                if by.is_empty() {
-                    Unhandled::Fail(format!(
-                        "{head}; no live worker declares kind {kind}: {fix}"
-                    ))
-                } else {
-                    Unhandled::Snooze { by }
-                }
+        let list = match self.live_processes().await {
+            Ok(list) => list,
+            Err(e) => {
+                return Unhandled::Fail(format!(
+                    "{head}; whether a live worker declares kind {kind} could not be checked \
+                     ({e}): {fix}"
+                ))
             }
-            Err(e) => Unhandled::Fail(format!(
-                "{head}; whether a live worker declares kind {kind} could not be checked ({e}): \
-                 {fix}"
-            )),
+        };
+        let declaring: Vec<ProcessInfo> = list
+            .into_iter()
+            .filter(|p| p.id != *me && p.kinds.contains(kind))
+            .collect();
+        let by: Vec<String> = declaring
+            .iter()
+            .filter(|p| p.queues.contains(queue))
+            .map(|p| p.id.clone())
+            .collect();
+        if !by.is_empty() {
+            return Unhandled::Snooze { by };
         }
+        if declaring.is_empty() {
+            return Unhandled::Fail(format!(
+                "{head}; no live worker declares kind {kind}: {fix}"
+            ));
+        }
+        let elsewhere: Vec<String> = declaring
+            .iter()
+            .map(|p| {
+                let queues: Vec<&str> = p.queues.iter().map(|q| q.as_str()).collect();
+                format!("{} on [{}]", p.id, queues.join(", "))
+            })
+            .collect();
+        Unhandled::Fail(format!(
+            "{head}; the live workers that declare kind {kind} do not serve queue {queue} ({}): \
+             {fix}, or enqueue {kind} jobs on a queue those workers serve",
+            elsewhere.join("; ")
+        ))
     }
 }

@@ -9,13 +9,13 @@
 //! then the jobs go in atomic batches, in line order. A failed batch is reported with the line
 //! it starts at and what was committed before it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alphanode::{Admin, Client, Error, Kind, NewJob};
+use alphanode::{Admin, Client, Error, NewJob};
 use clap::Args as ClapArgs;
 use indicatif::{HumanCount, HumanFloatCount, ProgressState, ProgressStyle};
 use serde_json::Value;
@@ -434,7 +434,7 @@ pub async fn run(ctx: &Ctx, a: BulkArgs) -> anyhow::Result<()> {
     let client = Client::new(backend.clone());
     let Checked { jobs, repeated } =
         check_all(&name, reader, &client, &limits, &key_by, unique_for)?;
-    let kinds: BTreeSet<&Kind> = jobs.iter().map(|(_, j)| &j.kind).collect();
+    let kinds = jobs.iter().map(|(_, j)| (&j.kind, &j.queue));
     warn_undeclared(&Admin::new(backend), &limits, kinds).await;
     let total = jobs.len() as u64;
     let pb = output::progress(total, ctx.json, "enqueue");

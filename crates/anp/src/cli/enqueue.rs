@@ -1,6 +1,8 @@
 //! `anp enqueue KIND [ARGS_JSON]`.
 
-use alphanode::{Admin, Args, Client, EnqueueOptions, Kind};
+use std::collections::BTreeSet;
+
+use alphanode::{Admin, Args, Client, EnqueueOptions, Kind, QueueName};
 use clap::Args as ClapArgs;
 
 use super::Ctx;
@@ -55,19 +57,20 @@ pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanod
     .parse(Spelling::FLAGS)
 }
 
-/// A job no worker will run sits until one does: say so (it is still enqueued) for each of
-/// `kinds` that neither the config declares (`anp work` with it runs exactly its `[[job]]`
-/// kinds) nor any live worker registered (a Rust service, or `anp work` elsewhere). Live
-/// workers are read only when the config leaves a kind undeclared; when they cannot be read,
-/// nothing is said (nothing is known).
+/// A job no worker will run sits until one does: say so (it is still enqueued) for each kind
+/// and queue of `jobs` whose kind the config does not declare (`anp work` with it runs exactly
+/// its `[[job]]` kinds) and no live worker serves on that queue (a Rust service, or `anp work`
+/// elsewhere, registers its kinds and queues). Live workers are read only when the config
+/// leaves a kind undeclared; when they cannot be read, nothing is said (nothing is known).
 pub async fn warn_undeclared<'a>(
     admin: &Admin,
     limits: &KindLimits,
-    kinds: impl IntoIterator<Item = &'a Kind>,
+    jobs: impl IntoIterator<Item = (&'a Kind, &'a QueueName)>,
 ) {
-    let mut undeclared: Vec<&Kind> = kinds.into_iter().filter(|k| !limits.declares(k)).collect();
-    undeclared.sort();
-    undeclared.dedup();
+    let undeclared: BTreeSet<(&Kind, &QueueName)> = jobs
+        .into_iter()
+        .filter(|(k, _)| !limits.declares(k))
+        .collect();
     if undeclared.is_empty() {
         return;
     }
@@ -78,8 +81,9 @@ pub async fn warn_undeclared<'a>(
             return;
         }
     };
-    for kind in undeclared {
-        if live.iter().any(|p| p.kinds.contains(kind)) {
+    for (kind, queue) in undeclared {
+        let declaring: Vec<_> = live.iter().filter(|p| p.kinds.contains(kind)).collect();
+        if declaring.iter().any(|p| p.queues.contains(queue)) {
             continue;
         }
         let config = match &limits.path {
@@ -89,9 +93,22 @@ pub async fn warn_undeclared<'a>(
             ),
             None => format!("no anp.toml declares kind {kind}"),
         };
+        let elsewhere: BTreeSet<&str> = declaring
+            .iter()
+            .flat_map(|p| p.queues.iter().map(|q| q.as_str()))
+            .collect();
+        let live = if elsewhere.is_empty() {
+            "no live worker serves it".to_owned()
+        } else {
+            format!(
+                "the live workers that serve it do not serve queue {queue} (they serve {})",
+                elsewhere.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
         eprintln!(
-            "anp: warning: {config} and no live worker serves it: the job waits until a worker \
-             that serves {kind} starts (`anp workers` lists the kinds live workers serve)"
+            "anp: warning: {config} and {live}: the job waits until a worker that serves \
+             {kind} on queue {queue} starts (`anp workers` lists the queues and kinds live \
+             workers serve)"
         );
     }
 }
@@ -106,7 +123,7 @@ pub async fn run(ctx: &Ctx, a: EnqueueArgs) -> anyhow::Result<()> {
     let client = Client::new(backend.clone());
     // Validate fully before the store sees anything.
     let job = limits.job(&client, kind, args, opts)?;
-    warn_undeclared(&Admin::new(backend), &limits, [&job.kind]).await;
+    warn_undeclared(&Admin::new(backend), &limits, [(&job.kind, &job.queue)]).await;
     let res = client
         .insert_many(vec![job])
         .await?
