@@ -3,7 +3,7 @@
 //! gracefully on SIGTERM or SIGINT.
 
 use anp_core::monitor::ProcessInfo;
-use anp_core::QueueName;
+use anp_core::{Kind, QueueName};
 use rand::Rng;
 
 /// This machine's host name, as the OS reports it (`gethostname(2)`; `host` if it has none).
@@ -25,11 +25,13 @@ pub fn process_id() -> String {
     format!("{}-{}-{suffix:08x}", hostname(), std::process::id())
 }
 
-/// The registration record of this process.
+/// The registration record of this process: `queues` it serves and `kinds` it has handlers
+/// for (both empty for a scheduler).
 pub(crate) fn process_info(
     id: &str,
     role: &str,
     queues: Vec<QueueName>,
+    kinds: Vec<Kind>,
     started_at: jiff::Timestamp,
     now: jiff::Timestamp,
 ) -> ProcessInfo {
@@ -40,6 +42,7 @@ pub(crate) fn process_info(
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         queues,
+        kinds,
         started_at,
         last_seen: now,
     }

@@ -236,6 +236,7 @@ impl Scheduler {
                     &self.options.id,
                     "scheduler",
                     Vec::new(),
+                    Vec::new(),
                     started_at,
                     self.clock.now(),
                 );

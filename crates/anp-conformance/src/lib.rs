@@ -27,8 +27,9 @@
 //! - [`export`]: the point-in-time export.
 //! - [`monitor`]: ping, per-minute stats, process registry, deploy markers.
 //! - [`wait`]: `job_wait` wake-ups and timeouts.
-//! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead,
-//!   heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
+//! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead, jobs
+//!   of a kind without a handler (snoozed while another live worker declares it, else a failed
+//!   attempt), heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
 //! - [`schedule`]: scheduled tasks: the atomic tick claim, overlap, pause, fire log, moving a
 //!   schedule, and three schedulers firing a per-second schedule with each tick once.
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
@@ -226,6 +227,7 @@ macro_rules! conformance_suite {
             worker_panic_is_a_failed_attempt,
             worker_retries_until_dead,
             worker_unknown_kind_is_retried,
+            worker_unknown_kind_snoozes_while_a_live_worker_declares_it,
             worker_heartbeat_keeps_a_long_job,
             worker_shutdown_lets_short_jobs_finish,
             worker_shutdown_hands_back_after_grace,

@@ -73,11 +73,13 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
     );
 }
 
-/// Processes register, heartbeat, go stale and are removed.
+/// Processes register, heartbeat, go stale and are removed; a worker's queues and kinds (empty
+/// for a scheduler) read back as registered.
 pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
     use anp_core::monitor::{ProcessInfo, ProcessListParams};
     let s = h.store().await;
     let now = now();
+    let kinds = vec![crate::util::k("email.send"), crate::util::k("report.build")];
     let p = |id: &str, seen: jiff::Timestamp| ProcessInfo {
         id: id.into(),
         role: "worker".into(),
@@ -85,6 +87,7 @@ pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
         pid: 42,
         version: "0.1.0".into(),
         queues: vec![q("default")],
+        kinds: kinds.clone(),
         started_at: now,
         last_seen: seen,
     };
@@ -94,6 +97,14 @@ pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
     s.process_heartbeat(p("stale", crate::util::minus(now, 100)))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    s.process_heartbeat(ProcessInfo {
+        role: "scheduler".into(),
+        queues: Vec::new(),
+        kinds: Vec::new(),
+        ..p("sched", now)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let live = |at| {
         let s = s.clone();
         async move {
@@ -105,23 +116,46 @@ pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
             .unwrap_or_else(|e| panic!("{e}"))
         }
     };
-    let list = live(now).await;
+    let mut list = live(now).await;
+    list.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(
         list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
-        vec!["alive"]
+        vec!["alive", "sched"]
     );
-    assert_eq!(list[0].queues, vec![q("default")]);
-    s.process_heartbeat(p("alive", plus(now, 5)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let list = live(plus(now, 5)).await;
     assert_eq!(
-        list[0].last_seen.as_microsecond(),
+        list[0],
+        p("alive", now),
+        "a worker reads back as registered"
+    );
+    assert_eq!(list[0].kinds, kinds);
+    assert!(
+        list[1].kinds.is_empty() && list[1].queues.is_empty(),
+        "{list:?}"
+    );
+    // A heartbeat carries the kinds too: a worker that gained a handler says so.
+    let mut more = kinds.clone();
+    more.push(crate::util::k("thumbnail"));
+    s.process_heartbeat(ProcessInfo {
+        kinds: more.clone(),
+        ..p("alive", plus(now, 5))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let list = live(plus(now, 5)).await;
+    let alive = list
+        .iter()
+        .find(|p| p.id == "alive")
+        .unwrap_or_else(|| panic!("alive is listed: {list:?}"));
+    assert_eq!(
+        alive.last_seen.as_microsecond(),
         plus(now, 5).as_microsecond()
     );
-    s.process_remove("alive".into())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(alive.kinds, more);
+    for id in ["alive", "sched"] {
+        s.process_remove(id.into())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     assert!(live(now).await.is_empty());
 }
 

@@ -285,8 +285,8 @@ pub async fn worker_retries_until_dead<H: Harness>(h: &H) {
     );
 }
 
-/// A kind nobody registered is a retry-safe failure naming the kind (another worker version
-/// may know it).
+/// A kind that neither this worker nor any live process serves is a retry-safe failed attempt
+/// whose message names the kind, the kinds this worker serves and how to fix it.
 pub async fn worker_unknown_kind_is_retried<H: Harness>(h: &H) {
     let store = h.store().await;
     let c = Client::new(store.clone());
@@ -313,14 +313,126 @@ pub async fn worker_unknown_kind_is_retried<H: Harness>(h: &H) {
     let handle = start(&w);
     let j = wait_state(&store, id, JobState::Retryable, Duration::from_secs(20)).await;
     stop(&w, handle).await;
-    assert!(
-        j.errors[0]
-            .message
-            .contains("no handler for kind nobody.handles.this"),
-        "{}",
-        j.errors[0].message
-    );
+    let message = &j.errors[0].message;
+    for needle in [
+        "no handler for kind nobody.handles.this",
+        "this worker serves kinds [conformance.act]",
+        "no live worker declares kind nobody.handles.this",
+        "add a handler for nobody.handles.this",
+        "run a worker that serves it",
+        "fix the job's kind",
+    ] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
     assert!(j.errors[0].retry_safe);
+    assert_eq!(j.attempt, 1, "a failed attempt");
+}
+
+/// A kind this worker has no handler for, but another live worker declares on the job's queue
+/// (workers of different kinds sharing a queue): the job is snoozed for 5 s with its attempt
+/// given back, and no error is recorded. A live worker that declares a kind on other queues
+/// only would never fetch the job: that job is a failed attempt naming it.
+pub async fn worker_unknown_kind_snoozes_while_a_live_worker_declares_it<H: Harness>(h: &H) {
+    use anp_core::monitor::ProcessInfo;
+    let store = h.store().await;
+    // The other worker, as it registers: same queue, its own kind.
+    let now = crate::util::now();
+    store
+        .process_heartbeat(ProcessInfo {
+            id: "other-worker".into(),
+            role: "worker".into(),
+            host: "h".into(),
+            pid: 1,
+            version: "0.1.0".into(),
+            queues: vec![crate::util::q("default")],
+            kinds: vec![crate::util::k("thumbnail.make")],
+            started_at: now,
+            last_seen: now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .process_heartbeat(ProcessInfo {
+            id: "video-worker".into(),
+            role: "worker".into(),
+            host: "h".into(),
+            pid: 2,
+            version: "0.1.0".into(),
+            queues: vec![crate::util::q("video")],
+            kinds: vec![crate::util::k("video.encode")],
+            started_at: now,
+            last_seen: now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = Client::new(store.clone());
+    let id = c
+        .enqueue_raw(
+            crate::util::k("thumbnail.make"),
+            anp_core::Args::empty_object(),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let elsewhere = c
+        .enqueue_raw(
+            crate::util::k("video.encode"),
+            anp_core::Args::empty_object(),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    let w = worker(
+        store.clone(),
+        Arc::default(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            false,
+        ),
+        2,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    let failed = wait_state(
+        &store,
+        elsewhere,
+        JobState::Retryable,
+        Duration::from_secs(20),
+    )
+    .await;
+    let acked = next_event(
+        &mut rx,
+        "the job's ack",
+        |e| matches!(e, WorkerEvent::Acked { id: a, .. } if *a == id),
+    )
+    .await;
+    let before_stop = jiff::Timestamp::now();
+    stop(&w, handle).await;
+    assert_eq!(
+        acked,
+        WorkerEvent::Acked {
+            id,
+            state: "scheduled"
+        }
+    );
+    let j = store.job_get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (j.state, j.attempt),
+        (JobState::Scheduled, 0),
+        "attempt given back"
+    );
+    assert!(j.errors.is_empty(), "{:?}", j.errors);
+    let wait = j.run_at.duration_since(before_stop).as_secs_f64();
+    assert!((3.0..=5.5).contains(&wait), "snoozed for about 5 s: {wait}");
+    let message = &failed.errors[0].message;
+    assert!(
+        message.contains("the live workers that declare kind video.encode do not serve queue default (video-worker on [video])"),
+        "{message}"
+    );
 }
 
 /// A job running twice as long as its 1 s lease keeps it by heartbeat while the rescuer runs

@@ -23,6 +23,10 @@ pub struct ProcessInfo {
     pub version: String,
     /// Queues served (workers).
     pub queues: Vec<QueueName>,
+    /// The job kinds it has handlers for, sorted (workers; empty for schedulers). Missing in
+    /// registrations written before kinds were recorded: read as empty.
+    #[serde(default)]
+    pub kinds: Vec<Kind>,
     /// When it started.
     pub started_at: Timestamp,
     /// Its latest heartbeat.
@@ -181,4 +185,20 @@ pub struct DeployMarker {
     pub rollback: Option<String>,
     /// Free text.
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProcessInfo;
+
+    #[test]
+    fn a_registration_without_kinds_reads_as_serving_none() {
+        // As a worker of an earlier version wrote it into Redis (`anp:processes`).
+        let old = r#"{"id": "h-1-0a", "role": "worker", "host": "h", "pid": 1,
+            "version": "0.1.0", "queues": ["default"],
+            "started_at": "2026-11-25T18:00:00Z", "last_seen": "2026-11-25T18:00:05Z"}"#;
+        let p: ProcessInfo = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.kinds.is_empty());
+        assert_eq!(p.queues.len(), 1);
+    }
 }

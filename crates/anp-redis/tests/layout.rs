@@ -121,6 +121,7 @@ async fn only_documented_keys_exist_after_a_full_run() {
         pid: 1,
         version: "0".into(),
         queues: vec![q("mail")],
+        kinds: vec![anp_core::Kind::parse("email.send").unwrap()],
         started_at: now,
         last_seen: now,
     })

@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -34,6 +34,11 @@ const MIGRATIONS: [Migration; 4] = [
         version: 4,
         name: "0004_cache",
         sql: include_str!("../migrations/0004_cache.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_process_kinds",
+        sql: include_str!("../migrations/0005_process_kinds.sql"),
     },
 ];
 

@@ -26,7 +26,8 @@ mod wire;
 use std::process::ExitCode;
 
 use alphanode::{Error, ErrorKind};
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// alphanode: reliable background jobs and scheduled tasks, on an embedded SQLite file or Redis.
 #[derive(Parser, Debug)]
@@ -82,7 +83,7 @@ enum Command {
     Backup(cli::backup::BackupArgs),
     /// Restore a backup file into this store (refuses a store that holds jobs unless --force).
     Restore(cli::backup::RestoreArgs),
-    /// Live workers and schedulers (id, host, pid, version, queues, heartbeat).
+    /// Live workers and schedulers (id, host, pid, version, queues, kinds, heartbeat).
     Workers(output::ListArgs),
     /// The application cache: `get KEY`, `set KEY JSON [--ttl 60s] [--tag T]…`,
     /// `purge (--key K | --tag T | --prefix P)`, `stats`; `--namespace NS` on each.
@@ -106,10 +107,16 @@ enum Command {
 
 fn main() -> ExitCode {
     output::exit_quietly_on_closed_pipe();
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return arg_error(&e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return arg_error(&e),
     };
+    // `--store` and `ANP_STORE` fill one argument; `--json` says which one it was.
+    let store_from_env = matches.value_source("store") == Some(ValueSource::EnvVariable);
     output::init_logging(
         cli.verbose,
         matches!(
@@ -133,41 +140,37 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let json = cli.json;
-    let result = rt.block_on(run(cli));
+    let ctx = cli::Ctx::new(cli.store, store_from_env, cli.json);
+    let result = rt.block_on(run(&ctx, cli.command));
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => report(&e, json),
+        Err(e) => report(&e, &ctx),
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let ctx = cli::Ctx {
-        store_url: cli.store,
-        json: cli.json,
-    };
-    let command = match cli.command {
-        Command::Status => return cli::status::status(&ctx).await,
-        Command::Doctor(a) => return cli::doctor::run(&ctx, a).await,
+async fn run(ctx: &cli::Ctx, command: Command) -> anyhow::Result<u8> {
+    let command = match command {
+        Command::Status => return cli::status::status(ctx).await,
+        Command::Doctor(a) => return cli::doctor::run(ctx, a).await,
         other => other,
     };
     match command {
         Command::Status | Command::Doctor(_) => Ok(()),
-        Command::Workers(a) => cli::workers::workers(&ctx, a).await,
-        Command::Backup(a) => cli::backup::backup(&ctx, a).await,
-        Command::Restore(a) => cli::backup::restore(&ctx, a).await,
-        Command::Serve(a) => web::run(&ctx, a).await,
-        Command::Deploy(c) => cli::deploy::deploy(&ctx, c).await,
-        Command::Cache(c) => cli::cache::run(&ctx, c).await,
-        Command::Enqueue(a) => cli::enqueue::run(&ctx, a).await,
-        Command::Bulk(a) => cli::bulk::run(&ctx, a).await,
-        Command::Jobs(c) => cli::jobs::run(&ctx, c).await,
-        Command::Queues(a) => cli::queues::run(&ctx, a).await,
-        Command::Work(a) => cli::work::run(&ctx, a).await,
-        Command::Cron(c) => cli::cron::run(&ctx, c).await,
-        Command::Bench(a) => cli::bench::run(&ctx, a).await,
-        Command::Schedules(c) => cli::schedules::run(&ctx, c).await,
-        Command::Scheduler(a) => cli::schedules::run_scheduler(&ctx, a).await,
+        Command::Workers(a) => cli::workers::workers(ctx, a).await,
+        Command::Backup(a) => cli::backup::backup(ctx, a).await,
+        Command::Restore(a) => cli::backup::restore(ctx, a).await,
+        Command::Serve(a) => web::run(ctx, a).await,
+        Command::Deploy(c) => cli::deploy::deploy(ctx, c).await,
+        Command::Cache(c) => cli::cache::run(ctx, c).await,
+        Command::Enqueue(a) => cli::enqueue::run(ctx, a).await,
+        Command::Bulk(a) => cli::bulk::run(ctx, a).await,
+        Command::Jobs(c) => cli::jobs::run(ctx, c).await,
+        Command::Queues(a) => cli::queues::run(ctx, a).await,
+        Command::Work(a) => cli::work::run(ctx, a).await,
+        Command::Cron(c) => cli::cron::run(ctx, c).await,
+        Command::Bench(a) => cli::bench::run(ctx, a).await,
+        Command::Schedules(c) => cli::schedules::run(ctx, c).await,
+        Command::Scheduler(a) => cli::schedules::run_scheduler(ctx, a).await,
         Command::Completions(a) => cli::completions::completions(Cli::command(), a),
         Command::Man(a) => cli::completions::man(Cli::command(), a),
     }
@@ -255,7 +258,9 @@ fn human(a: &Error) -> String {
     }
 }
 
-fn report(e: &anyhow::Error, json: bool) -> ExitCode {
+/// Prints a failed command's error: on stderr for people, and with `--json` as the error object
+/// on stdout, with the `store` the command used once it had resolved one.
+fn report(e: &anyhow::Error, ctx: &cli::Ctx) -> ExitCode {
     if e.downcast_ref::<output::StdoutClosed>().is_some() {
         return ExitCode::from(output::EXIT_STDOUT_CLOSED);
     }
@@ -270,8 +275,8 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
             "error"
         );
     }
-    if json {
-        let v = match ae {
+    if ctx.json {
+        let mut v = match ae {
             Some(a) => wire::error_body(
                 a.op(),
                 a.kind().as_str(),
@@ -281,6 +286,10 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
             ),
             None => wire::error_body("anp", "internal", &format!("{e:#}"), false, Some(code)),
         };
+        // Beside `error`, as in every object a command prints (not in `anp serve`'s errors).
+        if let Some(store) = ctx.store_used() {
+            v["store"] = serde_json::to_value(store).unwrap_or_default();
+        }
         if output::out(&format!("{v}\n")).is_err() {
             return ExitCode::from(code);
         }

@@ -11,6 +11,7 @@ use anp_core::{AttemptError, Job, Outcome};
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use super::unhandled::{Unhandled, SNOOZE};
 use super::{Inner, WorkerEvent};
 use crate::handler::JobContext;
 
@@ -46,17 +47,22 @@ pub(super) async fn run_attempt(
         job
     };
     let result: std::result::Result<Outcome, String> = match handler {
-        None => Err(format!(
-            "no handler for kind {} in worker {}: expected one of [{}]",
-            job.kind,
-            inner.options.id,
-            inner
-                .handlers
-                .keys()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        None => match inner.unhandled(&job.kind, &job.queue).await {
+            Unhandled::Snooze { by } => {
+                span.in_scope(|| {
+                    tracing::info!(
+                        serves = %inner.kinds_list(),
+                        declared_by = %by.join(","),
+                        snooze_s = SNOOZE.as_secs(),
+                        "no handler for this kind here, but a live worker on this queue \
+                         declares it: job put back (attempt not spent) for that worker; workers \
+                         serving different kinds should use different queues"
+                    )
+                });
+                Ok(Outcome::Snooze(SNOOZE))
+            }
+            Unhandled::Fail(message) => Err(message),
+        },
         Some(h) => {
             let ctx = JobContext::new(job.clone(), cancel);
             match AssertUnwindSafe(h.call(ctx)).catch_unwind().await {

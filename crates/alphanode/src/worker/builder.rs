@@ -190,6 +190,8 @@ impl WorkerBuilder {
             ));
         }
         let (events, _) = broadcast::channel(1024);
+        let mut kinds: Vec<Kind> = self.handlers.keys().cloned().collect();
+        kinds.sort();
         Ok(Worker {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -197,6 +199,8 @@ impl WorkerBuilder {
                 options: self.options,
                 queues: self.queues,
                 handlers: self.handlers,
+                kinds,
+                live: Mutex::new(None),
                 running: Mutex::new(HashMap::new()),
                 events,
                 shutdown: CancellationToken::new(),

@@ -21,6 +21,8 @@
 //! - `dispatch.rs`: the dispatcher (batch fetch per free slots, job tasks, waiting on the store);
 //! - `attempt.rs`: one attempt (handler call, panic catching, outcome to acknowledgement, retry
 //!   policy);
+//! - `unhandled.rs`: a fetched job of a kind this worker has no handler for (snoozed while
+//!   another live worker serves the kind, else a failed attempt that says how to fix it);
 //! - `completion.rs`: the completer (batched acknowledgements);
 //! - `heartbeat.rs`: the heartbeat (registration, lease extension, lost leases).
 
@@ -29,6 +31,7 @@ mod builder;
 mod completion;
 mod dispatch;
 mod heartbeat;
+mod unhandled;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -105,6 +108,11 @@ struct Inner {
     options: WorkerOptions,
     queues: Vec<QueueOptions>,
     handlers: HashMap<Kind, Arc<dyn RawHandler>>,
+    /// The kinds of `handlers`, sorted: registered with the process, named in messages.
+    kinds: Vec<Kind>,
+    /// The live processes as last read for a job of a kind without a handler here, and when
+    /// (reused for a moment, so a batch of such jobs costs one read).
+    live: Mutex<Option<(std::time::Instant, Vec<ProcessInfo>)>>,
     /// Jobs whose attempt is in progress. Whoever removes an entry sends its acknowledgement
     /// (the job task when the handler returns, shutdown when it hands the job back, the
     /// heartbeat when the lease was lost — which sends none), so each attempt is acked at most
@@ -175,6 +183,7 @@ impl Worker {
             store = %inner.store.redacted_url(),
             backend = %ping.backend,
             queues = ?inner.queues.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(),
+            kinds = ?inner.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
             "worker started"
         );
         let started_at = inner.clock.now();
@@ -253,6 +262,7 @@ impl Inner {
             &self.options.id,
             "worker",
             self.queues.iter().map(|q| q.name.clone()).collect(),
+            self.kinds.clone(),
             started_at,
             self.clock.now(),
         )

@@ -22,6 +22,7 @@ fn sql(c: &Connection, p: &ProcessInfo) -> OpResult<()> {
             p.pid,
             p.version,
             to_json(&p.queues, "process_heartbeat")?,
+            to_json(&p.kinds, "process_heartbeat")?,
             micros(p.started_at),
             micros(p.last_seen)
         ])?;

@@ -2,7 +2,7 @@
 
 use anp_core::job::ts_sub;
 use anp_core::monitor::{ProcessInfo, ProcessListParams};
-use anp_core::{QueueName, Result};
+use anp_core::{Kind, QueueName, Result};
 use rusqlite::Connection;
 
 use crate::conn::OpResult;
@@ -23,6 +23,8 @@ fn sql(c: &Connection, p: &ProcessListParams) -> OpResult<Vec<ProcessInfo>> {
     while let Some(r) = rows.next()? {
         let queues: Vec<QueueName> =
             serde_json::from_str(row::text(r, 5, "queues")?).map_err(|e| damaged("queues", e))?;
+        let kinds: Vec<Kind> =
+            serde_json::from_str(row::text(r, 6, "kinds")?).map_err(|e| damaged("kinds", e))?;
         out.push(ProcessInfo {
             id: row::text(r, 0, "id")?.to_owned(),
             role: row::text(r, 1, "role")?.to_owned(),
@@ -30,8 +32,9 @@ fn sql(c: &Connection, p: &ProcessListParams) -> OpResult<Vec<ProcessInfo>> {
             pid: row::uint(r, 3, "pid")?,
             version: row::text(r, 4, "version")?.to_owned(),
             queues,
-            started_at: row::ts(r, 6, "started_at")?,
-            last_seen: row::ts(r, 7, "last_seen")?,
+            kinds,
+            started_at: row::ts(r, 7, "started_at")?,
+            last_seen: row::ts(r, 8, "last_seen")?,
         });
     }
     Ok(out)

@@ -51,7 +51,7 @@ pub async fn restore(ctx: &Ctx, a: RestoreArgs) -> anyhow::Result<()> {
 
 fn report(ctx: &Ctx, what: &str, path: &std::path::Path, c: &BackupCounts) -> anyhow::Result<()> {
     if ctx.json {
-        return output::json(&serde_json::json!({
+        return ctx.json_object(&serde_json::json!({
             "file": path, "jobs": c.jobs, "schedules": c.schedules, "deploys": c.deploys,
             "by_queue": c.by_queue,
         }));

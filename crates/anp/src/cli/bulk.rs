@@ -15,17 +15,17 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alphanode::Error;
-use alphanode::{Client, NewJob};
+use alphanode::{Admin, Client, Error, NewJob};
 use clap::Args as ClapArgs;
 use indicatif::{HumanCount, HumanFloatCount, ProgressState, ProgressStyle};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::enqueue::warn_undeclared;
 use super::Ctx;
-use crate::config::parse_duration;
+use crate::config::{parse_duration, ConfigFile};
 use crate::output;
-use crate::wire::{EnqueueRequest, Spelling};
+use crate::wire::{EnqueueRequest, KindLimits, Spelling};
 
 /// The line format and the re-run rules, printed after the options by `anp bulk --help`.
 pub const LINE_FORMAT: &str = "\
@@ -38,7 +38,8 @@ LINE FORMAT
   args          any JSON value handed to the handler; default {}
   queue         queue name, 1-64 chars of [a-z0-9_-]; default \"default\"
   priority      0 (runs first) to 9 (runs last); default 5
-  max_attempts  attempts before the job goes dead, at least 1; default 25
+  max_attempts  attempts before the job goes dead, at least 1; default: the kind's
+                max_attempts in anp.toml, else 25
   run_at        run at this instant, RFC 3339 (2026-11-25T18:00:00Z); not with `in`
   in            run after this delay (30s, 5m, 1h30m, 2d); not with `run_at`
   unique        this job's unique key, 1-255 chars; wins over --unique-by
@@ -268,10 +269,12 @@ fn canonical(v: &Value, out: &mut String) {
 }
 
 /// Checks one line and builds its job, with its unique key. A line is the body of
-/// `POST /api/jobs` ([`EnqueueRequest`], checked by the same code); bulk adds the key
-/// (`--unique-by`) and the period (`--unique-for`) where the line has none of its own.
+/// `POST /api/jobs` ([`EnqueueRequest`], checked by the same code, with the config's per-kind
+/// `max_attempts`); bulk adds the key (`--unique-by`) and the period (`--unique-for`) where the
+/// line has none of its own.
 fn parse_line(
     client: &Client,
+    limits: &KindLimits,
     text: &str,
     key_by: &KeyBy,
     unique_for: Option<Duration>,
@@ -298,7 +301,7 @@ fn parse_line(
             u.period = unique_for;
         }
     }
-    client.new_raw_job(kind, args, opts)
+    limits.job(client, kind, args, opts)
 }
 
 /// "283,420/s": a rate for people, rounded to the unit.
@@ -322,6 +325,7 @@ fn check_all(
     name: &str,
     reader: Box<dyn BufRead>,
     client: &Client,
+    limits: &KindLimits,
     key_by: &KeyBy,
     unique_for: Option<Duration>,
 ) -> Result<Checked, Error> {
@@ -334,7 +338,7 @@ fn check_all(
         if line.trim().is_empty() {
             continue;
         }
-        let job = parse_line(client, &line, key_by, unique_for).map_err(|e| {
+        let job = parse_line(client, limits, &line, key_by, unique_for).map_err(|e| {
             Error::invalid(
                 "bulk",
                 format!(
@@ -423,8 +427,15 @@ pub async fn run(ctx: &Ctx, a: BulkArgs) -> anyhow::Result<()> {
             })?,
         ))
     };
-    let client = Client::new(ctx.open(None).await?);
-    let Checked { jobs, repeated } = check_all(&name, reader, &client, &key_by, unique_for)?;
+    // The config is read once, for its store and its kinds' limits.
+    let config = ConfigFile::discover();
+    let backend = ctx.open(config.as_ref()).await?;
+    let limits = config.as_ref().map(KindLimits::load).unwrap_or_default();
+    let client = Client::new(backend.clone());
+    let Checked { jobs, repeated } =
+        check_all(&name, reader, &client, &limits, &key_by, unique_for)?;
+    let kinds = jobs.iter().map(|(_, j)| (&j.kind, &j.queue));
+    warn_undeclared(&Admin::new(backend), &limits, kinds).await;
     let total = jobs.len() as u64;
     let pb = output::progress(total, ctx.json, "enqueue");
     if !pb.is_hidden() {
@@ -468,7 +479,7 @@ pub async fn run(ctx: &Ctx, a: BulkArgs) -> anyhow::Result<()> {
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 { total as f64 / secs } else { 0.0 };
     if ctx.json {
-        output::json(&serde_json::json!({
+        ctx.json_object(&serde_json::json!({
             "enqueued": t.enqueued,
             "skipped": t.skipped,
             "repeated": repeated,

@@ -64,7 +64,7 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
                 })
                 .await?;
             if ctx.json {
-                output::json(&m)
+                ctx.json_object(&m)
             } else {
                 output::out(&format!(
                     "deploy {} marked at {}\n{}",

@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 
 use super::status::EXIT_ATTENTION;
 use super::Ctx;
-use crate::config::{Config, Runner};
-use crate::output;
+use crate::config::{Config, ConfigFile, ConfigFrom, Runner};
 
 /// Options of `anp doctor`.
 #[derive(ClapArgs, Debug)]
 pub struct DoctorArgs {
-    /// Config file to check (checked when given, or when ./anp.toml exists).
+    /// Config file to check [default: ANP_CONFIG, else ./anp.toml if it exists].
     #[arg(long, short)]
     pub config: Option<PathBuf>,
 }
@@ -29,18 +28,18 @@ fn fail(check: &str, detail: impl Into<String>, fix: impl Into<String>) -> Store
 /// Runs `anp doctor`; returns the exit code.
 pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
     let mut checks = Vec::new();
-    let config_path = a.config.clone().or_else(|| {
-        let p = PathBuf::from("anp.toml");
-        p.exists().then_some(p)
-    });
-    let mut config_store = None;
-    match &config_path {
+    let file = match &a.config {
+        Some(p) => Some(ConfigFile::read(p, ConfigFrom::Flag)),
+        None => ConfigFile::discover(),
+    };
+    match &file {
         None => checks.push(pass(
             "config",
-            "no config given and no ./anp.toml: nothing to check",
+            "no config given, no ANP_CONFIG and no ./anp.toml: nothing to check",
         )),
-        Some(p) => match Config::load(p) {
+        Some(f) => match f.load() {
             Ok(c) => {
+                let p = &f.path;
                 checks.push(pass(
                     "config",
                     format!(
@@ -51,7 +50,6 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
                         c.schedules.len()
                     ),
                 ));
-                config_store = c.store.clone();
                 checks.extend(job_checks(&c));
             }
             Err(e) => checks.push(fail(
@@ -62,7 +60,7 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
         },
     }
 
-    let url = ctx.url(config_store.as_deref());
+    let url = ctx.url(file.as_ref());
     let redacted = alphanode::backend::redact_url(&url);
     // Checking never creates: a missing SQLite file is a finding, not something to make.
     match alphanode::connect_with(&url, alphanode::ConnectOptions { create: false }).await {
@@ -137,7 +135,7 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> anyhow::Result<u8> {
 
     let ok = checks.iter().all(|c| c.ok);
     if ctx.json {
-        output::json(&serde_json::json!({"ok": ok, "checks": checks}))?;
+        ctx.json_object(&serde_json::json!({"ok": ok, "checks": checks}))?;
     } else {
         for c in &checks {
             println!(

@@ -1,14 +1,13 @@
 //! `anp enqueue KIND [ARGS_JSON]`.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
-use alphanode::{Admin, Args, Client, EnqueueOptions, Kind};
+use alphanode::{Admin, Args, Client, EnqueueOptions, Kind, QueueName};
 use clap::Args as ClapArgs;
 
 use super::Ctx;
-use crate::config::Config;
-use crate::output;
-use crate::wire::{EnqueueRequest, Spelling};
+use crate::config::ConfigFile;
+use crate::wire::{EnqueueRequest, KindLimits, Spelling};
 
 /// Options of `anp enqueue`.
 #[derive(ClapArgs, Debug)]
@@ -58,74 +57,80 @@ pub fn options(a: &EnqueueArgs) -> Result<(Kind, Args, EnqueueOptions), alphanod
     .parse(Spelling::FLAGS)
 }
 
-/// The config every command finds (`ANP_CONFIG`, else `./anp.toml`) and the `max_attempts`
-/// it declares for `kind` (`None`: the kind is not declared there); `None` without a config.
-fn declared_attempts(kind: &Kind) -> Option<(PathBuf, Option<u32>)> {
-    let path = crate::config::discovered_path()?;
-    match Config::load(&path) {
-        Ok(c) => {
-            let attempts = c.jobs.get(kind).map(|j| j.retry.max_attempts);
-            Some((path, attempts))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the config; enqueueing with the defaults");
-            Some((path, None))
-        }
+/// A job no worker will run sits until one does: say so (it is still enqueued) for each kind
+/// and queue of `jobs` whose kind the config does not declare (`anp work` with it runs exactly
+/// its `[[job]]` kinds) and no live worker serves on that queue (a Rust service, or `anp work`
+/// elsewhere, registers its kinds and queues). Live workers are read only when the config
+/// leaves a kind undeclared; when they cannot be read, nothing is said (nothing is known).
+pub async fn warn_undeclared<'a>(
+    admin: &Admin,
+    limits: &KindLimits,
+    jobs: impl IntoIterator<Item = (&'a Kind, &'a QueueName)>,
+) {
+    let undeclared: BTreeSet<(&Kind, &QueueName)> = jobs
+        .into_iter()
+        .filter(|(k, _)| !limits.declares(k))
+        .collect();
+    if undeclared.is_empty() {
+        return;
     }
-}
-
-/// A job no worker will run sits until one does: say so (it is still enqueued). With a
-/// config, `anp work` runs only the kinds it declares; without one, only a live worker (a Rust
-/// service, or `anp work` elsewhere) may know the kind.
-async fn warn_undeclared(admin: &Admin, kind: &Kind, config: Option<PathBuf>) {
-    match config {
-        Some(path) => eprintln!(
-            "anp: warning: kind {kind} is not declared in {}: `anp work` with that config will not \
-             run it (a Rust worker that registers {kind} will)",
-            path.display()
-        ),
-        None => {
-            let live = admin
-                .process_list()
-                .await
-                .map(|p| p.iter().any(|p| p.role == "worker"))
-                .unwrap_or(true);
-            if !live {
-                eprintln!(
-                    "anp: warning: no anp.toml declares kind {kind} and no worker is running: the \
-                     job waits until a worker that handles {kind} starts"
-                );
-            }
+    let live = match admin.process_list().await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list live workers; not warning about kinds");
+            return;
         }
+    };
+    for (kind, queue) in undeclared {
+        let declaring: Vec<_> = live.iter().filter(|p| p.kinds.contains(kind)).collect();
+        if declaring.iter().any(|p| p.queues.contains(queue)) {
+            continue;
+        }
+        let config = match &limits.path {
+            Some(path) => format!(
+                "kind {kind} is not declared in {} (so `anp work` with it will not run it)",
+                path.display()
+            ),
+            None => format!("no anp.toml declares kind {kind}"),
+        };
+        let elsewhere: BTreeSet<&str> = declaring
+            .iter()
+            .flat_map(|p| p.queues.iter().map(|q| q.as_str()))
+            .collect();
+        let live = if elsewhere.is_empty() {
+            "no live worker serves it".to_owned()
+        } else {
+            format!(
+                "the live workers that serve it do not serve queue {queue} (they serve {})",
+                elsewhere.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        eprintln!(
+            "anp: warning: {config} and {live}: the job waits until a worker that serves \
+             {kind} on queue {queue} starts (`anp workers` lists the queues and kinds live \
+             workers serve)"
+        );
     }
 }
 
 /// Runs `anp enqueue`.
 pub async fn run(ctx: &Ctx, a: EnqueueArgs) -> anyhow::Result<()> {
-    let (kind, args, mut opts) = options(&a)?;
-    let backend = ctx.open(None).await?;
-    let declared = declared_attempts(&kind);
-    if opts.max_attempts.is_none() {
-        opts.max_attempts = declared.as_ref().and_then(|(_, m)| *m);
-    }
-    if declared.as_ref().is_none_or(|(_, m)| m.is_none()) {
-        warn_undeclared(
-            &Admin::new(backend.clone()),
-            &kind,
-            declared.map(|(p, _)| p),
-        )
-        .await;
-    }
-    let client = Client::new(backend);
+    let (kind, args, opts) = options(&a)?;
+    // The config is read once, for its store and its kinds' limits.
+    let config = ConfigFile::discover();
+    let backend = ctx.open(config.as_ref()).await?;
+    let limits = config.as_ref().map(KindLimits::load).unwrap_or_default();
+    let client = Client::new(backend.clone());
     // Validate fully before the store sees anything.
-    let job = client.new_raw_job(kind, args, opts)?;
+    let job = limits.job(&client, kind, args, opts)?;
+    warn_undeclared(&Admin::new(backend), &limits, [(&job.kind, &job.queue)]).await;
     let res = client
         .insert_many(vec![job])
         .await?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("the store returned no result"))?;
     if ctx.json {
-        output::json(&res)?;
+        ctx.json_object(&res)?;
     } else {
         println!("{}", res.id);
         if res.duplicate {

@@ -133,7 +133,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
             let admin = ctx.admin().await?;
             let job = admin.job_get(id.resolve(&admin).await?).await?;
             if ctx.json {
-                return output::json(&job);
+                return ctx.json_object(&job);
             }
             print_job(&job);
             Ok(())
@@ -155,7 +155,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
                     .await?;
                 pb.finish_and_clear();
                 if ctx.json {
-                    output::json(&serde_json::json!({"retried": retried}))?;
+                    ctx.json_object(&serde_json::json!({"retried": retried}))?;
                 } else {
                     println!("{retried} dead jobs made available again");
                 }
@@ -178,7 +178,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
             let id = id.resolve(&admin).await?;
             admin.job_delete(id).await?;
             if ctx.json {
-                output::json(&serde_json::json!({"id": id, "deleted": true}))
+                ctx.json_object(&serde_json::json!({"id": id, "deleted": true}))
             } else {
                 println!("job {id} deleted");
                 Ok(())
@@ -189,7 +189,7 @@ pub async fn run(ctx: &Ctx, c: JobsCommand) -> anyhow::Result<()> {
 
 fn done(ctx: &Ctx, job: &Job, what: &str) -> anyhow::Result<()> {
     if ctx.json {
-        output::json(job)
+        ctx.json_object(job)
     } else {
         println!("job {} {what} ({})", job.id, output::state(job.state));
         Ok(())

@@ -66,7 +66,7 @@ async fn set_paused(ctx: &Ctx, queue: &str, paused: bool) -> anyhow::Result<()> 
         admin.queue_resume(&q).await?;
     }
     if ctx.json {
-        output::json(&serde_json::json!({"queue": q, "paused": paused}))?;
+        ctx.json_object(&serde_json::json!({"queue": q, "paused": paused}))?;
     } else {
         println!("queue {q} {}", if paused { "paused" } else { "resumed" });
     }
@@ -123,7 +123,7 @@ async fn purge(ctx: &Ctx, queue: &str, states: &[String], yes: bool) -> anyhow::
     let deleted = admin.queue_purge(&q, &chosen, |n| pb.inc(n)).await?;
     pb.finish_and_clear();
     if ctx.json {
-        return output::json(&serde_json::json!({
+        return ctx.json_object(&serde_json::json!({
             "queue": q,
             "states": chosen,
             "deleted": deleted,

@@ -112,7 +112,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
             let detail = ctx.admin().await?.schedule_get(&name, log).await?;
             let (info, entries) = (detail.schedule, detail.fire_log);
             if ctx.json {
-                return output::json(&ScheduleView::new(&info, now).with_fire_log(&entries));
+                return ctx.json_object(&ScheduleView::new(&info, now).with_fire_log(&entries));
             }
             let d = &info.def;
             let next = next_run(&info, now);
@@ -205,7 +205,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
             let by = format!("anp-cli-{}", std::process::id());
             let res = ctx.admin().await?.schedule_trigger(&name, &by).await?;
             if ctx.json {
-                output::json(&res)
+                ctx.json_object(&res)
             } else {
                 println!("{}", res.id);
                 Ok(())
@@ -217,7 +217,7 @@ pub async fn run(ctx: &Ctx, c: SchedulesCommand) -> anyhow::Result<()> {
             let name = ScheduleName::parse(&name)?;
             ctx.admin().await?.schedule_delete(&name).await?;
             if ctx.json {
-                output::json(&serde_json::json!({"schedule": name, "deleted": true}))
+                ctx.json_object(&serde_json::json!({"schedule": name, "deleted": true}))
             } else {
                 println!("schedule {name} deleted");
                 Ok(())
@@ -235,7 +235,7 @@ async fn set_paused(ctx: &Ctx, name: &str, paused: bool) -> anyhow::Result<()> {
         admin.schedule_resume(&name).await?;
     }
     if ctx.json {
-        output::json(&serde_json::json!({"schedule": name, "paused": paused}))
+        ctx.json_object(&serde_json::json!({"schedule": name, "paused": paused}))
     } else {
         println!(
             "schedule {name} {}",
@@ -266,8 +266,9 @@ pub async fn run_scheduler(ctx: &Ctx, a: SchedulerArgs) -> anyhow::Result<()> {
         alphanode::process::wait_for_signal().await;
         t.cancel();
     });
-    let config = Config::load(&a.config.path)?;
-    let store = ctx.open(config.store.as_deref()).await?;
+    let file = a.config.file();
+    let config = file.load()?;
+    let store = ctx.open(Some(&file)).await?;
     let Some(scheduler) = scheduler_for(&config, store)? else {
         return Err(Error::invalid(
             "config",

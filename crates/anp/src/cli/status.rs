@@ -16,7 +16,7 @@ pub const EXIT_ATTENTION: u8 = 8;
 pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     let report = ctx.admin().await?.status().await?;
     if ctx.json {
-        output::json(&report)?;
+        ctx.json_object(&report)?;
     } else {
         print_status(&report);
     }

@@ -11,7 +11,6 @@ use clap::Args as ClapArgs;
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use crate::config::Config;
 use crate::runners;
 
 /// Options of `anp work`.
@@ -32,8 +31,9 @@ pub struct WorkArgs {
 
 /// Runs `anp work`.
 pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
-    let config = Config::load(&a.config.path)?;
-    let store = ctx.open(config.store.as_deref()).await?;
+    let file = a.config.file();
+    let config = file.load()?;
+    let store = ctx.open(Some(&file)).await?;
     let w = &config.worker;
     let options = WorkerOptions {
         lease: w.lease,

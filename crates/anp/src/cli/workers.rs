@@ -6,7 +6,7 @@ use alphanode::{Clock, SystemClock};
 use super::Ctx;
 use crate::output;
 
-/// Runs `anp workers`: live workers and schedulers.
+/// Runs `anp workers`: live workers and schedulers, with the queues and kinds each serves.
 pub async fn workers(ctx: &Ctx, a: output::ListArgs) -> anyhow::Result<()> {
     let list = ctx.admin().await?.process_list().await?;
     let now = SystemClock.now();
@@ -20,6 +20,7 @@ pub async fn workers(ctx: &Ctx, a: output::ListArgs) -> anyhow::Result<()> {
         "pid",
         "version",
         "queues",
+        "kinds",
         "started",
         "last heartbeat",
     ]);
@@ -37,6 +38,11 @@ pub async fn workers(ctx: &Ctx, a: output::ListArgs) -> anyhow::Result<()> {
             p.queues
                 .iter()
                 .map(|q| q.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            p.kinds
+                .iter()
+                .map(|k| k.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
             output::age(p.started_at, now),

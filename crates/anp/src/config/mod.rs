@@ -44,8 +44,6 @@ pub fn parse_duration(what: &str, s: &str) -> Result<Duration, Error> {
 pub struct Config {
     /// Where it was read from.
     pub path: PathBuf,
-    /// `store = "…"` if given.
-    pub store: Option<String>,
     /// `[worker]`.
     pub worker: WorkerSection,
     /// `[[queue]]`, in order.
@@ -104,55 +102,95 @@ pub enum Runner {
     Noop,
 }
 
-/// The config every command reads its store from when none is given: `ANP_CONFIG`, else
-/// `./anp.toml` if it exists.
-pub fn discovered_path() -> Option<PathBuf> {
-    match std::env::var_os("ANP_CONFIG") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            let p = PathBuf::from("anp.toml");
-            p.exists().then_some(p)
+/// How a command came to its config file; where its store came from when the config set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigFrom {
+    /// `--config FILE`.
+    Flag,
+    /// `ANP_CONFIG`.
+    Env,
+    /// `./anp.toml` in the working directory.
+    Cwd,
+}
+
+impl ConfigFrom {
+    /// As `--json` names it (`"store": {"from": …}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigFrom::Flag => "--config",
+            ConfigFrom::Env => "ANP_CONFIG",
+            ConfigFrom::Cwd => "./anp.toml",
         }
     }
 }
 
-/// The `store` of the [`discovered_path`] config, if it names one. Reads only that key, so a
-/// command that needs no jobs or schedules is not held up by them; a file that cannot be read
-/// or parsed is reported (warning) and its store ignored — `anp doctor` checks it in full.
-pub fn discovered_store() -> Option<(PathBuf, String)> {
-    let path = discovered_path()?;
-    let store = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| text.parse::<toml::Table>().map_err(|e| e.to_string()))
-        .map(|t| t.get("store").and_then(|v| v.as_str()).map(str::to_owned));
-    match store {
-        Ok(store) => store.map(|s| (path, s)),
-        Err(e) => {
-            tracing::warn!(
-                config = %path.display(),
-                error = %e,
-                "cannot read the config; its store setting is ignored (run `anp doctor` to check it)"
-            );
-            None
+/// A config file, read once: its `store` (read alone, so a command that needs no jobs or
+/// schedules is not held up by them) and, on demand, the whole checked [`Config`], both from
+/// the same text.
+#[derive(Debug)]
+pub struct ConfigFile {
+    /// The file.
+    pub path: PathBuf,
+    /// How the command came to it.
+    pub from: ConfigFrom,
+    /// Its text, or why it could not be read.
+    text: Result<String, String>,
+}
+
+impl ConfigFile {
+    /// Reads `path`.
+    pub fn read(path: &Path, from: ConfigFrom) -> ConfigFile {
+        ConfigFile {
+            path: path.to_owned(),
+            from,
+            text: std::fs::read_to_string(path).map_err(|e| e.to_string()),
         }
     }
+
+    /// The config every command reads its store from when none is given: `ANP_CONFIG`, else
+    /// `./anp.toml` if it exists.
+    pub fn discover() -> Option<ConfigFile> {
+        match std::env::var_os("ANP_CONFIG") {
+            Some(p) if !p.is_empty() => Some(ConfigFile::read(Path::new(&p), ConfigFrom::Env)),
+            _ => {
+                let p = Path::new("anp.toml");
+                p.exists().then(|| ConfigFile::read(p, ConfigFrom::Cwd))
+            }
+        }
+    }
+
+    /// Its `store`, if it names one; an error (the file cannot be read, or is not TOML) says
+    /// why — callers report it and ignore the store (`anp doctor` checks the file in full).
+    pub fn store(&self) -> Result<Option<String>, String> {
+        let text = self.text.as_ref().map_err(String::clone)?;
+        let table = text.parse::<toml::Table>().map_err(|e| e.to_string())?;
+        Ok(table
+            .get("store")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned))
+    }
+
+    /// The whole config, checked ([`Config::parse`]).
+    pub fn load(&self) -> Result<Config, Error> {
+        match &self.text {
+            Ok(text) => Config::parse(&self.path, text),
+            Err(e) => Err(unreadable(&self.path, e)),
+        }
+    }
+}
+
+/// The error for a config file that cannot be read.
+fn unreadable(path: &Path, e: &str) -> Error {
+    Error::invalid(
+        "config",
+        format!(
+            "cannot read {}: {e}: expected a readable anp.toml (see examples/anp.toml)",
+            path.display()
+        ),
+    )
 }
 
 impl Config {
-    /// Reads and checks a config file.
-    pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid(
-                "config",
-                format!(
-                    "cannot read {}: {e}: expected a readable anp.toml (see examples/anp.toml)",
-                    path.display()
-                ),
-            )
-        })?;
-        Config::parse(path, &text)
-    }
-
     /// Checks config text read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
@@ -348,7 +386,6 @@ impl Config {
         }
         Ok(Config {
             path: path.to_owned(),
-            store: raw.store.map(|s| s.into_inner()),
             worker,
             queues,
             jobs,
@@ -428,6 +465,24 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_gives_its_store_without_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anp.toml");
+        // The [[job]] does not check, the store is still read.
+        std::fs::write(&path, "store = \"sqlite://x.db\"\n[[job]]\nkind = \"x\"\n").unwrap();
+        let f = ConfigFile::read(&path, ConfigFrom::Flag);
+        assert_eq!(f.store(), Ok(Some("sqlite://x.db".to_owned())));
+        assert!(f.load().is_err());
+        let missing = ConfigFile::read(&dir.path().join("nope.toml"), ConfigFrom::Env);
+        assert!(missing.store().is_err());
+        assert!(missing
+            .load()
+            .unwrap_err()
+            .to_string()
+            .starts_with("config: cannot read"));
+    }
+
+    #[test]
     fn full_config() {
         let c = parse(
             r#"
@@ -450,7 +505,6 @@ url = "http://127.0.0.1:9/x"
 "#,
         )
         .unwrap();
-        assert_eq!(c.store.as_deref(), Some("sqlite://x.db"));
         assert_eq!(c.worker.lease, Duration::from_secs(10));
         assert!(c.worker.strict_order);
         assert_eq!(c.queues[0].concurrency, 2);

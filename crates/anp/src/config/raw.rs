@@ -14,6 +14,9 @@ use super::parse_duration;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
+    // Checked here (a string, the one top-level key besides the sections); commands read it
+    // on its own, leniently, with `ConfigFile::store`.
+    #[allow(dead_code)]
     pub(super) store: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) worker: RawWorker,

@@ -3,7 +3,7 @@
 //! --json`'s object for the same command.
 
 use alphanode::admin::DeployMark;
-use alphanode::{Client, Error, JobId, NewJob, QueueName, ScheduleName};
+use alphanode::{Error, JobId, NewJob, QueueName, ScheduleName};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::error::{ok, with_status, ApiResult};
 use super::input::{json_body, PathText};
-use super::Shared;
+use super::{App, Shared};
 use crate::wire::{EnqueueRequest, Spelling};
 
 /// Who schedule triggers are logged as.
@@ -99,10 +99,10 @@ pub(super) async fn deploy_mark(State(app): State<Shared>, body: Bytes) -> ApiRe
     with_status(StatusCode::CREATED, marker)
 }
 
-/// A checked job, as `anp enqueue` checks it.
-fn new_job(client: &Client, req: &EnqueueRequest) -> Result<NewJob, Error> {
+/// A checked job, as `anp enqueue` checks it, with the config's per-kind `max_attempts`.
+fn new_job(app: &App, req: &EnqueueRequest) -> Result<NewJob, Error> {
     let (kind, args, opts) = req.parse(Spelling::FIELDS)?;
-    client.new_raw_job(kind, args, opts)
+    app.limits.job(&app.client, kind, args, opts)
 }
 
 /// `POST /api/jobs` with one job (`anp enqueue`'s options as JSON fields): 201 with `{"id",
@@ -110,7 +110,7 @@ fn new_job(client: &Client, req: &EnqueueRequest) -> Result<NewJob, Error> {
 /// unique key matched one.
 pub(super) async fn enqueue(State(app): State<Shared>, body: Bytes) -> ApiResult {
     let req: EnqueueRequest = json_body("enqueue", &body, JOB_FORM)?;
-    let job = new_job(&app.client, &req)?;
+    let job = new_job(&app, &req)?;
     let res = app
         .client
         .insert_many(vec![job])
@@ -155,7 +155,7 @@ pub(super) async fn enqueue_bulk(State(app): State<Shared>, body: Bytes) -> ApiR
         .iter()
         .enumerate()
         .map(|(i, req)| {
-            new_job(&app.client, req).map_err(|e| {
+            new_job(&app, req).map_err(|e| {
                 Error::invalid(
                     OP,
                     format!(

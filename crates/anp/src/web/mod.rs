@@ -32,6 +32,7 @@ mod input;
 mod metrics;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use alphanode::{Admin, Client, Error};
@@ -43,6 +44,8 @@ use axum::Router;
 use clap::Args as ClapArgs;
 
 use crate::cli::Ctx;
+use crate::config::{ConfigFile, ConfigFrom};
+use crate::wire::KindLimits;
 
 /// Options of `anp serve`.
 #[derive(ClapArgs, Debug)]
@@ -50,6 +53,10 @@ pub struct ServeArgs {
     /// Address to listen on. Anything but loopback exposes the API: set ANP_TOKEN and a firewall.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub bind: SocketAddr,
+    /// Config whose `store` to serve and whose per-kind `max_attempts` jobs enqueued over HTTP
+    /// get, as with `anp enqueue` [default: ANP_CONFIG, else ./anp.toml if it exists].
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
 }
 
 /// What every handler shares.
@@ -59,6 +66,8 @@ struct App {
     admin: Admin,
     /// Enqueues jobs into the same store.
     client: Client,
+    /// The config's per-kind `max_attempts`, applied to jobs enqueued over HTTP.
+    limits: KindLimits,
     /// `ANP_TOKEN`; `None` disables every action.
     token: Option<String>,
     /// When this server started: `/metrics` counters count from its minute.
@@ -71,7 +80,18 @@ type Shared = Arc<App>;
 /// Runs `anp serve` until SIGTERM/SIGINT.
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     let token = auth::token_from_env()?;
-    let backend = alphanode::connect(&ctx.url(None)).await?;
+    // A config given with --config must check; one found on its own is used as `anp enqueue`
+    // uses it (its limits skipped, with a warning, when it does not check).
+    let file = match &a.config {
+        Some(p) => Some(ConfigFile::read(p, ConfigFrom::Flag)),
+        None => ConfigFile::discover(),
+    };
+    let limits = match &file {
+        Some(f) if a.config.is_some() => KindLimits::of(&f.load()?),
+        Some(f) => KindLimits::load(f),
+        None => KindLimits::default(),
+    };
+    let backend = alphanode::connect(&ctx.url(file.as_ref())).await?;
     if !a.bind.ip().is_loopback() {
         tracing::warn!(bind = %a.bind, "serving on a non-loopback address: anyone who can reach it can read the API");
     }
@@ -80,6 +100,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     }
     let app = Arc::new(App {
         client: Client::new(backend.clone()),
+        limits,
         admin: Admin::new(backend),
         token,
         started: jiff::Timestamp::now(),

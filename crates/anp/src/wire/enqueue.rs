@@ -1,10 +1,14 @@
-//! One job to enqueue, as `anp enqueue` and `POST /api/jobs` receive it.
+//! One job to enqueue, as `anp enqueue`, `anp bulk` and `POST /api/jobs` receive it, and the
+//! per-kind limits of a config every one of them applies.
 
-use alphanode::{Args, EnqueueOptions, Error, Kind, QueueName, Unique};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use alphanode::{Args, Client, EnqueueOptions, Error, Kind, NewJob, QueueName, Unique};
 use serde::{Deserialize, Deserializer};
 
 use crate::cli::parse_timestamp;
-use crate::config::parse_duration;
+use crate::config::{parse_duration, Config, ConfigFile};
 
 /// One job to enqueue, unchecked: `anp enqueue`'s arguments, or a JSON object `{"kind",
 /// "args"?, "queue"?, "priority"?, "max_attempts"?, "unique"?, "unique_for"?, "run_at"?,
@@ -126,6 +130,71 @@ impl EnqueueRequest {
                 unique,
             },
         ))
+    }
+}
+
+/// The `max_attempts` a config declares for each job kind: what `anp enqueue`, `anp bulk` and
+/// `anp serve` give a job enqueued without its own limit, so `jobs list` shows the same
+/// `x/3` whichever way a job came in.
+#[derive(Debug, Clone, Default)]
+pub struct KindLimits {
+    /// The config they come from (`None`: no config, so no limits).
+    pub path: Option<PathBuf>,
+    /// `[[job]]` kinds and their `max_attempts`.
+    attempts: BTreeMap<Kind, u32>,
+}
+
+impl KindLimits {
+    /// The limits of a checked config.
+    pub fn of(config: &Config) -> KindLimits {
+        KindLimits {
+            path: Some(config.path.clone()),
+            attempts: config
+                .jobs
+                .iter()
+                .map(|(k, j)| (k.clone(), j.retry.max_attempts))
+                .collect(),
+        }
+    }
+
+    /// The limits of `file`; none, with a warning, when it does not check (the jobs are
+    /// enqueued with the defaults; `anp doctor` says what is wrong with it).
+    pub fn load(file: &ConfigFile) -> KindLimits {
+        match file.load() {
+            Ok(c) => KindLimits::of(&c),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the config does not check: its per-kind max_attempts are not applied \
+                     (run `anp doctor`)"
+                );
+                KindLimits {
+                    path: Some(file.path.clone()),
+                    attempts: BTreeMap::new(),
+                }
+            }
+        }
+    }
+
+    /// Whether the config declares `kind`.
+    pub fn declares(&self, kind: &Kind) -> bool {
+        self.attempts.contains_key(kind)
+    }
+
+    /// The job every enqueue path stores (`anp enqueue`, `anp bulk`, `POST /api/jobs` and
+    /// `/api/jobs/bulk`): a job without its own `max_attempts` gets its kind's, then the
+    /// library checks it ([`Client::new_raw_job`]).
+    pub fn job(
+        &self,
+        client: &Client,
+        kind: Kind,
+        args: Args,
+        mut opts: EnqueueOptions,
+    ) -> Result<NewJob, Error> {
+        if opts.max_attempts.is_none() {
+            opts.max_attempts = self.attempts.get(&kind).copied();
+        }
+        client.new_raw_job(kind, args, opts)
     }
 }
 
