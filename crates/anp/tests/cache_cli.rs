@@ -49,7 +49,16 @@ impl Store {
 #[test]
 fn set_get_purge_by_key_tag_and_prefix() {
     let s = Store::new();
-    s.json(&["cache", "set", "post:1", r#"{"title":"a"}"#, "--tag", "post:1", "--ttl", "10m"]);
+    s.json(&[
+        "cache",
+        "set",
+        "post:1",
+        r#"{"title":"a"}"#,
+        "--tag",
+        "post:1",
+        "--ttl",
+        "10m",
+    ]);
     s.json(&["cache", "set", "post:2", r#""two""#, "--tag", "post:2"]);
     s.json(&["cache", "set", "other", "3"]);
     let got = s.json(&["cache", "get", "post:1"]);

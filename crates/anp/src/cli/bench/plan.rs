@@ -250,6 +250,11 @@ mod tests {
                 queues: 1,
                 workers: 1,
                 payload_bytes,
+                cache: false,
+                cache_keys: 1000,
+                value_bytes: 1024,
+                cache_reads: 1,
+                tag_entries: 1,
             })
             .unwrap_or_else(|e| panic!("plan: {e}"))
         };
