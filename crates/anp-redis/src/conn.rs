@@ -4,16 +4,23 @@
 //! `ops/job_wait.rs`).
 //!
 //! Every call goes out as a pipeline ([`Redis::run`]): standalone sends all of it in one round
-//! trip; Cluster splits it by queue (one slot each) and sends the parts concurrently. Errors of
-//! one command stay in its reply slot ([`Value::ServerError`]); errors of the connection are
-//! [`ErrorKind::Unavailable`](anp_core::ErrorKind::Unavailable).
+//! trip; Cluster splits it by slot (a queue's keys share one, as do a cache entry's and a cache
+//! namespace's) and sends the parts concurrently, so it too takes one round trip of wall time.
+//! Errors of one command stay in its reply slot ([`Value::ServerError`]); errors of the
+//! connection are [`ErrorKind::Unavailable`](anp_core::ErrorKind::Unavailable).
+//!
+//! Two things do not go through pipelines: `SCAN` ([`Scan`], which walks every primary of a
+//! Cluster in turn) and the cache's pub/sub feed (`ops/cache_watch.rs`), which gets its own
+//! connection from [`Redis::feed_clients`].
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anp_core::{Error, QueueName, Result};
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo, Slot};
 use redis::{Cmd, ErrorKind as RErrorKind, RedisError, RedisFuture, ServerErrorKind, Value};
 use tokio::task::JoinSet;
 
@@ -84,8 +91,8 @@ pub(crate) enum Waiters {
 /// One command and the slot group it belongs to.
 #[derive(Clone)]
 pub(crate) struct Call {
-    /// The queue whose keys it touches; `None` for global keys and keyless commands.
-    group: Option<QueueName>,
+    /// The Cluster slot of the keys it touches; `None` for global keys and keyless commands.
+    group: Option<Slot>,
     cmd: Cmd,
 }
 
@@ -97,8 +104,17 @@ impl Call {
 
     /// A command on `queue`'s keys only.
     pub(crate) fn queue(queue: &QueueName, cmd: Cmd) -> Call {
+        // `anp:{<queue>}:…` hashes on the queue name alone.
         Call {
-            group: Some(queue.clone()),
+            group: Some(Slot::for_key(queue.as_str())),
+            cmd,
+        }
+    }
+
+    /// A command on `key`, or on keys in `key`'s slot.
+    pub(crate) fn keyed(key: impl AsRef<[u8]>, cmd: Cmd) -> Call {
+        Call {
+            group: Some(Slot::for_key(key)),
             cmd,
         }
     }
@@ -117,19 +133,58 @@ pub(crate) struct Redis {
     /// The redacted URL, for messages.
     target: String,
     waiters: Waiters,
+    /// One client per node of the URL (standalone: the server; Cluster: each seed node), with
+    /// the URL's credentials and TLS settings, for the cache's pub/sub connection. In Cluster
+    /// any node will do: a `PUBLISH` reaches every node.
+    feed: Vec<redis::Client>,
     /// Set when a call found the store unreachable, cleared (with one "reconnected" log line)
     /// by the next call that gets through, so an operator sees when an outage ended.
     unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Redis {
-    pub(crate) fn new(conn: Conn, scripts: Scripts, target: String, waiters: Waiters) -> Redis {
+    pub(crate) fn new(
+        conn: Conn,
+        scripts: Scripts,
+        target: String,
+        waiters: Waiters,
+        feed: Vec<redis::Client>,
+    ) -> Redis {
         Redis {
             conn,
             scripts,
             target,
             waiters,
+            feed,
             unreachable: Default::default(),
+        }
+    }
+
+    /// The clients for pub/sub connections (see the field).
+    pub(crate) fn feed_clients(&self) -> &[redis::Client] {
+        &self.feed
+    }
+
+    /// An `EVALSHA` of a cache script on `keys` (all in one slot, `keys[0]`'s); append its
+    /// ARGV with [`Call::arg`].
+    pub(crate) fn cache_script(&self, def: &ScriptDef, keys: &[String]) -> Call {
+        debug_assert!(!def.lib && keys.len() >= def.cache.len());
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.scripts.get(def).get_hash()).arg(keys.len());
+        for k in keys {
+            cmd.arg(k);
+        }
+        Call {
+            group: keys.first().map(Slot::for_key),
+            cmd,
+        }
+    }
+
+    /// Walks the keys matching `pattern` on every primary (see [`Scan`]).
+    pub(crate) fn scan(&self, pattern: String) -> Scan {
+        Scan {
+            pattern,
+            nodes: None,
         }
     }
 
@@ -253,11 +308,15 @@ impl Redis {
             Conn::Cluster(c) => c.clone(),
         };
         // Cluster: one pipeline per slot group, sent concurrently.
-        let mut groups: Vec<(Option<&QueueName>, Vec<usize>)> = Vec::new();
+        let mut groups: Vec<(Option<Slot>, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<Option<Slot>, usize> = HashMap::new();
         for (i, call) in calls.iter().enumerate() {
-            match groups.iter_mut().find(|(g, _)| *g == call.group.as_ref()) {
-                Some((_, idx)) => idx.push(i),
-                None => groups.push((call.group.as_ref(), vec![i])),
+            match index.get(&call.group) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    index.insert(call.group, groups.len());
+                    groups.push((call.group, vec![i]));
+                }
             }
         }
         if groups.len() == 1 {
@@ -332,6 +391,140 @@ impl Redis {
     pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
         map_error(op, &self.target, e)
     }
+}
+
+/// Where [`Scan`] stands on one primary.
+struct ScanNode {
+    /// `None`: the standalone server; in Cluster the node's address.
+    addr: Option<(String, u16)>,
+    /// The cursor to continue from.
+    cursor: u64,
+}
+
+/// A `SCAN MATCH` over every primary: the one server, or each primary of a Cluster in turn
+/// (the first page asks all of them at once). Keys that exist for the whole walk are returned
+/// at least once; keys may come twice (SCAN's own guarantee).
+pub(crate) struct Scan {
+    pattern: String,
+    /// `None` before the first page; then the primaries not yet walked to the end.
+    nodes: Option<Vec<ScanNode>>,
+}
+
+/// Keys examined per `SCAN` call (a hint to the server).
+const SCAN_COUNT: u32 = 1000;
+
+impl Scan {
+    /// The next page of matching keys (possibly empty), or `None` when every primary has been
+    /// walked to the end.
+    pub(crate) async fn next(&mut self, r: &Redis, op: &str) -> Result<Option<Vec<Vec<u8>>>> {
+        let cmd = |cursor: u64| {
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&self.pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT)
+                .to_owned()
+        };
+        let Some(nodes) = &mut self.nodes else {
+            // First page.
+            let mut keys = Vec::new();
+            let mut nodes = Vec::new();
+            match &r.conn {
+                Conn::Single(_) => {
+                    let v = r.run_one(op, Call::global(cmd(0))).await?;
+                    let (cursor, page) = scan_reply(op, v)?;
+                    keys = page;
+                    nodes.push(ScanNode { addr: None, cursor });
+                }
+                Conn::Cluster(c) => {
+                    let mut c = c.clone();
+                    let v = c
+                        .route_command(
+                            cmd(0),
+                            RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
+                        )
+                        .await
+                        .map_err(|e| r.error(op, e))?;
+                    let Value::Map(per_node) = v else {
+                        return Err(crate::record::bad_reply(
+                            op,
+                            "one SCAN reply per primary",
+                            &v,
+                        ));
+                    };
+                    for (addr, reply) in per_node {
+                        let addr = crate::record::text(&addr)
+                            .and_then(|a| a.rsplit_once(':'))
+                            .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+                            .ok_or_else(|| {
+                                crate::record::bad_reply(op, "a node address host:port", &addr)
+                            })?;
+                        let (cursor, page) = scan_reply(op, crate::ops::ok(r, op, reply)?)?;
+                        keys.extend(page);
+                        nodes.push(ScanNode {
+                            addr: Some(addr),
+                            cursor,
+                        });
+                    }
+                }
+            }
+            nodes.retain(|n| n.cursor != 0);
+            self.nodes = Some(nodes);
+            return Ok(Some(keys));
+        };
+        let Some(node) = nodes.last_mut() else {
+            return Ok(None);
+        };
+        let v = match (&r.conn, &node.addr) {
+            (Conn::Cluster(c), Some((host, port))) => {
+                let mut c = c.clone();
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                let v = c
+                    .route_command(cmd(node.cursor), routing)
+                    .await
+                    .map_err(|e| r.error(op, e))?;
+                crate::ops::ok(r, op, v)?
+            }
+            _ => r.run_one(op, Call::global(cmd(node.cursor))).await?,
+        };
+        let (cursor, page) = scan_reply(op, v)?;
+        node.cursor = cursor;
+        if cursor == 0 {
+            nodes.pop();
+        }
+        Ok(Some(page))
+    }
+}
+
+/// `[cursor, [key, …]]`.
+fn scan_reply(op: &str, v: Value) -> Result<(u64, Vec<Vec<u8>>)> {
+    let bad = |v: &Value| crate::record::bad_reply(op, "a SCAN reply [cursor, [keys]]", v);
+    let Value::Array(mut parts) = v else {
+        return Err(bad(&v));
+    };
+    if parts.len() != 2 {
+        return Err(bad(&Value::Array(parts)));
+    }
+    let keys = parts.pop().unwrap_or(Value::Nil);
+    let cursor = parts.pop().unwrap_or(Value::Nil);
+    let cursor = crate::record::text(&cursor)
+        .and_then(|c| c.parse::<u64>().ok())
+        .ok_or_else(|| bad(&cursor))?;
+    let keys = match keys {
+        Value::Array(a) => a
+            .into_iter()
+            .map(|k| match k {
+                Value::BulkString(b) => Ok(b),
+                other => Err(bad(&other)),
+            })
+            .collect::<Result<Vec<_>>>()?,
+        other => return Err(bad(&other)),
+    };
+    Ok((cursor, keys))
 }
 
 /// Whether the error means "cannot reach or use the server right now" (retry later).

@@ -7,7 +7,13 @@
 //! (`anp:{<queue>}:schedule:<name>`, `anp:{<queue>}:fires:<name>`, see [`S`]) live in the slot
 //! of the schedule's queue. The global keys ([`QUEUES`], [`SCHEMA`], [`PROCESSES`],
 //! [`DEPLOYS`], [`SCHEDULES`]) are written outside scripts, idempotently.
+//!
+//! The cache's keys start with `anp:c:` ([`C`], docs/cache.md "Redis keys"): an entry and its
+//! compute lease share the hash tag `{<key>}` (the fenced write is one slot-local script), a
+//! namespace's generation, metadata and tag versions share `{<ns>}` (one `MGET` reads the
+//! generation and the tags of a read; a tag purge is one script).
 
+use anp_core::cache::{CacheKey, Namespace, Tag};
 use anp_core::schedule::ScheduleName;
 use anp_core::QueueName;
 
@@ -182,9 +188,161 @@ pub(crate) fn parse(key: &str) -> Option<(QueueName, Q)> {
 
 /// Whether `key` is a key this crate writes.
 pub fn is_documented_key(key: &str) -> bool {
-    [QUEUES, SCHEMA, PROCESSES, DEPLOYS, SCHEDULES].contains(&key)
+    [
+        QUEUES,
+        SCHEMA,
+        PROCESSES,
+        DEPLOYS,
+        SCHEDULES,
+        CACHE_NAMESPACES,
+        CACHE_STATS,
+    ]
+    .contains(&key)
         || parse(key).is_some()
         || is_schedule_key(key)
+        || parse_cache(key).is_some()
+}
+
+/// Set: every cache namespace registered (`cache_namespace_register`).
+pub(crate) const CACHE_NAMESPACES: &str = "anp:c:namespaces";
+
+/// Zset: cache stats flushes (JSON `CacheStatsRecord` with a nonce), scored by time (ms).
+pub(crate) const CACHE_STATS: &str = "anp:c:stats";
+
+/// The pub/sub channel of cache invalidations (`{"origin": …, "change": …}`). Not a key.
+pub(crate) const CACHE_CHANGES: &str = "anp:c:changes";
+
+/// One kind of cache key, by what it holds (the script headers list these patterns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum C {
+    /// String: an entry's envelope, `anp:c:<ns>:<gen>:e:{<key>}`; expires with the envelope.
+    Entry,
+    /// String: a key's compute lease token, `anp:c:<ns>:<gen>:l:{<key>}`; expires with the
+    /// lease.
+    Lease,
+    /// String: the namespace's current generation, `anp:c:{<ns>}:gen`.
+    Gen,
+    /// Hash: the namespace's `deploy` flag, `history` (JSON array) and `max` generation,
+    /// `anp:c:{<ns>}:meta`.
+    Meta,
+    /// String: a purged tag's version, `anp:c:{<ns>}:t:<tag>`; expires `keep` after the purge.
+    Tag,
+}
+
+impl C {
+    /// The documented pattern (script headers and docs/redis-keys.md use it).
+    #[cfg(test)]
+    pub(crate) fn pattern(self) -> &'static str {
+        match self {
+            C::Entry => "anp:c:<ns>:<gen>:e:{<key>}",
+            C::Lease => "anp:c:<ns>:<gen>:l:{<key>}",
+            C::Gen => "anp:c:{<ns>}:gen",
+            C::Meta => "anp:c:{<ns>}:meta",
+            C::Tag => "anp:c:{<ns>}:t:<tag>",
+        }
+    }
+}
+
+/// Marks a cache key that begins with `}` inside its hash tag. Such a key would make the tag
+/// `{}…}` empty, and Redis would hash the whole name, putting the entry and its lease in
+/// different slots; `{\u{1}}…}` hashes on the marker instead. No cache key contains a control
+/// character, so the marked form cannot be another key's.
+const BRACE_MARK: char = '\u{1}';
+
+/// What goes between the braces of an entry or lease key (and of a prefix's scan pattern):
+/// the key itself, or the key after [`BRACE_MARK`] when it begins with `}`.
+fn key_tag(key: &str) -> String {
+    if key.starts_with('}') {
+        format!("{BRACE_MARK}{key}")
+    } else {
+        key.to_owned()
+    }
+}
+
+/// `anp:c:<ns>:<gen>:e:{<key>}`: the entry.
+pub(crate) fn cache_entry(ns: &Namespace, generation: u64, key: &CacheKey) -> String {
+    format!("anp:c:{ns}:{generation}:e:{{{}}}", key_tag(key.as_str()))
+}
+
+/// `anp:c:<ns>:<gen>:l:{<key>}`: the entry's compute lease (same slot as the entry).
+pub(crate) fn cache_lease(ns: &Namespace, generation: u64, key: &CacheKey) -> String {
+    format!("anp:c:{ns}:{generation}:l:{{{}}}", key_tag(key.as_str()))
+}
+
+/// `anp:c:{<ns>}:gen`: the namespace's generation (and the key whose slot every `{<ns>}` key
+/// shares).
+pub(crate) fn cache_gen(ns: &Namespace) -> String {
+    format!("anp:c:{{{ns}}}:gen")
+}
+
+/// `anp:c:{<ns>}:meta`: the namespace's deploy flag, history and highest generation.
+pub(crate) fn cache_meta(ns: &Namespace) -> String {
+    format!("anp:c:{{{ns}}}:meta")
+}
+
+/// `anp:c:{<ns>}:t:<tag>`: a tag's version.
+pub(crate) fn cache_tag(ns: &Namespace, tag: &Tag) -> String {
+    format!("anp:c:{{{ns}}}:t:{tag}")
+}
+
+/// The `SCAN MATCH` pattern of a generation's entries whose key starts with `prefix`:
+/// `anp:c:<ns>:<gen>:e:{<prefix>*`, with the glob characters `* ? [ ] \` of the literal parts
+/// escaped.
+pub(crate) fn cache_entry_pattern(ns: &Namespace, generation: u64, prefix: &str) -> String {
+    let tag = if prefix.is_empty() {
+        String::new()
+    } else {
+        key_tag(prefix)
+    };
+    let literal = format!("anp:c:{ns}:{generation}:e:{{{tag}");
+    let mut out = String::with_capacity(literal.len() + 8);
+    for c in literal.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('*');
+    out
+}
+
+/// The kind of a per-namespace or per-entry cache key, if `key` is one of ours (the layout
+/// check).
+fn parse_cache(key: &str) -> Option<C> {
+    let rest = key.strip_prefix("anp:c:")?;
+    if let Some(rest) = rest.strip_prefix('{') {
+        let (ns, what) = rest.split_once("}:")?;
+        Namespace::parse(ns).ok()?;
+        let kind = match what {
+            "gen" => C::Gen,
+            "meta" => C::Meta,
+            t => {
+                Tag::parse(t.strip_prefix("t:")?).ok()?;
+                C::Tag
+            }
+        };
+        return Some(kind);
+    }
+    let mut parts = rest.splitn(4, ':');
+    Namespace::parse(parts.next()?).ok()?;
+    let generation = parts.next()?;
+    if generation.is_empty() || !generation.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match parts.next()? {
+        "e" => C::Entry,
+        "l" => C::Lease,
+        _ => return None,
+    };
+    let inner = parts.next()?.strip_prefix('{')?.strip_suffix('}')?;
+    let k = match inner.strip_prefix(BRACE_MARK) {
+        Some(k) if k.starts_with('}') => k,
+        Some(_) => return None,
+        None if inner.starts_with('}') => return None,
+        None => inner,
+    };
+    CacheKey::parse(k).ok()?;
+    Some(kind)
 }
 
 #[cfg(test)]
@@ -211,5 +369,60 @@ mod tests {
         assert!(!is_documented_key("anp:{mail}:job:1"));
         assert!(!is_documented_key("anp:{Bad}:jobs"));
         assert!(!is_documented_key("other"));
+    }
+
+    /// Entry and lease of any key share a slot (also for keys that begin with `}`, whose
+    /// hash tag would otherwise be empty); a namespace's generation, metadata and tag versions
+    /// share the namespace's slot; every cache key is documented.
+    #[test]
+    fn cache_keys_share_their_slots() {
+        use redis::cluster_routing::Slot;
+        let ns = Namespace::parse("pages.v2").unwrap();
+        for k in [
+            "post:42", "a}b", "}x", "}", "{a}", "a{b}c", "%_*?[", "}{}", "é}",
+        ] {
+            let key = CacheKey::parse(k).unwrap();
+            let (e, l) = (cache_entry(&ns, 7, &key), cache_lease(&ns, 7, &key));
+            assert_eq!(Slot::for_key(&e), Slot::for_key(&l), "{k:?}: {e:?} {l:?}");
+            assert!(
+                is_documented_key(&e) && is_documented_key(&l),
+                "{e:?} {l:?}"
+            );
+            assert_eq!(parse_cache(&e), Some(C::Entry));
+            assert_eq!(parse_cache(&l), Some(C::Lease));
+        }
+        // Two keys differing only in the marker position never collide.
+        let a = cache_entry(&ns, 0, &CacheKey::parse("}x").unwrap());
+        assert_eq!(a, "anp:c:pages.v2:0:e:{\u{1}}x}");
+        let slot = Slot::for_key(ns.as_str());
+        let tag = Tag::parse("user:{7}").unwrap();
+        for k in [cache_gen(&ns), cache_meta(&ns), cache_tag(&ns, &tag)] {
+            assert_eq!(Slot::for_key(&k), slot, "{k}");
+            assert!(is_documented_key(&k), "{k}");
+        }
+        assert!(is_documented_key(CACHE_NAMESPACES) && is_documented_key(CACHE_STATS));
+        for bad in [
+            "anp:c:{Bad}:gen",
+            "anp:c:{ns}:other",
+            "anp:c:ns:x:e:{k}",
+            "anp:c:ns:0:x:{k}",
+            "anp:c:ns:0:e:{}x}",
+            "anp:c:ns:0:e:{\u{1}x}",
+            "anp:c:ns:0:e:k",
+            "anp:c:changes",
+        ] {
+            assert!(!is_documented_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_patterns_escape_glob_characters() {
+        let ns = Namespace::parse("a.b").unwrap();
+        assert_eq!(cache_entry_pattern(&ns, 3, ""), "anp:c:a.b:3:e:{*");
+        assert_eq!(
+            cache_entry_pattern(&ns, 3, "x*?[]\\y%_{"),
+            "anp:c:a.b:3:e:{x\\*\\?\\[\\]\\\\y%_{*"
+        );
+        assert_eq!(cache_entry_pattern(&ns, 0, "}a"), "anp:c:a.b:0:e:{\u{1}}a*");
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! alphanode's Redis / Valkey backend: the [`Store`](anp_core::Store) seam on Redis 6.2+ or
 //! Valkey, standalone or Cluster, over TCP or TLS, with ACL users. Every state change is one
-//! Lua script on one queue's keys, so each is atomic and Cluster-safe.
+//! Lua script on one queue's keys, so each is atomic and Cluster-safe. The same store is the
+//! application cache's [`CacheStore`](anp_core::cache::CacheStore) (`Store::cache`): entries,
+//! compute leases, tag versions and namespaces under `anp:c:*`, invalidations on the pub/sub
+//! channel `anp:c:changes` (docs/cache.md).
 //!
 //! ```no_run
 //! # async fn demo() -> anp_core::Result<()> {
@@ -16,24 +19,30 @@
 //!
 //! - `keys`: every key name (`anp:{<queue>}:<what>`, `anp:{<queue>}:schedule:<name>` and
 //!   `…:fires:<name>`, plus the global `anp:queues`, `anp:schema`, `anp:processes`,
-//!   `anp:deploys`, `anp:schedules`); `docs/redis-keys.md` is their table.
+//!   `anp:deploys`, `anp:schedules`; the cache's `anp:c:<ns>:<gen>:e:{<key>}`, `…:l:{<key>}`,
+//!   `anp:c:{<ns>}:gen`, `…:meta`, `…:t:<tag>`, `anp:c:namespaces`, `anp:c:stats`);
+//!   `docs/redis-keys.md` is their table.
 //! - `lua/<method>.lua`: one script per state-changing Store method, each with a header
-//!   listing its `KEYS`, `ARGV` and replies; `lua/lib.lua` holds the helpers every script
-//!   starts with (the job record format among them).
+//!   listing its `KEYS`, `ARGV` and replies; `lua/lib.lua` holds the helpers every job script
+//!   starts with (the job record format among them). The cache's scripts
+//!   (`lua/cache_*.lua`: the fenced write, lease renew and release, tag purge, generation move)
+//!   are sent without it.
 //! - `scripts`: pulls the scripts in (`include_str!`), the keys each is handed, and the test
 //!   that headers and keys agree.
 //! - `conn`: the shared reconnecting connection, pipelines of `EVALSHA` with `NOSCRIPT`
-//!   reload, per-slot fan-out in Cluster, the pool of dedicated connections for blocking waits,
-//!   and the mapping of Redis errors to [`anp_core::ErrorKind`].
+//!   reload, per-slot fan-out in Cluster, `SCAN` over every primary, the pool of dedicated
+//!   connections for blocking waits, the clients for the cache's pub/sub connection, and the
+//!   mapping of Redis errors to [`anp_core::ErrorKind`].
 //! - `record`: decoding the job record and script replies.
 //! - `url`: the URL forms and their redaction; `open`: connecting, version and layout checks,
 //!   script loading, server warnings.
-//! - `store`: [`RedisStore`] and the `Store` impl, which hands each method to its op in the
-//!   span `anp.store.<method>`.
+//! - `store`: [`RedisStore`] and the `Store` and `CacheStore` impls, which hand each method to
+//!   its op in the span `anp.store.<method>`.
 //! - `ops/<method>.rs`: one file per Store method (`job_fetch`: `ops/job_fetch.rs`), its `run`
 //!   making the calls and reading the replies (`job_wait.rs`: the blocking pop on the wake
 //!   lists); `ops/schedule_hash.rs` and `ops/stats_histogram.rs` hold what several schedule
-//!   and stats ops share.
+//!   and stats ops share. The cache's methods likewise: `ops/cache_read.rs`,
+//!   `ops/cache_watch.rs` (the pub/sub task), … one file per `CacheStore` method.
 //!
 //! # Guarantees and limits
 //!

@@ -58,18 +58,34 @@ fn config_error(url: &RedisUrl, e: redis::RedisError) -> Error {
     )
 }
 
+/// A client for one node of `url` (its credentials, TLS and `ca=`), as every standalone
+/// connection is made.
+fn node_client(
+    url: &RedisUrl,
+    host: &str,
+    certs: Option<&TlsCertificates>,
+) -> Result<redis::Client> {
+    let node = url.node_url(host);
+    match certs {
+        Some(c) => redis::Client::build_with_tls(node.as_str(), c.clone()),
+        None => redis::Client::open(node.as_str()),
+    }
+    .map_err(|e| config_error(url, e))
+}
+
 /// Connects and prepares a store for `url`.
 pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
     let certs = tls_certs(url)?;
     let target = url.redacted().to_owned();
+    // The cache's pub/sub connections: one client per node named in the URL.
+    let feed = url
+        .hosts
+        .iter()
+        .map(|h| node_client(url, h, certs.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
     let (conn, waiters) = match url.mode {
         Mode::Standalone => {
-            let node = url.node_url(&url.hosts[0]);
-            let client = match certs {
-                Some(c) => redis::Client::build_with_tls(node.as_str(), c),
-                None => redis::Client::open(node.as_str()),
-            }
-            .map_err(|e| config_error(url, e))?;
+            let client = node_client(url, &url.hosts[0], certs.as_ref())?;
             let cfg = ConnectionManagerConfig::new()
                 .set_response_timeout(Some(RESPONSE_TIMEOUT))
                 .set_connection_timeout(Some(CONNECT_TIMEOUT))
@@ -164,7 +180,7 @@ pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
         }
     }
 
-    let probe = Redis::new(conn, Scripts::new(major >= 7), target, waiters);
+    let probe = Redis::new(conn, Scripts::new(major >= 7), target, waiters, feed);
     probe.load_scripts(OP).await?;
     for w in server_warnings(&probe).await {
         if w.contains("maxmemory-policy") {

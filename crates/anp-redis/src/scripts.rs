@@ -1,7 +1,8 @@
 //! The Lua scripts, one per state-changing operation (`lua/<method>.lua`), with the keys each
 //! is handed.
 //!
-//! Every script is `lua/lib.lua` (shared helpers) followed by the operation's file, plus a
+//! Every job script is `lua/lib.lua` (shared helpers) followed by the operation's file; a cache
+//! script (`lua/cache_*.lua`) is its file alone (it needs none of the job helpers). Each gets a
 //! `#!lua` shebang on Redis 7+ (so a script that would run out of memory is refused before it
 //! writes anything, and read-only scripts are flagged `no-writes`). Scripts are loaded once
 //! per connection target with `SCRIPT LOAD` and called with `EVALSHA`; a `NOSCRIPT` reply
@@ -10,7 +11,7 @@
 
 use redis::Script;
 
-use crate::keys::{Q, S};
+use crate::keys::{C, Q, S};
 
 /// One script: its name (the Store method), its source and the keys it is handed, in `KEYS`
 /// order.
@@ -24,6 +25,11 @@ pub(crate) struct ScriptDef {
     pub(crate) keys: &'static [Q],
     /// Per-schedule keys handed after [`ScriptDef::keys`] (schedule scripts only).
     pub(crate) extra: &'static [S],
+    /// Cache keys (cache scripts only, which take no per-queue keys): one each, except that
+    /// the last may repeat (a tag purge takes one key per tag).
+    pub(crate) cache: &'static [C],
+    /// Prepended with `lua/lib.lua` (job scripts).
+    pub(crate) lib: bool,
     /// Only reads.
     pub(crate) read_only: bool,
 }
@@ -38,7 +44,24 @@ macro_rules! script {
             source: include_str!(concat!("../lua/", $name, ".lua")),
             keys: &[$(Q::$k),*],
             extra: &[$(S::$s),*],
+            cache: &[],
+            lib: true,
             read_only: $ro,
+        };
+    };
+}
+
+/// A cache script: `lua/<name>.lua` alone (no `lib.lua`), handed cache keys.
+macro_rules! cache_script {
+    ($ident:ident, $name:literal, [$($c:ident),* $(,)?]) => {
+        pub(crate) const $ident: ScriptDef = ScriptDef {
+            name: $name,
+            source: include_str!(concat!("../lua/", $name, ".lua")),
+            keys: &[],
+            extra: &[],
+            cache: &[$(C::$c),*],
+            lib: false,
+            read_only: false,
         };
     };
 }
@@ -197,8 +220,14 @@ script!(
 );
 script!(JOB_EXPORT_END, "job_export_end", [Export], false);
 
+cache_script!(CACHE_WRITE, "cache_write", [Entry, Lease]);
+cache_script!(CACHE_LEASE_RENEW, "cache_lease_renew", [Lease]);
+cache_script!(CACHE_LEASE_RELEASE, "cache_lease_release", [Lease]);
+cache_script!(CACHE_PURGE_TAGS, "cache_purge_tags", [Tag]);
+cache_script!(CACHE_GENERATION_MOVE, "cache_generation_move", [Gen, Meta]);
+
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 23] = [
+pub(crate) const ALL: [&ScriptDef; 28] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -222,6 +251,11 @@ pub(crate) const ALL: [&ScriptDef; 23] = [
     &JOB_EXPORT_PAGE,
     &JOB_EXPORT_END,
     &QUEUE_PURGE,
+    &CACHE_WRITE,
+    &CACHE_LEASE_RENEW,
+    &CACHE_LEASE_RELEASE,
+    &CACHE_PURGE_TAGS,
+    &CACHE_GENERATION_MOVE,
 ];
 
 const LIB: &str = include_str!("../lua/lib.lua");
@@ -264,7 +298,11 @@ fn full_source(def: &ScriptDef, shebang: bool) -> String {
         (true, false) => "#!lua\n",
         (false, _) => "",
     };
-    format!("{first}{LIB}\n{}", def.source)
+    if def.lib {
+        format!("{first}{LIB}\n{}", def.source)
+    } else {
+        format!("{first}{}", def.source)
+    }
 }
 
 #[cfg(test)]
@@ -297,6 +335,7 @@ mod tests {
                 .iter()
                 .map(|k| k.pattern())
                 .chain(def.extra.iter().map(|s| s.pattern()))
+                .chain(def.cache.iter().map(|c| c.pattern().to_owned()))
                 .collect();
             assert_eq!(
                 listed.len(),
@@ -343,6 +382,31 @@ mod tests {
                 def.name
             );
         }
+    }
+
+    /// Cache scripts are sent without the job helpers, and use none of them.
+    #[test]
+    fn cache_scripts_stand_alone() {
+        for def in ALL.iter().filter(|d| d.name.starts_with("cache_")) {
+            assert!(
+                !def.lib && def.keys.is_empty() && !def.cache.is_empty(),
+                "{}",
+                def.name
+            );
+            let sent = full_source(def, true);
+            assert!(
+                !sent.contains("rec_format") && !sent.contains("local REC"),
+                "{}",
+                def.name
+            );
+            for helper in ["wake(", "export_keep(", "stats_incr(", "rec_parse("] {
+                assert!(!def.source.contains(helper), "{} calls {helper}", def.name);
+            }
+        }
+        assert!(ALL
+            .iter()
+            .filter(|d| !d.name.starts_with("cache_"))
+            .all(|d| d.lib));
     }
 
     /// Every file in lua/ (but the shared lib) is a script in the table.

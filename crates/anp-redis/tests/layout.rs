@@ -1,6 +1,6 @@
-//! After a run that exercises every operation, `--scan` on the private server lists only keys
-//! this crate documents (docs/redis-keys.md), and every documented per-queue key pattern is in
-//! that table; fencing tokens come from the queue's `lease_seq`.
+//! After a run that exercises every operation (the cache's too), `--scan` on the private server
+//! lists only keys this crate documents (docs/redis-keys.md), and every documented key pattern is
+//! in that table; fencing tokens come from the queue's `lease_seq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,6 +8,11 @@ mod common;
 use std::time::Duration;
 
 use anp_conformance::util::{ack, enqueue, fetch, new_job, plus, q};
+use anp_core::cache::{
+    CacheCounts, CacheDeleteParams, CacheKey, CacheLeaseParams, CachePurgePrefixParams,
+    CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheWrite,
+    CacheWriteParams, GenerationMove, Invalidation, Namespace, Tag, TagPurgeParams,
+};
 use anp_core::store::{
     AckOutcome, JobListParams, JobPromoteParams, JobPruneParams, JobRescueParams,
     JobRetryDeadParams, JobWaitParams, QueuePurgeParams,
@@ -202,6 +207,8 @@ async fn only_documented_keys_exist_after_a_full_run() {
     // Leave stats behind for the scan below.
     enqueue(&*s, vec![new_job("a", "mail", 500)], now).await;
 
+    run_every_cache_operation(&*s.cache()).await;
+
     let keys = server.cli(&[], &["--scan", "--pattern", "*"]);
     let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
     assert!(keys.len() >= 10, "expected the run to leave keys: {keys:?}");
@@ -216,8 +223,10 @@ async fn only_documented_keys_exist_after_a_full_run() {
             "{key} is not a documented key"
         );
         // anp:{mail}:jobs → `anp:{<queue>}:jobs` must be in the table (and
-        // anp:{default}:schedule:nightly.report → `anp:{<queue>}:schedule:<name>`).
+        // anp:{default}:schedule:nightly.report → `anp:{<queue>}:schedule:<name>`; the cache's
+        // anp:c:pages:1:e:{post:1} → `anp:c:<ns>:<gen>:e:{<key>}`).
         let pattern = match key.split_once('}') {
+            _ if key.starts_with("anp:c:") => cache_pattern(key),
             Some((_, rest)) => {
                 let rest = match rest.strip_prefix(':').and_then(|r| r.split_once(':')) {
                     Some((what, _name)) => format!(":{what}:<name>"),
@@ -232,6 +241,154 @@ async fn only_documented_keys_exist_after_a_full_run() {
             "{pattern} is missing from docs/redis-keys.md"
         );
     }
+}
+
+/// The documented pattern of a cache key: `anp:c:{<ns>}:t:<tag>`, `anp:c:<ns>:<gen>:e:{<key>}`…
+fn cache_pattern(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("anp:c:{") {
+        let what = rest.split_once("}:").map(|(_, w)| w).unwrap_or(rest);
+        let what = if what.starts_with("t:") {
+            "t:<tag>"
+        } else {
+            what
+        };
+        return format!("anp:c:{{<ns>}}:{what}");
+    }
+    let parts: Vec<&str> = key.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["anp", "c", _ns, _gen, what, _key] => format!("anp:c:<ns>:<gen>:{what}:{{<key>}}"),
+        _ => key.to_owned(),
+    }
+}
+
+/// Every cache operation, leaving keys of every kind behind (an entry, a lease, a tag
+/// version, a namespace's generation and metadata, the namespace set, the stats zset).
+async fn run_every_cache_operation(c: &dyn CacheStore) {
+    let now = Timestamp::now();
+    let n = Namespace::parse("pages").unwrap();
+    let key = |k: &str| CacheKey::parse(k).unwrap();
+    let tag = Tag::parse("post:1").unwrap();
+    let reg = c.cache_namespace_register(n.clone(), true).await.unwrap();
+    assert_eq!((reg.generation, reg.history.len()), (0, 0));
+    let moved = c
+        .cache_generation_move(n.clone(), GenerationMove::Next)
+        .await
+        .unwrap();
+    assert_eq!((moved.generation, moved.history.clone()), (1, vec![0]));
+    let write = |k: &str, lease: Option<u64>| CacheWriteParams {
+        ns: n.clone(),
+        generation: 1,
+        key: key(k),
+        bytes: b"{}".to_vec(),
+        ttl: Duration::from_secs(600),
+        lease,
+        now,
+    };
+    let lease = |k: &str, token: u64| CacheLeaseParams {
+        ns: n.clone(),
+        generation: 1,
+        key: key(k),
+        token,
+        ttl: Duration::from_secs(600),
+        now,
+    };
+    assert_eq!(
+        c.cache_write(write("post:1", None)).await.unwrap(),
+        CacheWrite::Applied
+    );
+    assert!(c.cache_lease_acquire(lease("post:2", 7)).await.unwrap());
+    assert!(c.cache_lease_renew(lease("post:2", 7)).await.unwrap());
+    assert!(c.cache_lease_acquire(lease("post:3", 8)).await.unwrap());
+    assert_eq!(
+        c.cache_write(write("post:3", Some(8))).await.unwrap(),
+        CacheWrite::Applied
+    );
+    assert!(c.cache_lease_acquire(lease("post:4", 9)).await.unwrap());
+    c.cache_lease_release(lease("post:4", 9)).await.unwrap();
+    c.cache_purge_tags(TagPurgeParams {
+        ns: n.clone(),
+        versions: vec![(tag.clone(), 5)],
+        keep: Duration::from_secs(600),
+        now,
+    })
+    .await
+    .unwrap();
+    let read = c
+        .cache_read(CacheReadParams {
+            ns: n.clone(),
+            generation: 1,
+            key: key("post:1"),
+            tags: vec![tag.clone()],
+            with_generation: true,
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (read.entry.is_some(), read.tag_versions, read.generation),
+        (true, vec![5], Some(1))
+    );
+    assert_eq!(
+        c.cache_tag_versions(n.clone(), vec![tag]).await.unwrap(),
+        vec![5]
+    );
+    let deleted = c
+        .cache_delete(CacheDeleteParams {
+            ns: n.clone(),
+            generation: 1,
+            keys: vec![key("post:3"), key("post:9")],
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let purged = c
+        .cache_purge_prefix(CachePurgePrefixParams {
+            ns: n.clone(),
+            generation: 1,
+            prefix: "post:9".into(),
+            limit: 10,
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged, 0);
+    let usage = c.cache_usage(n.clone(), 1, now).await.unwrap();
+    assert_eq!(usage.entries, 1);
+    assert!(usage.exact);
+    assert_eq!(c.cache_prune(now, 100).await.unwrap(), 0);
+    let watch = c.cache_watch(Box::new(|_| {})).await.unwrap();
+    c.cache_publish(
+        "me".into(),
+        Invalidation::Prefix {
+            ns: n.clone(),
+            prefix: "post:".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(watch);
+    let record = CacheStatsRecord {
+        at: now,
+        process: "me".into(),
+        ns: n.clone(),
+        counts: CacheCounts {
+            hits: 1,
+            ..Default::default()
+        },
+    };
+    c.cache_stats_record(record.clone()).await.unwrap();
+    let stats = c
+        .cache_stats_query(CacheStatsQueryParams {
+            since: now,
+            until: plus(now, 1),
+            ns: Some(n.clone()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(stats, vec![record]);
+    let listed = c.cache_namespace_list().await.unwrap();
+    assert_eq!(listed, vec![moved]);
 }
 
 /// Fencing tokens come from the queue's `lease_seq` counter, so a job fetched again after a

@@ -25,6 +25,41 @@ async fn round_trip(store: &dyn Store) {
     let got = fetch(store, "default", 10, now).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, ids[0]);
+    watch_round_trip(store).await;
+}
+
+/// The cache's pub/sub feed has a connection of its own: it must use the URL's credentials
+/// and TLS settings too (a change published on the store reaches a watch on it).
+async fn watch_round_trip(store: &dyn Store) {
+    use anp_core::cache::{Invalidation, Namespace, WatchEvent};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let cache = store.cache();
+    let _watch = cache
+        .cache_watch(Box::new(move |e| {
+            let _ = tx.lock().unwrap().send(e);
+        }))
+        .await
+        .unwrap();
+    let change = Invalidation::Generation {
+        ns: Namespace::parse("pages").unwrap(),
+        generation: 2,
+    };
+    cache
+        .cache_publish("me".into(), change.clone())
+        .await
+        .unwrap();
+    let got =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(10)))
+            .await
+            .unwrap();
+    assert_eq!(
+        got,
+        Ok(WatchEvent::Change {
+            origin: "me".into(),
+            change
+        })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,4 +220,33 @@ async fn tls_with_a_private_ca() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     drop(s);
+}
+
+/// A user without channel permissions (`&*`) cannot subscribe: the watch says so at once
+/// instead of retrying forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_without_channel_permission_is_refused() {
+    let s = RedisServer::start_with(&[
+        "--user",
+        "nochan",
+        "on",
+        ">pw",
+        "~anp:*",
+        "resetchannels",
+        "+@all",
+        "--user",
+        "default",
+        "off",
+    ]);
+    let store = RedisStore::open(&format!("redis://nochan:pw@127.0.0.1:{}", s.port))
+        .await
+        .unwrap();
+    let e = store
+        .cache()
+        .cache_watch(Box::new(|_| {}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+    assert!(e.to_string().contains("&*"), "{e}");
+    assert!(!e.to_string().contains("pw@"), "{e}");
 }

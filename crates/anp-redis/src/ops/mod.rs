@@ -5,6 +5,24 @@
 //! and `stats_histogram` (how the stats hash stores a histogram). The helpers below serve
 //! every op.
 
+pub(crate) mod cache_delete;
+pub(crate) mod cache_generation_move;
+pub(crate) mod cache_lease_acquire;
+pub(crate) mod cache_lease_release;
+pub(crate) mod cache_lease_renew;
+pub(crate) mod cache_namespace_list;
+pub(crate) mod cache_namespace_register;
+pub(crate) mod cache_prune;
+pub(crate) mod cache_publish;
+pub(crate) mod cache_purge_prefix;
+pub(crate) mod cache_purge_tags;
+pub(crate) mod cache_read;
+pub(crate) mod cache_stats_query;
+pub(crate) mod cache_stats_record;
+pub(crate) mod cache_tag_versions;
+pub(crate) mod cache_usage;
+pub(crate) mod cache_watch;
+pub(crate) mod cache_write;
 pub(crate) mod deploy_list;
 pub(crate) mod deploy_mark;
 pub(crate) mod job_ack_many;
@@ -183,4 +201,29 @@ where
 /// µs since the epoch, as both backends store time.
 pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
     anp_core::job::ts_micros(t)
+}
+
+/// A duration as whole milliseconds for `PX` / `PEXPIRE`: at least 1 (0 is refused by Redis).
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, i64::MAX as u64)
+}
+
+/// A cache generation or tag version read from `key`: nil (absent or expired) is 0.
+pub(crate) fn cache_counter(op: &str, key: &str, v: &Value) -> Result<u64> {
+    if matches!(v, Value::Nil) {
+        return Ok(0);
+    }
+    record::text(v)
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(|| {
+            Error::incompatible(
+                op,
+                format!(
+                    "{key} holds {v:?}: expected a decimal number (docs/redis-keys.md); it was \
+                     not written by alphanode"
+                ),
+            )
+        })
 }
