@@ -302,7 +302,9 @@ pub(crate) fn cache_entry_pattern(ns: &Namespace, generation: u64, prefix: &str)
         }
         out.push(c);
     }
-    out.push('*');
+    // Every entry key ends with the `}` that closes its `{<key>}`: requiring it keeps a key
+    // that is the prefix minus a trailing `}` (key `a{x` is stored `{a{x}`) out of prefix `a{x}`.
+    out.push_str("*}");
     out
 }
 
@@ -418,11 +420,11 @@ mod tests {
     #[test]
     fn prefix_patterns_escape_glob_characters() {
         let ns = Namespace::parse("a.b").unwrap();
-        assert_eq!(cache_entry_pattern(&ns, 3, ""), "anp:c:a.b:3:e:{*");
+        assert_eq!(cache_entry_pattern(&ns, 3, ""), "anp:c:a.b:3:e:{*}");
         assert_eq!(
             cache_entry_pattern(&ns, 3, "x*?[]\\y%_{"),
-            "anp:c:a.b:3:e:{x\\*\\?\\[\\]\\\\y%_{*"
+            "anp:c:a.b:3:e:{x\\*\\?\\[\\]\\\\y%_{*}"
         );
-        assert_eq!(cache_entry_pattern(&ns, 0, "}a"), "anp:c:a.b:0:e:{\u{1}}a*");
+        assert_eq!(cache_entry_pattern(&ns, 0, "}a"), "anp:c:a.b:0:e:{\u{1}}a*}");
     }
 }
