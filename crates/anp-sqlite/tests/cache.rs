@@ -343,12 +343,15 @@ async fn a_watch_behind_pruning_resyncs() {
     drop(w);
 }
 
-/// The schema has every cache table, at version 4.
+/// Migration 4 made every cache table (a new store is at the newest schema version).
 #[tokio::test]
 async fn migration_4_creates_the_cache_tables() {
     let (_d, s) = store().await;
-    assert_eq!(anp_sqlite::SCHEMA_VERSION, 4);
-    assert_eq!(s.store_ping().await.unwrap().schema_version, 4);
+    assert!(anp_sqlite::SCHEMA_VERSION >= 4);
+    assert_eq!(
+        s.store_ping().await.unwrap().schema_version,
+        anp_sqlite::SCHEMA_VERSION
+    );
     for t in [
         "cache_entries",
         "cache_leases",
