@@ -119,7 +119,7 @@ impl Drop for Tasks {
 /// tasks). Must be created inside a Tokio runtime.
 ///
 /// ```no_run
-/// # async fn run() -> alphanode::Result<()> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
 /// use alphanode::cache::{CacheClient, NamespaceOptions, Policy};
 ///

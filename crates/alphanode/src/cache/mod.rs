@@ -5,7 +5,7 @@
 //! Open one [`CacheClient`] per process, then a [`Cache`] per namespace:
 //!
 //! ```no_run
-//! # async fn run() -> alphanode::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use alphanode::cache::{CacheClient, NamespaceOptions, Policy};
 //!

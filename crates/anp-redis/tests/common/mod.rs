@@ -34,9 +34,13 @@ pub(crate) fn free_port() -> u16 {
     loop {
         let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
         let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
-        // Cluster nodes also listen on port + 10000.
+        // Cluster nodes also listen on port + 10000: that one must be free too (another
+        // test's server may hold it).
         if port != 0 && port != 6379 && port < 55000 {
-            return port;
+            let bus = TcpListener::bind(("127.0.0.1", port + 10000));
+            if bus.is_ok() {
+                return port;
+            }
         }
     }
 }
