@@ -425,6 +425,9 @@ mod tests {
             cache_entry_pattern(&ns, 3, "x*?[]\\y%_{"),
             "anp:c:a.b:3:e:{x\\*\\?\\[\\]\\\\y%_{*}"
         );
-        assert_eq!(cache_entry_pattern(&ns, 0, "}a"), "anp:c:a.b:0:e:{\u{1}}a*}");
+        assert_eq!(
+            cache_entry_pattern(&ns, 0, "}a"),
+            "anp:c:a.b:0:e:{\u{1}}a*}"
+        );
     }
 }

@@ -5,12 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anp_core::cache::{
-    CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams, CacheRead,
-    CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheUsage, CacheWatch,
-    CacheWrite, CacheWriteParams, GenerationMove, Invalidation, Namespace, Tag, TagPurgeParams,
-    WatchSink,
-};
+use anp_core::cache::CacheStore;
 use anp_core::store::{StoreCheck, StoreInfo};
 use anp_core::{Result, Store};
 use async_trait::async_trait;
@@ -195,32 +190,10 @@ macro_rules! impl_cache_store {
     };
 }
 
-impl_cache_store! {
-    as_written {
+anp_core::forward_cache_ops!(impl_cache_store! {
         /// Pub/sub delivers a published change within one network round trip while the feed
         /// is up; 100 ms is the documented bound (docs/cache.md).
         fn cache_watch_bound(&self) -> Duration {
             Duration::from_millis(100)
         }
-    }
-    ops {
-        cache_read(p: CacheReadParams) -> CacheRead;
-        cache_tag_versions(ns: Namespace, tags: Vec<Tag>) -> Vec<u64>;
-        cache_write(p: CacheWriteParams) -> CacheWrite;
-        cache_delete(p: CacheDeleteParams) -> u64;
-        cache_purge_tags(p: TagPurgeParams) -> ();
-        cache_purge_prefix(p: CachePurgePrefixParams) -> u64;
-        cache_lease_acquire(p: CacheLeaseParams) -> bool;
-        cache_lease_renew(p: CacheLeaseParams) -> bool;
-        cache_lease_release(p: CacheLeaseParams) -> ();
-        cache_namespace_register(ns: Namespace, deploy_sensitive: bool) -> CacheNamespace;
-        cache_namespace_list() -> Vec<CacheNamespace>;
-        cache_generation_move(ns: Namespace, to: GenerationMove) -> CacheNamespace;
-        cache_usage(ns: Namespace, generation: u64, now: Timestamp) -> CacheUsage;
-        cache_prune(now: Timestamp, limit: u32) -> u64;
-        cache_publish(origin: String, change: Invalidation) -> ();
-        cache_watch(sink: WatchSink) -> CacheWatch;
-        cache_stats_record(r: CacheStatsRecord) -> ();
-        cache_stats_query(p: CacheStatsQueryParams) -> Vec<CacheStatsRecord>;
-    }
-}
+});

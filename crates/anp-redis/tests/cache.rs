@@ -703,7 +703,10 @@ async fn a_filled_and_purged_tag_leaves_nothing_behind() {
     }
     let (mem_full, keys_full) = memory_and_keys(&s);
     assert_eq!(keys_full, keys_before + 100_000);
-    assert!(mem_full > mem_before + 10_000_000, "{mem_before} → {mem_full}");
+    assert!(
+        mem_full > mem_before + 10_000_000,
+        "{mem_before} → {mem_full}"
+    );
     let started = Instant::now();
     c.cache_purge_tags(TagPurgeParams {
         ns: n.clone(),
@@ -715,7 +718,11 @@ async fn a_filled_and_purged_tag_leaves_nothing_behind() {
     .unwrap();
     let purge = started.elapsed();
     assert!(purge < Duration::from_secs(1), "a tag purge took {purge:?}");
-    assert_eq!(memory_and_keys(&s).1, keys_full + 1, "the purge adds one key");
+    assert_eq!(
+        memory_and_keys(&s).1,
+        keys_full + 1,
+        "the purge adds one key"
+    );
     // Redis expires keys lazily and in an active cycle; wait for it with a deadline.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

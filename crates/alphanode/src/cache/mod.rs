@@ -230,13 +230,7 @@ impl Cache {
         let key = CacheKey::parse(key)?;
         let tags = policy.check(self.ns.max_lifetime)?;
         let s = self.shared();
-        let versions = if tags.is_empty() {
-            Vec::new()
-        } else {
-            s.store
-                .cache_tag_versions(self.ns.ns.clone(), tags.clone())
-                .await?
-        };
+        let versions = self.tag_versions(&tags).await?;
         let raw = serde_json::value::to_raw_value(value).map_err(|e| {
             Error::invalid(
                 "cache set",
@@ -403,13 +397,7 @@ impl Cache {
         };
         let envelope = Envelope::decode(&bytes)?;
         let tags: Vec<Tag> = envelope.meta.tags.iter().map(|(t, _)| t.clone()).collect();
-        let versions = if tags.is_empty() {
-            Vec::new()
-        } else {
-            s.store
-                .cache_tag_versions(self.ns.ns.clone(), tags.clone())
-                .await?
-        };
+        let versions = self.tag_versions(&tags).await?;
         let current: Vec<(Tag, u64)> = tags.into_iter().zip(versions).collect();
         let state = match envelope.freshness(now.as_millisecond(), |t| {
             current.iter().find(|(x, _)| x == t).map_or(0, |(_, v)| *v)
@@ -680,6 +668,17 @@ impl Cache {
         }
     }
 
+    /// Current versions of `tags` (no store call for none).
+    async fn tag_versions(&self, tags: &[Tag]) -> Result<Vec<u64>> {
+        if tags.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.shared()
+            .store
+            .cache_tag_versions(self.ns.ns.clone(), tags.to_vec())
+            .await
+    }
+
     /// One store read: the entry, the requested tags' versions and (deploy-sensitive) the
     /// generation, repeated once when the generation moved. Fresh entries go into L1.
     async fn lookup(&self, key: &CacheKey, tags: &[Tag]) -> Result<Looked> {
@@ -758,13 +757,8 @@ impl Cache {
             .filter(|(t, _)| !requested.iter().any(|(r, _)| r == t))
             .map(|(t, _)| t.clone())
             .collect();
-        if !missing.is_empty() {
-            let v = s
-                .store
-                .cache_tag_versions(self.ns.ns.clone(), missing.clone())
-                .await?;
-            versions.extend(missing.into_iter().zip(v));
-        }
+        let v = self.tag_versions(&missing).await?;
+        versions.extend(missing.into_iter().zip(v));
         let freshness = envelope.freshness(now.as_millisecond(), |t| {
             versions.iter().find(|(x, _)| x == t).map_or(0, |(_, v)| *v)
         });

@@ -419,3 +419,38 @@ pub trait CacheStore: Send + Sync + Debug + 'static {
     /// Flushes in a time range, oldest first.
     async fn cache_stats_query(&self, p: CacheStatsQueryParams) -> Result<Vec<CacheStatsRecord>>;
 }
+
+/// Every [`CacheStore`] method a backend writes as "run its op file", listed once for all
+/// backends (like [`forward_store_ops!`](crate::forward_store_ops)):
+/// `forward_cache_ops!(impl_cache_store! { …hand-written methods… })` calls the backend's own
+/// `impl_cache_store!` with `as_written { … }` and `ops { method(arg: Type, …) -> Output; … }`.
+/// A method added to the trait is added here, and every backend fails to compile until it has
+/// the op.
+#[macro_export]
+macro_rules! forward_cache_ops {
+    ($callback:ident ! { $($written:tt)* }) => {
+        $callback! {
+            as_written { $($written)* }
+            ops {
+                cache_read(p: $crate::cache::CacheReadParams) -> $crate::cache::CacheRead;
+                cache_tag_versions(ns: $crate::cache::Namespace, tags: Vec<$crate::cache::Tag>) -> Vec<u64>;
+                cache_write(p: $crate::cache::CacheWriteParams) -> $crate::cache::CacheWrite;
+                cache_delete(p: $crate::cache::CacheDeleteParams) -> u64;
+                cache_purge_tags(p: $crate::cache::TagPurgeParams) -> ();
+                cache_purge_prefix(p: $crate::cache::CachePurgePrefixParams) -> u64;
+                cache_lease_acquire(p: $crate::cache::CacheLeaseParams) -> bool;
+                cache_lease_renew(p: $crate::cache::CacheLeaseParams) -> bool;
+                cache_lease_release(p: $crate::cache::CacheLeaseParams) -> ();
+                cache_namespace_register(ns: $crate::cache::Namespace, deploy_sensitive: bool) -> $crate::cache::CacheNamespace;
+                cache_namespace_list() -> Vec<$crate::cache::CacheNamespace>;
+                cache_generation_move(ns: $crate::cache::Namespace, to: $crate::cache::GenerationMove) -> $crate::cache::CacheNamespace;
+                cache_usage(ns: $crate::cache::Namespace, generation: u64, now: ::jiff::Timestamp) -> $crate::cache::CacheUsage;
+                cache_prune(now: ::jiff::Timestamp, limit: u32) -> u64;
+                cache_publish(origin: String, change: $crate::cache::Invalidation) -> ();
+                cache_watch(sink: $crate::cache::WatchSink) -> $crate::cache::CacheWatch;
+                cache_stats_record(r: $crate::cache::CacheStatsRecord) -> ();
+                cache_stats_query(p: $crate::cache::CacheStatsQueryParams) -> Vec<$crate::cache::CacheStatsRecord>;
+            }
+        }
+    };
+}
