@@ -12,7 +12,9 @@
 //!   times it ran (the goal is 1).
 //! - **tag purge**: `--tag-entries` (100k) entries carrying one tag are written; the time of
 //!   `purge_tag` (O(1): one store write), then reads of a sample are checked to miss.
-//! - **bytes per entry**: the store's own count of key + envelope bytes over the value size.
+//! - **bytes per entry**: the store's own count of key + envelope bytes over the value size;
+//!   on a plain `redis://` URL with `redis-cli` on the PATH, also the server's `used_memory`
+//!   (`INFO memory`) just before and after the tag-purge fill: bytes per entry over the value.
 //!
 //! Everything is written in a fresh namespace `anp-bench-<random>` and deleted at the end
 //! (`purge_prefix`); its purged tag version expires after 10 minutes.
@@ -64,6 +66,13 @@ pub struct CacheReport {
     tag_purge_ms: f64,
     /// Store bytes (key + envelope) per entry over the value size.
     bytes_per_entry_over_value: f64,
+    /// Redis `used_memory` just before and just after writing the `tag_entries` tagged
+    /// entries, when measured (a plain `redis://` URL and `redis-cli` on the PATH).
+    redis_used_memory_before: Option<u64>,
+    redis_used_memory_after: Option<u64>,
+    /// (after - before) / tag_entries - value_bytes: what one entry costs the server's memory
+    /// (key, envelope, TTL, allocator and dict overhead) beyond its value.
+    redis_bytes_per_entry_over_value: Option<f64>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -136,34 +145,76 @@ async fn read_rate(cache: &Cache, p: &CachePlan) -> anyhow::Result<f64> {
     Ok((per * p.concurrency) as f64 / secs)
 }
 
-/// `redis-benchmark` GET with the same concurrency and value size, when the URL is a plain
-/// `redis://[user:pass@]host:port` and the tool is installed.
-fn redis_benchmark(url: &str, p: &CachePlan) -> Option<f64> {
+/// Host, port and password of a plain `redis://[user:pass@]host:port[/db]` URL: the form
+/// `redis-benchmark` and `redis-cli` can be pointed at.
+fn plain_redis(url: &str) -> Option<(&str, &str, Option<&str>)> {
     let rest = url.strip_prefix("redis://")?;
     let (auth, host_port) = match rest.rsplit_once('@') {
         Some((a, h)) => (Some(a), h),
         None => (None, rest),
     };
-    let host_port = host_port.split('/').next()?;
+    let host_port = host_port.split(['/', '?']).next()?;
     let (host, port) = host_port.rsplit_once(':')?;
-    let mut cmd = std::process::Command::new("redis-benchmark");
-    cmd.args(["-h", host, "-p", port, "-c"])
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let pass = auth.map(|a| a.rsplit_once(':').map_or(a, |(_, p)| p));
+    Some((host, port, pass))
+}
+
+/// A `redis-benchmark` or `redis-cli` command aimed at the URL's server (the password, if any,
+/// in `REDISCLI_AUTH`, which both read).
+fn redis_tool(tool: &str, url: &str) -> Option<std::process::Command> {
+    let (host, port, pass) = plain_redis(url)?;
+    let mut cmd = std::process::Command::new(tool);
+    cmd.args(["-h", host, "-p", port]);
+    if let Some(pass) = pass {
+        cmd.env("REDISCLI_AUTH", pass);
+    }
+    Some(cmd)
+}
+
+/// `redis-benchmark` GET with the same concurrency and value size, when the URL is a plain
+/// `redis://[user:pass@]host:port` and the tool is installed.
+fn redis_benchmark(url: &str, p: &CachePlan) -> Option<f64> {
+    let mut cmd = redis_tool("redis-benchmark", url)?;
+    cmd.arg("-c")
         .arg(p.concurrency.to_string())
         .args(["-n"])
         .arg(p.reads.to_string())
         .args(["-d"])
         .arg(p.value_bytes.to_string())
         .args(["-t", "get", "-q"]);
-    if let Some(a) = auth {
-        let pass = a.rsplit_once(':').map_or(a, |(_, p)| p);
-        cmd.env("REDISCLI_AUTH", pass);
-    }
     let out = cmd.output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "GET: 123456.79 requests per second, p50=0.199 msec"
-    let line = text.lines().rev().find(|l| l.contains("GET:"))?;
-    let after = line.split("GET:").nth(1)?;
+    parse_redis_benchmark_get(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The requests per second of `redis-benchmark -t get -q`'s output. Its last line is
+/// `GET: rps=…\r GET: 123456.79 requests per second, p50=0.199 msec`: progress updates end
+/// in `\r`, not `\n`, even when the output is not a terminal.
+fn parse_redis_benchmark_get(text: &str) -> Option<f64> {
+    let part = text
+        .split(['\r', '\n'])
+        .rev()
+        .find(|l| l.contains("GET:") && l.contains("requests per second"))?;
+    let after = part.rsplit("GET:").next()?;
     after.split_whitespace().next()?.parse().ok()
+}
+
+/// The server's `used_memory` (`INFO memory`, bytes) through `redis-cli`, when the URL is a
+/// plain `redis://[user:pass@]host:port` and the tool is installed.
+fn redis_used_memory(url: &str) -> Option<u64> {
+    let out = redis_tool("redis-cli", url)?
+        .args(["INFO", "memory"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Runs every cache measurement `p.runs` times (the read rates) and once (the rest).
@@ -190,7 +241,8 @@ pub async fn run(backend: Backend, url: &str, p: CachePlan, json: bool) -> anyho
          get-hit, L1               {:>12.0} reads/s   one L1 hit: {:.0} ns (median)\n\
          stampede: 200 callers, 4 clients, one cold key → computed {} time(s) in {:.0} ms\n\
          tag purge of {} entries: {:.2} ms\n\
-         store bytes per entry over the value: {:.0}\n",
+         store bytes per entry over the value: {:.0}\n\
+         Redis used_memory per entry over the value: {}\n",
         report.backend,
         report.concurrency,
         report.value_bytes,
@@ -206,6 +258,9 @@ pub async fn run(backend: Backend, url: &str, p: CachePlan, json: bool) -> anyho
         report.tag_entries,
         report.tag_purge_ms,
         report.bytes_per_entry_over_value,
+        report
+            .redis_bytes_per_entry_over_value
+            .map_or("-".into(), |v| format!("{v:.0}")),
     ))
 }
 
@@ -294,6 +349,7 @@ async fn measure(
         p.tag_entries
     ));
     let tagged = long.clone().tag("bench-tag");
+    let memory_before = redis_used_memory(url);
     fill(
         cache,
         p.tag_entries,
@@ -303,6 +359,7 @@ async fn measure(
         Some("t"),
     )
     .await?;
+    let memory_after = memory_before.and_then(|_| redis_used_memory(url));
     let usage = cache.usage().await?;
     let t = Instant::now();
     cache.purge_tag("bench-tag").await?;
@@ -317,6 +374,12 @@ async fn measure(
         }
     }
     let entries = usage.entries.max(1) as f64;
+    let redis_bytes_per_entry_over_value = match (memory_before, memory_after) {
+        (Some(b), Some(a)) if p.tag_entries > 0 => {
+            Some((a as f64 - b as f64) / p.tag_entries as f64 - p.value_bytes as f64)
+        }
+        _ => None,
+    };
     Ok(CacheReport {
         backend: backend.name().to_owned(),
         concurrency: p.concurrency,
@@ -331,6 +394,9 @@ async fn measure(
         tag_entries: p.tag_entries,
         tag_purge_ms,
         bytes_per_entry_over_value: usage.bytes as f64 / entries - value.len() as f64 - 2.0,
+        redis_used_memory_before: memory_before,
+        redis_used_memory_after: memory_after,
+        redis_bytes_per_entry_over_value,
     })
 }
 
@@ -367,4 +433,43 @@ async fn fill(
         t.await??;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_redis_urls_give_host_port_and_password() {
+        assert_eq!(
+            plain_redis("redis://127.0.0.1:6390"),
+            Some(("127.0.0.1", "6390", None))
+        );
+        assert_eq!(
+            plain_redis("redis://user:s3cret@localhost:7000/2"),
+            Some(("localhost", "7000", Some("s3cret")))
+        );
+        assert_eq!(
+            plain_redis("redis://:pw@[::1]:6379?protocol=resp3"),
+            Some(("::1", "6379", Some("pw")))
+        );
+        // Not the kind redis-cli / redis-benchmark are pointed at.
+        assert_eq!(plain_redis("rediss://h:6379"), None);
+        assert_eq!(plain_redis("redis+cluster://h:7000"), None);
+        assert_eq!(plain_redis("sqlite:///tmp/b.db"), None);
+        assert_eq!(plain_redis("redis://localhost"), None);
+    }
+
+    #[test]
+    fn redis_benchmark_output_gives_the_final_rate_not_a_progress_line() {
+        let out = "GET: rps=91234.0 (overall: 90000.0) avg_msec=0.300 (overall: 0.310)\r\
+                   GET: 95693.77 requests per second, p50=0.207 msec\n\n";
+        assert_eq!(parse_redis_benchmark_get(out), Some(95693.77));
+        assert_eq!(
+            parse_redis_benchmark_get("GET: 1000.00 requests per second\n"),
+            Some(1000.0)
+        );
+        assert_eq!(parse_redis_benchmark_get("GET: rps=9.0\r"), None);
+        assert_eq!(parse_redis_benchmark_get(""), None);
+    }
 }
