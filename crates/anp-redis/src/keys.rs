@@ -250,23 +250,42 @@ impl C {
 const BRACE_MARK: char = '\u{1}';
 
 /// What goes between the braces of an entry or lease key (and of a prefix's scan pattern):
-/// the key itself, or the key after [`BRACE_MARK`] when it begins with `}`.
-fn key_tag(key: &str) -> String {
-    if key.starts_with('}') {
-        format!("{BRACE_MARK}{key}")
-    } else {
-        key.to_owned()
+/// the key itself, or the key after [`BRACE_MARK`] when it begins with `}`. Written by
+/// `Display`, so building a key allocates only the key.
+struct KeyTag<'a>(&'a str);
+
+impl std::fmt::Display for KeyTag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.starts_with('}') {
+            write!(f, "{BRACE_MARK}")?;
+        }
+        f.write_str(self.0)
     }
+}
+
+/// `anp:c:<ns>:<gen>:<kind>:{<key>}`, in a string allocated once at its final size (this is
+/// on every cache read).
+fn cache_key_of(ns: &Namespace, generation: u64, kind: char, key: &CacheKey) -> String {
+    use std::fmt::Write;
+    // "anp:c:" + ns + ":" + up to 20 digits + ":e:{" + marker + key + "}"
+    let mut out = String::with_capacity(ns.as_str().len() + key.as_str().len() + 36);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "anp:c:{ns}:{generation}:{kind}:{{{}}}",
+        KeyTag(key.as_str())
+    );
+    out
 }
 
 /// `anp:c:<ns>:<gen>:e:{<key>}`: the entry.
 pub(crate) fn cache_entry(ns: &Namespace, generation: u64, key: &CacheKey) -> String {
-    format!("anp:c:{ns}:{generation}:e:{{{}}}", key_tag(key.as_str()))
+    cache_key_of(ns, generation, 'e', key)
 }
 
 /// `anp:c:<ns>:<gen>:l:{<key>}`: the entry's compute lease (same slot as the entry).
 pub(crate) fn cache_lease(ns: &Namespace, generation: u64, key: &CacheKey) -> String {
-    format!("anp:c:{ns}:{generation}:l:{{{}}}", key_tag(key.as_str()))
+    cache_key_of(ns, generation, 'l', key)
 }
 
 /// `anp:c:{<ns>}:gen`: the namespace's generation (and the key whose slot every `{<ns>}` key
@@ -289,11 +308,7 @@ pub(crate) fn cache_tag(ns: &Namespace, tag: &Tag) -> String {
 /// `anp:c:<ns>:<gen>:e:{<prefix>*`, with the glob characters `* ? [ ] \` of the literal parts
 /// escaped.
 pub(crate) fn cache_entry_pattern(ns: &Namespace, generation: u64, prefix: &str) -> String {
-    let tag = if prefix.is_empty() {
-        String::new()
-    } else {
-        key_tag(prefix)
-    };
+    let tag = KeyTag(prefix);
     let literal = format!("anp:c:{ns}:{generation}:e:{{{tag}");
     let mut out = String::with_capacity(literal.len() + 8);
     for c in literal.chars() {

@@ -66,6 +66,12 @@ impl Entry {
         Some(v)
     }
 
+    /// The value as `T`, parsed from JSON without remembering it: for an entry read once and
+    /// dropped (a store read with L1 off), where [`Entry::decode`]'s copy would be waste.
+    pub(crate) fn parse<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.value.get()).ok()
+    }
+
     pub(crate) fn has_tag(&self, tag: &Tag, version: u64) -> bool {
         self.meta
             .tags
@@ -104,6 +110,11 @@ impl L1 {
                 .build()
         });
         L1 { cache }
+    }
+
+    /// Whether L1 holds anything at all (its byte bound is not 0).
+    pub(crate) fn enabled(&self) -> bool {
+        self.cache.is_some()
     }
 
     /// The entry when it is fresh at `now` (ms) under `generation`.

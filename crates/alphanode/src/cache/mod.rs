@@ -203,7 +203,14 @@ impl Cache {
                 return Ok(None);
             }
         };
-        match entry.decode::<T>() {
+        // With L1 on, a fresh entry is in L1 now: remember its typed value for the L1 hits
+        // to come. With L1 off nobody else sees it, so parse without keeping a copy.
+        let value = if s.l1.enabled() {
+            entry.decode::<T>()
+        } else {
+            entry.parse::<T>()
+        };
+        match value {
             Some(v) => {
                 bump(if stale {
                     &self.ns.counts.stale
@@ -762,7 +769,7 @@ impl Cache {
         let freshness = envelope.freshness(now.as_millisecond(), |t| {
             versions.iter().find(|(x, _)| x == t).map_or(0, |(_, v)| *v)
         });
-        let entry = || Arc::new(Entry::new(generation, envelope.clone(), bytes.len()));
+        let entry = move || Arc::new(Entry::new(generation, envelope, bytes.len()));
         Ok(match freshness {
             Freshness::Fresh => {
                 let e = entry();

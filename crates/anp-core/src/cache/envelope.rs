@@ -84,9 +84,38 @@ impl Envelope {
         struct Version {
             anp_cache: Option<serde_json::Value>,
         }
-        match serde_json::from_slice::<Envelope>(bytes) {
-            Ok(e) if e.meta.anp_cache == ENVELOPE_VERSION => Ok(e),
-            Ok(e) => Err(version_error(&serde_json::json!(e.meta.anp_cache))),
+        // The same fields as `Envelope`, side by side: decoding them directly is cheaper than
+        // the derived `Deserialize` of `Envelope`, whose `#[serde(flatten)]` first buffers
+        // every metadata field (and the tags) into serde's generic content tree. Unknown
+        // fields are ignored and a missing `neg` is `false`, as there.
+        #[derive(Deserialize)]
+        struct Stored {
+            anp_cache: u32,
+            at: i64,
+            fresh: i64,
+            stale: i64,
+            error: i64,
+            compute_us: u64,
+            tags: Vec<(Tag, u64)>,
+            #[serde(default)]
+            neg: bool,
+            value: Box<RawValue>,
+        }
+        match serde_json::from_slice::<Stored>(bytes) {
+            Ok(s) if s.anp_cache == ENVELOPE_VERSION => Ok(Envelope {
+                meta: EnvelopeMeta {
+                    anp_cache: s.anp_cache,
+                    at: s.at,
+                    fresh: s.fresh,
+                    stale: s.stale,
+                    error: s.error,
+                    compute_us: s.compute_us,
+                    tags: s.tags,
+                    neg: s.neg,
+                },
+                value: s.value,
+            }),
+            Ok(s) => Err(version_error(&serde_json::json!(s.anp_cache))),
             Err(err) => match serde_json::from_slice::<Version>(bytes) {
                 Ok(Version { anp_cache: Some(v) }) if v != ENVELOPE_VERSION => {
                     Err(version_error(&v))
@@ -184,6 +213,26 @@ mod tests {
         assert_eq!(e.freshness(1500, |_| 8), Freshness::Purged);
         assert_eq!(e.store_ttl_ms(1000), 3000);
         assert_eq!(e.store_ttl_ms(9000), 1);
+    }
+
+    #[test]
+    fn decode_reads_what_the_derived_deserialize_reads() {
+        let tag = Tag::parse("post:42").expect("tag");
+        for e in [env(vec![]), env(vec![(tag.clone(), 7), (tag, u64::MAX)])] {
+            let bytes = e.encode();
+            let derived: Envelope = serde_json::from_slice(&bytes).expect("derived");
+            let decoded = Envelope::decode(&bytes).expect("decodes");
+            assert_eq!(decoded.meta, derived.meta);
+            assert_eq!(decoded.value.get(), derived.value.get());
+        }
+        // `neg` may be missing; unknown fields are ignored; `value` is required.
+        let old = br#"{"anp_cache":1,"at":1,"fresh":2,"stale":3,"error":4,"compute_us":0,"tags":[],"later":{"x":1},"value":"v"}"#;
+        let e = Envelope::decode(old).expect("decodes");
+        assert!(!e.meta.neg);
+        assert_eq!(e.value.get(), "\"v\"");
+        let no_value =
+            br#"{"anp_cache":1,"at":1,"fresh":2,"stale":3,"error":4,"compute_us":0,"tags":[]}"#;
+        assert!(Envelope::decode(no_value).is_err());
     }
 
     #[test]

@@ -18,21 +18,21 @@ const OP: &str = "cache_read";
 /// The entry (if stored), the tags' versions (missing: 0) and the generation (missing: 0).
 pub(crate) async fn run(r: &Redis, p: CacheReadParams) -> Result<CacheRead> {
     let entry = keys::cache_entry(&p.ns, p.generation, &p.key);
-    let mut calls = vec![Call::keyed(
-        &entry,
-        redis::cmd("GET").arg(&entry).to_owned(),
-    )];
-    let gen_key = keys::cache_gen(&p.ns);
-    let mut mget_keys = Vec::with_capacity(p.tags.len() + 1);
-    if p.with_generation {
-        mget_keys.push(gen_key.clone());
-    }
-    mget_keys.extend(p.tags.iter().map(|t| keys::cache_tag(&p.ns, t)));
-    if !mget_keys.is_empty() {
-        calls.push(Call::keyed(
-            &gen_key,
-            redis::cmd("MGET").arg(&mget_keys).to_owned(),
-        ));
+    let mut get = redis::cmd("GET");
+    get.arg(&entry);
+    let mut calls = Vec::with_capacity(2);
+    calls.push(Call::keyed(&entry, get));
+    let mut mget_keys = Vec::new();
+    if p.with_generation || !p.tags.is_empty() {
+        let gen_key = keys::cache_gen(&p.ns);
+        mget_keys.reserve(p.tags.len() + 1);
+        if p.with_generation {
+            mget_keys.push(gen_key.clone());
+        }
+        mget_keys.extend(p.tags.iter().map(|t| keys::cache_tag(&p.ns, t)));
+        let mut mget = redis::cmd("MGET");
+        mget.arg(&mget_keys);
+        calls.push(Call::keyed(&gen_key, mget));
     }
     let mut replies = r.run(OP, calls).await?.into_iter();
     let entry = match ok(r, OP, replies.next().unwrap_or_default())? {
