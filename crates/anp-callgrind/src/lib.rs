@@ -31,6 +31,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use alphanode::cache::{Cache, CacheClient, CacheOptions, NamespaceOptions, Policy};
 use anp_core::job::{ts_add, Enqueued};
 use anp_core::store::{
     AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobEnqueueManyParams, JobFetchParams,
@@ -137,11 +138,7 @@ impl SqliteFixture {
     /// When any of that fails: this is benchmark setup.
     pub fn open() -> SqliteFixture {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .max_blocking_threads(1)
-            .thread_keep_alive(Duration::from_secs(3600))
-            .build()
-            .expect("building the Tokio runtime");
+        let runtime = bench_runtime(false);
         let store = runtime
             .block_on(SqliteStore::open(SqliteOptions::new(
                 dir.path().join("bench.db"),
@@ -276,6 +273,122 @@ impl SqliteFixture {
     }
 }
 
+/// A current-thread Tokio runtime limited to one blocking thread, kept alive for an hour, so the
+/// store's SQLite work always runs on the same thread, created during setup. `timers` turns on
+/// Tokio's time driver (the cache's background tasks sleep; the job store needs none).
+fn bench_runtime(timers: bool) -> Runtime {
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    if timers {
+        b.enable_time();
+    }
+    b.max_blocking_threads(1)
+        .thread_keep_alive(Duration::from_secs(3600))
+        .build()
+        .expect("building the Tokio runtime")
+}
+
+/// The application cache on a SQLite store with L1 on, and one key written and read before
+/// (warm): what a web process serving a hot fragment has.
+///
+/// The client is opened with `alphanode::connect("sqlite://…/cache.db")` (WAL,
+/// `synchronous=NORMAL`) and [`CacheOptions`] defaults except `l1_ttl` (1 hour, so the key
+/// cannot leave L1 while Valgrind runs slowly) and `stats_interval` (1 hour). The clock is the
+/// system clock, as in production: the key was written fresh for 5 minutes. The runtime only
+/// runs while [`CacheFixture::block_on`] drives it, so the cache's background tasks (the
+/// invalidation feed polled every 50 ms, stats, pruning) do not run between calls; an L1 hit
+/// completes on the first poll of its future, so they do not run inside one either.
+#[derive(Debug)]
+pub struct CacheFixture {
+    /// The `pages` namespace.
+    pub cache: Cache,
+    /// The process's cache client (the namespace holds a clone; kept for clarity).
+    pub client: CacheClient,
+    /// Drives the cache's futures.
+    pub runtime: Runtime,
+    /// Deleted on drop, after the store.
+    _dir: TempDir,
+}
+
+impl CacheFixture {
+    /// The warm key.
+    pub const KEY: &'static str = "post:42:html";
+    /// Size of its value as JSON (a string of `VALUE_BYTES - 2` characters), as in
+    /// `anp bench --cache`.
+    pub const VALUE_BYTES: usize = 1024;
+    /// `get`s of the key in setup, after the `set`: the first parses the value and remembers
+    /// it typed; the rest bring moka's read log to a steady state.
+    pub const WARM_READS: usize = 1000;
+
+    /// Opens the store and the cache, writes [`CacheFixture::KEY`] and reads it
+    /// [`CacheFixture::WARM_READS`] times.
+    ///
+    /// # Panics
+    ///
+    /// When any of that fails or a warm-up read misses: this is benchmark setup.
+    pub fn open() -> CacheFixture {
+        let dir = tempfile::tempdir().expect("creating a temporary directory");
+        let runtime = bench_runtime(true);
+        let url = format!("sqlite://{}", dir.path().join("cache.db").display());
+        let (client, cache) = runtime.block_on(async {
+            let backend = alphanode::connect(&url)
+                .await
+                .expect("opening the SQLite store");
+            let client = CacheClient::new(
+                backend,
+                CacheOptions {
+                    l1_ttl: Duration::from_secs(3600),
+                    stats_interval: Duration::from_secs(3600),
+                    ..CacheOptions::default()
+                },
+            )
+            .await
+            .expect("opening the cache");
+            let cache = client
+                .namespace("pages", NamespaceOptions::default())
+                .await
+                .expect("opening the namespace");
+            let value = "x".repeat(Self::VALUE_BYTES - 2);
+            cache
+                .set(Self::KEY, &value, &Policy::fresh(Duration::from_secs(300)))
+                .await
+                .expect("writing the key");
+            (client, cache)
+        });
+        let f = CacheFixture {
+            cache,
+            client,
+            runtime,
+            _dir: dir,
+        };
+        for _ in 0..Self::WARM_READS {
+            let v = f.block_on(f.get());
+            assert_eq!(
+                v.map(|v| v.len()),
+                Some(Self::VALUE_BYTES - 2),
+                "warm-up read"
+            );
+        }
+        f
+    }
+
+    /// Runs a future to completion on the fixture's runtime.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+        self.runtime.block_on(fut)
+    }
+
+    /// `Cache::get::<String>` of [`CacheFixture::KEY`]: the measured call.
+    ///
+    /// # Panics
+    ///
+    /// When the cache returns an error.
+    pub async fn get(&self) -> Option<String> {
+        self.cache
+            .get::<String>(Self::KEY)
+            .await
+            .expect("Cache::get")
+    }
+}
+
 /// One cron case: an expression parsed, its zone looked up, and the instant to search from.
 #[derive(Debug, Clone)]
 pub struct CronCase {
@@ -342,6 +455,13 @@ mod tests {
         assert_eq!(acked.len(), 50);
         assert!(jobs.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(f.block_on(f.fetch_and_complete(50)).0.len(), 20);
+    }
+
+    #[test]
+    fn cache_fixture_serves_the_warm_key() {
+        let f = CacheFixture::open();
+        let v = f.block_on(measure_async(|| f.get())).unwrap();
+        assert_eq!(v.len(), CacheFixture::VALUE_BYTES - 2);
     }
 
     #[test]
