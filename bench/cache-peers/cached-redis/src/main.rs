@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! {"peer":"cached-redis","version":"4.1.0","phase":"get_hit","concurrency":50,"value_bytes":1024,
-//!  "reads":200000,"secs":2.9,"reads_per_s":68000.0,"run":1,"keys":1000,"misses":0,
+//!  "reads":200000,"secs":…,"reads_per_s":…,"run":1,"keys":1000,"misses":0,
 //!  "backend":"redis-7.0.15"}
 //! ```
 //!
