@@ -7,8 +7,8 @@
 //!   plain `redis://host:port` and `redis-benchmark` is on the PATH: the ceiling a Redis client
 //!   can reach; the ratio is ours over it.
 //! - **get-hit (L1)**: the same with L1 on; and the median time of one L1 hit, one caller.
-//! - **stampede**: 200 callers over 4 cache clients (each its own connections, L1 and
-//!   flights, as 4 processes have) on one cold key whose computation takes 100 ms: how many
+//! - **stampede**: 200 callers over 4 cache clients (each its own L1, flights and compute
+//!   leases' tokens, as 4 processes have; they share this process's store connection) on one cold key whose computation takes 100 ms: how many
 //!   times it ran (the goal is 1).
 //! - **tag purge**: `--tag-entries` (100k) entries carrying one tag are written; the time of
 //!   `purge_tag` (O(1): one store write), then reads of a sample are checked to miss.
