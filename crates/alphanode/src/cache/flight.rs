@@ -215,6 +215,7 @@ impl Lead {
         let now = self.shared.options.clock.now();
         let envelope = envelope(&self.policy, &self.tags, now, took, raw);
         let bytes = envelope.encode();
+        let ttl = Duration::from_millis(envelope.store_ttl_ms(now.as_millisecond()));
         let entry = Arc::new(Entry::new(self.generation, envelope, bytes.len()).with_typed(value));
         if bytes.len() > self.shared.options.max_value_bytes {
             tracing::warn!(
@@ -229,7 +230,6 @@ impl Lead {
             }
             return Ok(entry);
         }
-        let ttl = Duration::from_millis(envelope_ttl(&entry, now));
         let write = store
             .cache_write(CacheWriteParams {
                 ns: self.ns.ns.clone(),
@@ -294,9 +294,7 @@ impl Lead {
                         .map(|(t, _)| t.clone())
                         .zip(read.tag_versions.iter().copied())
                         .collect();
-                    let f = env.freshness(now.as_millisecond(), |t| {
-                        current.iter().find(|(c, _)| c == t).map_or(0, |(_, v)| *v)
-                    });
+                    let f = env.freshness_given(now.as_millisecond(), &current);
                     if matches!(f, Freshness::Fresh | Freshness::Stale)
                         && env
                             .meta
@@ -328,13 +326,6 @@ enum Waited {
     Value(Arc<Entry>),
     Lease,
     GaveUp,
-}
-
-/// The store TTL of an entry: until its last window ends.
-fn envelope_ttl(entry: &Entry, now: Timestamp) -> u64 {
-    u64::try_from(entry.meta.error.saturating_sub(now.as_millisecond()))
-        .unwrap_or(0)
-        .max(1)
 }
 
 /// Builds the envelope of a value computed at `now` in `took`.

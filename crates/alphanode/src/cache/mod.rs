@@ -406,9 +406,7 @@ impl Cache {
         let tags: Vec<Tag> = envelope.meta.tags.iter().map(|(t, _)| t.clone()).collect();
         let versions = self.tag_versions(&tags).await?;
         let current: Vec<(Tag, u64)> = tags.into_iter().zip(versions).collect();
-        let state = match envelope.freshness(now.as_millisecond(), |t| {
-            current.iter().find(|(x, _)| x == t).map_or(0, |(_, v)| *v)
-        }) {
+        let state = match envelope.freshness_given(now.as_millisecond(), &current) {
             Freshness::Fresh => "fresh",
             Freshness::Stale => "stale",
             Freshness::StaleIfError => "stale_if_error",
@@ -766,9 +764,7 @@ impl Cache {
             .collect();
         let v = self.tag_versions(&missing).await?;
         versions.extend(missing.into_iter().zip(v));
-        let freshness = envelope.freshness(now.as_millisecond(), |t| {
-            versions.iter().find(|(x, _)| x == t).map_or(0, |(_, v)| *v)
-        });
+        let freshness = envelope.freshness_given(now.as_millisecond(), &versions);
         let entry = move || Arc::new(Entry::new(generation, envelope, bytes.len()));
         Ok(match freshness {
             Freshness::Fresh => {

@@ -150,6 +150,17 @@ impl Envelope {
         }
     }
 
+    /// [`Envelope::freshness`] with the tags' current versions given as a list (a tag not in
+    /// it is version 0): what every read has after its store round trip.
+    pub fn freshness_given(&self, now: i64, current: &[(Tag, u64)]) -> Freshness {
+        self.freshness(now, |tag| {
+            current
+                .iter()
+                .find(|(t, _)| t == tag)
+                .map_or(0, |(_, v)| *v)
+        })
+    }
+
     /// Probabilistic early refresh (XFetch, Vattani et al. 2015): `true` when a fresh value
     /// should be recomputed now, more likely the closer it is to `fresh` and the longer it took
     /// to compute. `beta` 1.0 is the paper's default, 0 turns it off; `uniform` is a random
