@@ -2,7 +2,11 @@
 //!
 //! - [`decision`]: what the rules decide for one request ([`Decision`]), and the [`Decide`]
 //!   seam between the rules and whatever enforces them (the tower layer, `anp proxy`).
+//! - [`purge`]: purging CDNs ([`CdnTarget`]: Varnish, Cloudflare) by tag, prefix or URL, with
+//!   bounded retries ([`PurgeClient`]).
 
 pub mod decision;
+pub mod purge;
 
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
+pub use purge::{CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest, PurgeRetry};

@@ -264,6 +264,10 @@ fn report(e: &anyhow::Error, ctx: &cli::Ctx) -> ExitCode {
     if e.downcast_ref::<output::StdoutClosed>().is_some() {
         return ExitCode::from(output::EXIT_STDOUT_CLOSED);
     }
+    if let Some(r) = e.downcast_ref::<output::Reported>() {
+        eprintln!("anp: error: {}", r.message);
+        return ExitCode::from(r.code);
+    }
     let ae = e.downcast_ref::<Error>();
     let code = exit_code(ae.map(|a| a.kind()));
     if let Some(a) = ae {

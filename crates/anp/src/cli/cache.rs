@@ -1,4 +1,5 @@
-//! `anp cache get|set|purge|stats`: the application cache from a shell.
+//! `anp cache get|set|purge|stats`: the application cache from a shell; `purge` also fans out
+//! to the `[[cdn]]` targets of `anp.toml`.
 
 use std::time::Duration;
 
@@ -7,9 +8,12 @@ use alphanode::{ConnectOptions, Error};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use anp_http::{PurgeBy, PurgeRequest};
+
 use super::Ctx;
-use crate::config::parse_duration;
+use crate::config::{parse_duration, ConfigFile, ConfigFrom};
 use crate::output;
+use crate::runners::cdn_purge;
 
 /// `anp cache …`.
 #[derive(Subcommand, Debug)]
@@ -66,21 +70,41 @@ pub struct NsArg {
     namespace: String,
 }
 
-/// `anp cache purge` arguments: exactly one of `--key`, `--tag`, `--prefix`.
+/// `anp cache purge` arguments: exactly one of `--key`, `--tag`, `--prefix`, `--url`.
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false, id = "what")]
 pub struct PurgeArgs {
-    /// Delete this key.
+    /// Delete this key (the store only: a key is not a CDN notion).
     #[arg(long, group = "what")]
     key: Option<String>,
-    /// Invalidate every entry carrying this tag (O(1): no scan).
+    /// Invalidate every entry carrying this tag (O(1): no scan), and the tag at every `[[cdn]]`.
     #[arg(long, group = "what")]
     tag: Option<String>,
-    /// Delete every key starting with this (scans the namespace's keys).
+    /// Delete every key starting with this (scans the namespace's keys). An http(s) URL prefix
+    /// (`https://www.example.com/blog/`) purges the HTTP cache's entries under it (namespace
+    /// `http` unless -n says otherwise) and the prefix at every `[[cdn]]`.
     #[arg(long, group = "what")]
     prefix: Option<String>,
-    #[command(flatten)]
-    ns: NsArg,
+    /// Purge this URL at every `[[cdn]]` (an absolute http(s) URL).
+    #[arg(long, group = "what")]
+    url: Option<String>,
+    /// The store namespace (default: `http` for a URL prefix, else `default`).
+    #[arg(long, short = 'n', value_name = "NS")]
+    namespace: Option<String>,
+    /// Run the CDN purges in this process now (with the same retries as a job) instead of
+    /// enqueueing one `anp.cdn_purge` job per target for `anp work`.
+    #[arg(long)]
+    now: bool,
+    /// Who asks, logged with each CDN purge (default `$USER@hostname`).
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
+    /// Purge the store only, not the `[[cdn]]` targets.
+    #[arg(long)]
+    no_cdn: bool,
+    /// The config declaring the `[[cdn]]` targets (default: `ANP_CONFIG`, else `./anp.toml`
+    /// when present).
+    #[arg(long = "config", short = 'c', value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
 }
 
 /// What `anp cache purge` did (its `--json` output).
@@ -89,9 +113,22 @@ struct Purged {
     namespace: String,
     what: &'static str,
     target: String,
-    /// Entries deleted; `None` for a tag (a tag purge is O(1) and does not count).
+    /// Entries deleted; `None` for a tag (a tag purge is O(1) and does not count) and when
+    /// the store was not purged.
     entries: Option<u64>,
     scanned: bool,
+    /// Whether the store's entries were purged (`false`: a URL, which only CDNs hold by URL, or
+    /// a namespace never opened).
+    store: bool,
+    /// Why the store was not purged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_note: Option<String>,
+    /// Per `[[cdn]]` target, when the config declares some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cdn: Option<Vec<cdn_purge::CdnOutcome>>,
+    /// Who asked (with CDN targets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_by: Option<String>,
 }
 
 /// Runs `anp cache …`.
@@ -177,61 +214,176 @@ pub async fn run(ctx: &Ctx, c: CacheCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The `[[cdn]]` targets of the config given by `--config`, else of the config every command
+/// finds (`ANP_CONFIG`, `./anp.toml`); none without a config. A config that does not check is
+/// an error: a purge must not silently skip the CDNs.
+pub(super) fn cdn_targets(
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<(Option<ConfigFile>, Vec<anp_http::CdnTarget>)> {
+    let file = match config {
+        Some(p) => Some(ConfigFile::read(p, ConfigFrom::Flag)),
+        None => ConfigFile::discover(),
+    };
+    let targets = match &file {
+        Some(f) => f.load()?.cdn,
+        None => Vec::new(),
+    };
+    Ok((file, targets))
+}
+
 async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
-    let cache = open(ctx, &p.ns.namespace, false).await?;
-    let out = if let Some(key) = p.key {
-        let existed = cache.delete(&key).await?;
-        Purged {
-            namespace: p.ns.namespace,
-            what: "key",
-            target: key,
-            entries: Some(u64::from(existed)),
-            scanned: false,
-        }
-    } else if let Some(tag) = p.tag {
-        cache.purge_tag(&tag).await?;
-        Purged {
-            namespace: p.ns.namespace,
-            what: "tag",
-            target: tag,
-            entries: None,
-            scanned: false,
-        }
-    } else if let Some(prefix) = p.prefix {
-        let n = cache.purge_prefix(&prefix).await?;
-        Purged {
-            namespace: p.ns.namespace,
-            what: "prefix",
-            target: prefix,
-            entries: Some(n),
-            scanned: true,
-        }
-    } else {
-        return Err(Error::invalid("cache purge", "expected one of --key, --tag, --prefix").into());
-    };
-    if ctx.json {
-        return output::json(&out);
+    // What the CDNs purge, checked before anything is purged.
+    let url_prefix = p
+        .prefix
+        .as_deref()
+        .filter(|v| v.starts_with("http://") || v.starts_with("https://"));
+    let cdn_req = match (&p.tag, url_prefix, &p.url) {
+        (Some(t), _, _) => Some(PurgeRequest::new(PurgeBy::Tag, vec![t.clone()])),
+        (_, Some(v), _) => Some(PurgeRequest::new(PurgeBy::Prefix, vec![v.to_owned()])),
+        (_, _, Some(u)) => Some(PurgeRequest::new(PurgeBy::Url, vec![u.clone()])),
+        _ => None,
     }
-    let text = match (out.what, out.entries) {
-        ("tag", _) => format!(
-            "tag {:?} purged in namespace {}: every entry carrying it is invalid from now, in \
-             every process (a tag purge is O(1), so it does not count entries)\n",
-            out.target, out.namespace
-        ),
-        ("prefix", Some(n)) => format!(
-            "{n} entries with prefix {:?} deleted in namespace {} (scanned the namespace's keys)\n",
-            out.target, out.namespace
-        ),
-        (_, Some(1)) => format!(
-            "key {:?} deleted in namespace {}\n",
-            out.target, out.namespace
-        ),
-        _ => format!(
-            "key {:?} was not stored in namespace {} (nothing to delete)\n",
-            out.target, out.namespace
-        ),
+    .transpose()
+    .map_err(|e| Error::invalid("cache purge", e.to_string()))?;
+    let (file, targets) = if p.no_cdn {
+        (None, Vec::new())
+    } else {
+        cdn_targets(p.config.as_deref())?
     };
-    output::out(&text)
+    let namespace = p.namespace.clone().unwrap_or_else(|| {
+        if url_prefix.is_some() || p.url.is_some() {
+            "http".to_owned()
+        } else {
+            "default".to_owned()
+        }
+    });
+    let mut out = Purged {
+        namespace: namespace.clone(),
+        what: "key",
+        target: String::new(),
+        entries: None,
+        scanned: false,
+        store: true,
+        store_note: None,
+        cdn: None,
+        requested_by: None,
+    };
+    if let Some(u) = &p.url {
+        out.what = "url";
+        out.target = u.clone();
+        out.store = false;
+        out.store_note = Some(
+            "the store is not purged by URL: purge its entries by tag or by URL prefix".to_owned(),
+        );
+    } else {
+        match open_in(ctx, file.as_ref(), &namespace, false).await {
+            Ok(cache) => {
+                if let Some(key) = &p.key {
+                    let existed = cache.delete(key).await?;
+                    out.target = key.clone();
+                    out.entries = Some(u64::from(existed));
+                } else if let Some(tag) = &p.tag {
+                    cache.purge_tag(tag).await?;
+                    out.what = "tag";
+                    out.target = tag.clone();
+                } else if let Some(prefix) = &p.prefix {
+                    let key_prefix = match url_prefix {
+                        Some(u) => anp_http::purge::store_key_prefix(u)
+                            .map_err(|e| Error::invalid("cache purge", e.to_string()))?,
+                        None => prefix.clone(),
+                    };
+                    out.entries = Some(cache.purge_prefix(&key_prefix).await?);
+                    out.what = "prefix";
+                    out.target = prefix.clone();
+                    out.scanned = true;
+                } else {
+                    return Err(Error::invalid(
+                        "cache purge",
+                        "expected one of --key, --tag, --prefix, --url",
+                    )
+                    .into());
+                }
+            }
+            // A site purging only its CDNs may never have opened this namespace.
+            Err(e)
+                if !targets.is_empty()
+                    && cdn_req.is_some()
+                    && e.downcast_ref::<Error>()
+                        .is_some_and(|a| a.kind() == alphanode::ErrorKind::NotFound) =>
+            {
+                out.what = cdn_req.as_ref().map_or("key", |r| r.by().as_str());
+                out.target = p
+                    .tag
+                    .clone()
+                    .or_else(|| p.prefix.clone())
+                    .unwrap_or_default();
+                out.store = false;
+                out.store_note = Some(format!("nothing stored to purge ({e})"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut failed = None;
+    if let (Some(req), false) = (&cdn_req, targets.is_empty()) {
+        let by = p.by.clone().unwrap_or_else(cdn_purge::default_requester);
+        let store = alphanode::connect_with(
+            &ctx.url(file.as_ref()),
+            ConnectOptions { create: false },
+        )
+        .await?;
+        let outcomes = cdn_purge::fan_out(&store, &targets, req, &by, p.now).await?;
+        failed = cdn_purge::failure(&outcomes);
+        out.cdn = Some(outcomes);
+        out.requested_by = Some(by);
+    }
+    if ctx.json {
+        output::json(&out)?;
+    } else {
+        let mut text = if !out.store {
+            format!(
+                "store: not purged: {}\n",
+                out.store_note.as_deref().unwrap_or_default()
+            )
+        } else {
+            match (out.what, out.entries) {
+                ("tag", _) => format!(
+                    "tag {:?} purged in namespace {}: every entry carrying it is invalid from \
+                     now, in every process (a tag purge is O(1), so it does not count entries)\n",
+                    out.target, out.namespace
+                ),
+                ("prefix", Some(n)) => format!(
+                    "{n} entries with prefix {:?} deleted in namespace {} (scanned the \
+                     namespace's keys)\n",
+                    out.target, out.namespace
+                ),
+                (_, Some(1)) => format!(
+                    "key {:?} deleted in namespace {}\n",
+                    out.target, out.namespace
+                ),
+                _ => format!(
+                    "key {:?} was not stored in namespace {} (nothing to delete)\n",
+                    out.target, out.namespace
+                ),
+            }
+        };
+        match (&out.cdn, &cdn_req) {
+            (Some(outcomes), Some(req)) => {
+                text.push_str(&cdn_purge::describe(req, outcomes));
+                if let Some(by) = &out.requested_by {
+                    text.push_str(&format!("requested by {by}\n"));
+                }
+            }
+            (None, Some(_)) if !p.no_cdn => {
+                text.push_str("no [[cdn]] target configured: only the store was purged\n")
+            }
+            _ => {}
+        }
+        output::out(&text)?;
+    }
+    match failed {
+        Some(f) => Err(f.into()),
+        None => Ok(()),
+    }
 }
 
 async fn stats(
@@ -318,7 +470,17 @@ async fn stats(
 /// Opens one namespace with the options it was recorded with (a namespace never opened
 /// before gets the defaults when `create` is set, else `NotFound`).
 async fn open(ctx: &Ctx, name: &str, create: bool) -> anyhow::Result<Cache> {
-    let url = ctx.url(None);
+    open_in(ctx, None, name, create).await
+}
+
+/// [`open`] in the store of `config` (when `--store` / `ANP_STORE` do not say otherwise).
+async fn open_in(
+    ctx: &Ctx,
+    config: Option<&ConfigFile>,
+    name: &str,
+    create: bool,
+) -> anyhow::Result<Cache> {
+    let url = ctx.url(config);
     let backend = alphanode::connect_with(&url, ConnectOptions { create }).await?;
     let admin = alphanode::Admin::new(backend.clone());
     let options = match admin.cache_namespace(name).await {

@@ -1,4 +1,5 @@
-//! `anp work`: run the command and HTTP job kinds declared in `anp.toml`.
+//! `anp work`: run the command and HTTP job kinds declared in `anp.toml`, and the built-in
+//! CDN purges (`anp.cdn_purge` on queue `anp-cdn`) when it declares `[[cdn]]` targets.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use clap::Args as ClapArgs;
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use crate::runners;
+use crate::runners::{self, cdn_purge};
 
 /// Options of `anp work`.
 #[derive(ClapArgs, Debug)]
@@ -53,9 +54,15 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
         ..WorkerOptions::default()
     };
     let mut builder = Worker::builder(store.clone()).options(options);
-    let queues: Vec<QueueName> = if config.queues.is_empty() {
-        builder = builder.queue(QueueName::DEFAULT, 10);
-        vec![QueueName::default_queue()]
+    let mut queues: Vec<QueueName> = if config.queues.is_empty() {
+        if !config.jobs.is_empty() {
+            builder = builder.queue(QueueName::DEFAULT, 10);
+        }
+        if config.jobs.is_empty() {
+            Vec::new()
+        } else {
+            vec![QueueName::default_queue()]
+        }
     } else {
         for q in &config.queues {
             builder = builder.queue_with(QueueOptions {
@@ -66,11 +73,12 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
         }
         config.queues.iter().map(|q| q.name.clone()).collect()
     };
-    if config.jobs.is_empty() {
+    if config.jobs.is_empty() && config.cdn.is_empty() {
         return Err(Error::invalid(
             "config",
             format!(
-                "{}: no [[job]] declared: expected at least one job kind with a `command` or `url`",
+                "{}: no [[job]] declared: expected at least one job kind with a `command` or \
+                 `url` (or a [[cdn]] target, whose purges `anp work` runs)",
                 config.path.display()
             ),
         )
@@ -79,11 +87,27 @@ pub async fn run(ctx: &Ctx, a: WorkArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .user_agent(concat!("alphanode/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    let mut kinds: Vec<Kind> = config.jobs.keys().cloned().collect();
     for (kind, section) in &config.jobs {
         builder = builder.register_raw(kind.clone(), runners::handler(section, &http));
     }
+    if !config.cdn.is_empty() {
+        // The built-in CDN purges: their own queue (unless the config declares it, with its
+        // own concurrency), so a backlog of application jobs never delays a purge.
+        let kind = Kind::parse(cdn_purge::KIND)?;
+        let queue = QueueName::parse(cdn_purge::QUEUE)?;
+        if !queues.contains(&queue) {
+            builder = builder.queue(cdn_purge::QUEUE, cdn_purge::CONCURRENCY);
+            queues.push(queue);
+        }
+        let client = anp_http::PurgeClient::new(anp_http::PurgeRetry::default())?;
+        builder = builder.register_raw(
+            kind.clone(),
+            std::sync::Arc::new(cdn_purge::CdnPurgeHandler::new(client, &config.cdn)),
+        );
+        kinds.push(kind);
+    }
     let worker = builder.build()?;
-    let kinds: Vec<Kind> = config.jobs.keys().cloned().collect();
     tracing::info!(
         worker = worker.id(),
         queues = %queues.iter().map(|q| q.as_str()).collect::<Vec<_>>().join(","),

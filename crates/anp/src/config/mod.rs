@@ -1,4 +1,5 @@
-//! `anp.toml`: queues, job kinds (commands and HTTP calls) and worker settings for `anp work`.
+//! `anp.toml`: queues, job kinds (commands and HTTP calls) and worker settings for `anp work`,
+//! schedules, and the CDNs cache purges fan out to (`[[cdn]]`).
 //!
 //! Parsing happens in two steps (ripgrep's low/high split): serde reads what was typed into
 //! `Raw*` types, rejecting unknown keys, then [`Config::load`] checks every value and builds
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alphanode::{Error, Kind, QueueName, RetryPolicy};
+use anp_http::CdnTarget;
+mod cdn;
 mod raw;
 mod schedule;
 
@@ -52,6 +55,8 @@ pub struct Config {
     pub jobs: BTreeMap<Kind, JobSection>,
     /// `[[schedule]]`, checked (cron expression and zone parsed).
     pub schedules: Vec<alphanode::scheduler::Schedule>,
+    /// `[[cdn]]`, checked, in order: where `anp cache purge` fans out to.
+    pub cdn: Vec<CdnTarget>,
 }
 
 /// `[worker]`.
@@ -384,12 +389,28 @@ impl Config {
                 ),
             );
         }
+        let mut cdn: Vec<CdnTarget> = Vec::new();
+        for r in &raw.cdn {
+            let t = cx.cdn(r)?;
+            if cdn.iter().any(|o| o.name() == t.name()) {
+                return cx.err(
+                    r.name.span(),
+                    "cdn.name",
+                    format!(
+                        "{} is declared twice: expected unique CDN names",
+                        t.name()
+                    ),
+                );
+            }
+            cdn.push(t);
+        }
         Ok(Config {
             path: path.to_owned(),
             worker,
             queues,
             jobs,
             schedules,
+            cdn,
         })
     }
 }
@@ -480,6 +501,55 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("config: cannot read"));
+    }
+
+    #[test]
+    fn cdn_targets_are_checked_with_file_and_line() {
+        let c = parse(
+            r#"
+[[cdn]]
+name = "varnish-eu"
+kind = "varnish"
+url = "http://127.0.0.1:6081"
+[[cdn]]
+name = "cloudflare"
+kind = "cloudflare"
+zone_id = "023e105f4ecef8ad9ca31a8372d0c353"
+api_token_env = "CLOUDFLARE_API_TOKEN"
+api_base = "http://127.0.0.1:9/client/v4"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.cdn.len(), 2);
+        assert_eq!(c.cdn[0].name(), "varnish-eu");
+        assert_eq!(c.cdn[1].kind(), "cloudflare");
+        let e = parse("[[cdn]]\nname = \"cf\"\nkind = \"cloudflare\"\nzone_id = \"023e105f4ecef8ad9ca31a8372d0c353\"\napi_token = \"secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config: anp.toml:5: unknown field `api_token`"),
+            "{e}"
+        );
+        assert!(!e.contains("secret"), "{e}");
+        let e = parse("[[cdn]]\nname = \"v\"\nkind = \"varnish\"\nurl = \"http://127.0.0.1:6081\"\nzone_id = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config: anp.toml:5: cdn v: `zone_id` does not apply to kind \"varnish\"; not retried"
+        );
+        let e = parse("[[cdn]]\nname = \"v\"\nkind = \"fastly\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("anp.toml:3: cdn.kind: \"fastly\" is not a CDN kind"), "{e}");
+        let e = parse("[[cdn]]\nname = \"cf\"\nkind = \"cloudflare\"\nzone_id = \"nope\"\napi_token_env = \"T\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("anp.toml:4: cdn cf:") && e.contains("32 hex"), "{e}");
+        let e = parse("[[cdn]]\nname = \"v\"\nkind = \"varnish\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("anp.toml:3: cdn v: kind \"varnish\" needs `url`"), "{e}");
     }
 
     #[test]

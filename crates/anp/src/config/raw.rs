@@ -26,6 +26,22 @@ pub(super) struct RawConfig {
     pub(super) job: Vec<RawJob>,
     #[serde(default)]
     pub(super) schedule: Vec<RawSchedule>,
+    #[serde(default)]
+    pub(super) cdn: Vec<RawCdn>,
+}
+
+/// `[[cdn]]`: a CDN that `anp cache purge` fans out to. Which keys apply depends on `kind`
+/// (checked in `cdn.rs`); a key no kind knows (`api_token` among them: secrets come from the
+/// environment) is rejected here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCdn {
+    pub(super) name: Spanned<String>,
+    pub(super) kind: Spanned<String>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) zone_id: Option<Spanned<String>>,
+    pub(super) api_token_env: Option<Spanned<String>>,
+    pub(super) api_base: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -85,6 +85,24 @@ impl fmt::Display for StdoutClosed {
 
 impl std::error::Error for StdoutClosed {}
 
+/// A command printed its outcome (the whole `--json` object among it) and still fails: `anp`
+/// prints `message` on stderr and exits with `code`, without a second `--json` object.
+#[derive(Debug)]
+pub struct Reported {
+    /// The exit code.
+    pub code: u8,
+    /// What failed, what was expected, whether retrying is safe.
+    pub message: String,
+}
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Reported {}
+
 /// Writes `text` on stdout and flushes it; a closed stdout is [`StdoutClosed`].
 pub fn out(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();

@@ -1,5 +1,7 @@
-//! Job kinds declared in `anp.toml`, run as a command or an HTTP call.
+//! Job kinds declared in `anp.toml`, run as a command or an HTTP call, and the built-in
+//! `anp.cdn_purge` kind (`cdn_purge.rs`).
 
+pub mod cdn_purge;
 pub mod command;
 pub mod http;
 
