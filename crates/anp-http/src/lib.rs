@@ -9,4 +9,6 @@ pub mod decision;
 pub mod purge;
 
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
-pub use purge::{CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest, PurgeRetry};
+pub use purge::{
+    CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest, PurgeRetry,
+};

@@ -110,8 +110,8 @@ impl Cloudflare {
                 false,
             ));
         }
-        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).map_err(
-            |_| {
+        let mut v =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
                 PurgeError::at(
                     &self.name,
                     format!(
@@ -121,8 +121,7 @@ impl Cloudflare {
                     ),
                     false,
                 )
-            },
-        )?;
+            })?;
         v.set_sensitive(true);
         Ok(v)
     }
@@ -229,12 +228,10 @@ fn classify(
 ) -> Verdict {
     if status.is_success() {
         return match serde_json::from_str::<Envelope>(body) {
-            Ok(env) if env.success => Verdict::Done(
-                match env.result.and_then(|r| r.id) {
-                    Some(id) => format!("purge id {id}"),
-                    None => "purged".to_owned(),
-                },
-            ),
+            Ok(env) if env.success => Verdict::Done(match env.result.and_then(|r| r.id) {
+                Some(id) => format!("purge id {id}"),
+                None => "purged".to_owned(),
+            }),
             Ok(_) => Verdict::Fail(format!(
                 "{what}: Cloudflare answered success=false: {}: expected success",
                 api_errors(body)
@@ -255,9 +252,7 @@ fn classify(
     }
     let expected = match code {
         400 => "expected a request the API accepts (check the values purged)",
-        401 | 403 => {
-            "expected a valid API token with the Cache Purge permission on this zone"
-        }
+        401 | 403 => "expected a valid API token with the Cache Purge permission on this zone",
         404 => "expected an existing zone id and the API's base URL",
         _ => "expected 200 from the purge API",
     };
@@ -283,9 +278,12 @@ mod tests {
         .unwrap();
         assert_eq!(ok.api_base(), CLOUDFLARE_API_BASE);
         assert!(Cloudflare::new("cf", "nope", "T", None).is_err());
-        let e = Cloudflare::new("cf", "023e105f4ecef8ad9ca31a8372d0c353", "1-bad", None)
-            .unwrap_err();
-        assert!(e.to_string().contains("not an environment variable name"), "{e}");
+        let e =
+            Cloudflare::new("cf", "023e105f4ecef8ad9ca31a8372d0c353", "1-bad", None).unwrap_err();
+        assert!(
+            e.to_string().contains("not an environment variable name"),
+            "{e}"
+        );
     }
 
     #[test]

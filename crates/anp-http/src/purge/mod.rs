@@ -97,7 +97,10 @@ impl PurgeRequest {
                 checked.push(v);
             }
         }
-        Ok(PurgeRequest { by, values: checked })
+        Ok(PurgeRequest {
+            by,
+            values: checked,
+        })
     }
 
     /// What the values select.

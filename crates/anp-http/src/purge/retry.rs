@@ -88,10 +88,16 @@ mod tests {
                 .saturating_mul(1 << (attempt - 1))
                 .min(Duration::from_secs(30));
             let d = r.delay(attempt, None);
-            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?} vs {cap:?}");
+            assert!(
+                d >= cap / 2 && d <= cap,
+                "attempt {attempt}: {d:?} vs {cap:?}"
+            );
         }
         let d = r.delay(1, Some(Duration::from_secs(10)));
-        assert!(d >= Duration::from_secs(10) && d <= Duration::from_secs(11), "{d:?}");
+        assert!(
+            d >= Duration::from_secs(10) && d <= Duration::from_secs(11),
+            "{d:?}"
+        );
     }
 
     #[test]

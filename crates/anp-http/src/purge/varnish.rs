@@ -73,9 +73,8 @@ impl Varnish {
         req: &PurgeRequest,
         report: &mut PurgeReport,
     ) -> Result<(), PurgeError> {
-        let purge = reqwest::Method::from_bytes(b"PURGE").map_err(|e| {
-            PurgeError::at(&self.name, format!("method PURGE: {e}"), false)
-        })?;
+        let purge = reqwest::Method::from_bytes(b"PURGE")
+            .map_err(|e| PurgeError::at(&self.name, format!("method PURGE: {e}"), false))?;
         let ban = reqwest::Method::from_bytes(b"BAN")
             .map_err(|e| PurgeError::at(&self.name, format!("method BAN: {e}"), false))?;
         match req.by() {
@@ -203,7 +202,12 @@ mod tests {
     fn failures_say_what_was_expected() {
         let v = classify("PURGE /", reqwest::StatusCode::FORBIDDEN, None, "Forbidden");
         assert!(matches!(v, Verdict::Fail(m) if m.contains("purge ACL")));
-        let v = classify("PURGE /", reqwest::StatusCode::SERVICE_UNAVAILABLE, None, "");
+        let v = classify(
+            "PURGE /",
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "",
+        );
         assert!(matches!(v, Verdict::Retry { .. }));
     }
 }

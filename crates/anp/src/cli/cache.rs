@@ -326,11 +326,9 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     let mut failed = None;
     if let (Some(req), false) = (&cdn_req, targets.is_empty()) {
         let by = p.by.clone().unwrap_or_else(cdn_purge::default_requester);
-        let store = alphanode::connect_with(
-            &ctx.url(file.as_ref()),
-            ConnectOptions { create: false },
-        )
-        .await?;
+        let store =
+            alphanode::connect_with(&ctx.url(file.as_ref()), ConnectOptions { create: false })
+                .await?;
         let outcomes = cdn_purge::fan_out(&store, &targets, req, &by, p.now).await?;
         failed = cdn_purge::failure(&outcomes);
         out.cdn = Some(outcomes);

@@ -1,8 +1,8 @@
 //! `[[cdn]]`: the CDNs `anp cache purge` and `anp deploy mark --purge-…` fan out to.
 
+use alphanode::Error;
 use anp_http::purge::{Cloudflare, Varnish};
 use anp_http::CdnTarget;
-use alphanode::Error;
 use serde_spanned::Spanned;
 
 use super::raw::{Ctx, RawCdn};
@@ -34,15 +34,14 @@ impl Ctx<'_> {
                 None => Ok(()),
             }
         };
-        let required = |key: &Option<Spanned<String>>, k: &str, kind: &str, example: &str| {
-            match key {
-                Some(v) => Ok(v.clone()),
-                None => self.err(
-                    r.kind.span(),
-                    &format!("cdn {name}"),
-                    format!("kind \"{kind}\" needs `{k}`: expected e.g. {k} = {example}"),
-                ),
-            }
+        let required = |key: &Option<Spanned<String>>, k: &str, kind: &str, example: &str| match key
+        {
+            Some(v) => Ok(v.clone()),
+            None => self.err(
+                r.kind.span(),
+                &format!("cdn {name}"),
+                format!("kind \"{kind}\" needs `{k}`: expected e.g. {k} = {example}"),
+            ),
         };
         let target = match r.kind.get_ref().as_str() {
             "varnish" => {

@@ -396,10 +396,7 @@ impl Config {
                 return cx.err(
                     r.name.span(),
                     "cdn.name",
-                    format!(
-                        "{} is declared twice: expected unique CDN names",
-                        t.name()
-                    ),
+                    format!("{} is declared twice: expected unique CDN names", t.name()),
                 );
             }
             cdn.push(t);
@@ -541,15 +538,24 @@ api_base = "http://127.0.0.1:9/client/v4"
         let e = parse("[[cdn]]\nname = \"v\"\nkind = \"fastly\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("anp.toml:3: cdn.kind: \"fastly\" is not a CDN kind"), "{e}");
+        assert!(
+            e.contains("anp.toml:3: cdn.kind: \"fastly\" is not a CDN kind"),
+            "{e}"
+        );
         let e = parse("[[cdn]]\nname = \"cf\"\nkind = \"cloudflare\"\nzone_id = \"nope\"\napi_token_env = \"T\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("anp.toml:4: cdn cf:") && e.contains("32 hex"), "{e}");
+        assert!(
+            e.contains("anp.toml:4: cdn cf:") && e.contains("32 hex"),
+            "{e}"
+        );
         let e = parse("[[cdn]]\nname = \"v\"\nkind = \"varnish\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("anp.toml:3: cdn v: kind \"varnish\" needs `url`"), "{e}");
+        assert!(
+            e.contains("anp.toml:3: cdn v: kind \"varnish\" needs `url`"),
+            "{e}"
+        );
     }
 
     #[test]

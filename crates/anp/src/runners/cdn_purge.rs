@@ -321,7 +321,9 @@ pub fn describe(req: &PurgeRequest, outcomes: &[CdnOutcome]) -> String {
                     format!(" ({})", answers.join("; "))
                 }
             ),
-            CdnResult::Failed { error, .. } => format!("cdn {} ({}): FAILED: {error}", o.target, o.kind),
+            CdnResult::Failed { error, .. } => {
+                format!("cdn {} ({}): FAILED: {error}", o.target, o.kind)
+            }
         };
         s.push_str(&line);
         s.push('\n');
