@@ -70,24 +70,11 @@ pub struct NsArg {
     namespace: String,
 }
 
-/// `anp cache purge` arguments: exactly one of `--key`, `--tag`, `--prefix`, `--url`.
+/// `anp cache purge` arguments: exactly one of `--key`, `--tag`, `--prefix`, `--url`, and how.
 #[derive(Args, Debug)]
-#[group(required = true, multiple = false, id = "what")]
 pub struct PurgeArgs {
-    /// Delete this key (the store only: a key is not a CDN notion).
-    #[arg(long, group = "what")]
-    key: Option<String>,
-    /// Invalidate every entry carrying this tag (O(1): no scan), and the tag at every `[[cdn]]`.
-    #[arg(long, group = "what")]
-    tag: Option<String>,
-    /// Delete every key starting with this (scans the namespace's keys). An http(s) URL prefix
-    /// (`https://www.example.com/blog/`) purges the HTTP cache's entries under it (namespace
-    /// `http` unless -n says otherwise) and the prefix at every `[[cdn]]`.
-    #[arg(long, group = "what")]
-    prefix: Option<String>,
-    /// Purge this URL at every `[[cdn]]` (an absolute http(s) URL).
-    #[arg(long, group = "what")]
-    url: Option<String>,
+    #[command(flatten)]
+    what: PurgeWhat,
     /// The store namespace (default: `http` for a URL prefix, else `default`).
     #[arg(long, short = 'n', value_name = "NS")]
     namespace: Option<String>,
@@ -105,6 +92,26 @@ pub struct PurgeArgs {
     /// when present).
     #[arg(long = "config", short = 'c', value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+}
+
+/// What `anp cache purge` purges: exactly one of these.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "what")]
+pub struct PurgeWhat {
+    /// Delete this key (the store only: a key is not a CDN notion).
+    #[arg(long, group = "what")]
+    key: Option<String>,
+    /// Invalidate every entry carrying this tag (O(1): no scan), and the tag at every `[[cdn]]`.
+    #[arg(long, group = "what")]
+    tag: Option<String>,
+    /// Delete every key starting with this (scans the namespace's keys). An http(s) URL prefix
+    /// (`https://www.example.com/blog/`) purges the HTTP cache's entries under it (namespace
+    /// `http` unless -n says otherwise) and the prefix at every `[[cdn]]`.
+    #[arg(long, group = "what")]
+    prefix: Option<String>,
+    /// Purge this URL at every `[[cdn]]` (an absolute http(s) URL).
+    #[arg(long, group = "what")]
+    url: Option<String>,
 }
 
 /// What `anp cache purge` did (its `--json` output).
@@ -234,10 +241,11 @@ pub(super) fn cdn_targets(
 async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     // What the CDNs purge, checked before anything is purged.
     let url_prefix = p
+        .what
         .prefix
         .as_deref()
         .filter(|v| v.starts_with("http://") || v.starts_with("https://"));
-    let cdn_req = match (&p.tag, url_prefix, &p.url) {
+    let cdn_req = match (&p.what.tag, url_prefix, &p.what.url) {
         (Some(t), _, _) => Some(PurgeRequest::new(PurgeBy::Tag, vec![t.clone()])),
         (_, Some(v), _) => Some(PurgeRequest::new(PurgeBy::Prefix, vec![v.to_owned()])),
         (_, _, Some(u)) => Some(PurgeRequest::new(PurgeBy::Url, vec![u.clone()])),
@@ -251,7 +259,7 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
         cdn_targets(p.config.as_deref())?
     };
     let namespace = p.namespace.clone().unwrap_or_else(|| {
-        if url_prefix.is_some() || p.url.is_some() {
+        if url_prefix.is_some() || p.what.url.is_some() {
             "http".to_owned()
         } else {
             "default".to_owned()
@@ -268,7 +276,7 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
         cdn: None,
         requested_by: None,
     };
-    if let Some(u) = &p.url {
+    if let Some(u) = &p.what.url {
         out.what = "url";
         out.target = u.clone();
         out.store = false;
@@ -278,15 +286,15 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     } else {
         match open_in(ctx, file.as_ref(), &namespace, false).await {
             Ok(cache) => {
-                if let Some(key) = &p.key {
+                if let Some(key) = &p.what.key {
                     let existed = cache.delete(key).await?;
                     out.target = key.clone();
                     out.entries = Some(u64::from(existed));
-                } else if let Some(tag) = &p.tag {
+                } else if let Some(tag) = &p.what.tag {
                     cache.purge_tag(tag).await?;
                     out.what = "tag";
                     out.target = tag.clone();
-                } else if let Some(prefix) = &p.prefix {
+                } else if let Some(prefix) = &p.what.prefix {
                     let key_prefix = match url_prefix {
                         Some(u) => anp_http::purge::store_key_prefix(u)
                             .map_err(|e| Error::invalid("cache purge", e.to_string()))?,
@@ -313,9 +321,10 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
             {
                 out.what = cdn_req.as_ref().map_or("key", |r| r.by().as_str());
                 out.target = p
+                    .what
                     .tag
                     .clone()
-                    .or_else(|| p.prefix.clone())
+                    .or_else(|| p.what.prefix.clone())
                     .unwrap_or_default();
                 out.store = false;
                 out.store_note = Some(format!("nothing stored to purge ({e})"));
@@ -326,10 +335,16 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     let mut failed = None;
     if let (Some(req), false) = (&cdn_req, targets.is_empty()) {
         let by = p.by.clone().unwrap_or_else(cdn_purge::default_requester);
-        let store =
-            alphanode::connect_with(&ctx.url(file.as_ref()), ConnectOptions { create: false })
-                .await?;
-        let outcomes = cdn_purge::fan_out(&store, &targets, req, &by, p.now).await?;
+        let outcomes = if p.now {
+            cdn_purge::fan_out(cdn_purge::FanOut::Now, &targets, req, &by).await?
+        } else {
+            // The jobs go where the workers look: an existing store, never a new one left
+            // behind a typo.
+            let store =
+                alphanode::connect_with(&ctx.url(file.as_ref()), ConnectOptions { create: false })
+                    .await?;
+            cdn_purge::fan_out(cdn_purge::FanOut::Jobs(&store), &targets, req, &by).await?
+        };
         failed = cdn_purge::failure(&outcomes);
         out.cdn = Some(outcomes);
         out.requested_by = Some(by);

@@ -353,7 +353,12 @@ async fn purge_tags(
     if !targets.is_empty() {
         let by = p.by.clone().unwrap_or_else(cdn_purge::default_requester);
         let now = p.purge_now || !p.verify.is_empty();
-        out.cdn = cdn_purge::fan_out(&store, targets, req, &by, now).await?;
+        let how = if now {
+            cdn_purge::FanOut::Now
+        } else {
+            cdn_purge::FanOut::Jobs(&store)
+        };
+        out.cdn = cdn_purge::fan_out(how, targets, req, &by).await?;
         *failed = cdn_purge::failure(&out.cdn);
         out.requested_by = Some(by);
     }

@@ -229,16 +229,23 @@ pub enum CdnResult {
     },
 }
 
-/// Purges `req` at every target: enqueued as jobs on `store` (`now == false`), or run here and
-/// now, one target after another.
+/// How a fan-out runs the purges.
+#[derive(Debug)]
+pub enum FanOut<'a> {
+    /// One `anp.cdn_purge` job per target, in this store, for `anp work`.
+    Jobs(&'a alphanode::Backend),
+    /// In this process, now, one target after another.
+    Now,
+}
+
+/// Purges `req` at every target, as `how` says.
 pub async fn fan_out(
-    store: &alphanode::Backend,
+    how: FanOut<'_>,
     targets: &[CdnTarget],
     req: &PurgeRequest,
     requested_by: &str,
-    now: bool,
 ) -> anyhow::Result<Vec<CdnOutcome>> {
-    if !now {
+    if let FanOut::Jobs(store) = how {
         let jobs = enqueue(
             &Client::new(store.clone()),
             targets,

@@ -1,0 +1,589 @@
+//! `anp cache purge` and `anp deploy mark --purge-tag` fanning out to `[[cdn]]` targets, as a
+//! user runs them: real `anp` processes, a real SQLite store, and two local HTTP servers
+//! standing in for the CDNs — a Cloudflare API that checks every request against the
+//! documented shape (method, path with the zone id, bearer token, exactly one of
+//! tags/prefixes/files, at most 100 values) and answers 429 once, and a Varnish that records
+//! PURGE/BAN requests and serves one page with `X-Cache` like the exported VCL does.
+//! (A real varnishd runs the exported VCL in `varnish_export.rs`.)
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+
+const ZONE: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+const TOKEN: &str = "cf-test-token-5b7e1c9a4d";
+const TOKEN_ENV: &str = "ANP_TEST_CF_TOKEN";
+
+/// What the mock CDNs saw.
+#[derive(Default)]
+struct Seen {
+    /// Cloudflare: each accepted purge body.
+    cf: Vec<Value>,
+    /// Cloudflare: requests that broke the documented shape (must stay empty).
+    cf_violations: Vec<String>,
+    /// Cloudflare: requests answered 429 so far.
+    cf_429: u32,
+    /// Cloudflare: answer the next this-many requests with 429.
+    cf_429_budget: u32,
+    /// Varnish: (method, path and query, Host, xkey-purge, x-ban-path).
+    varnish: Vec<(String, String, String, String, String)>,
+    /// Varnish: tags whose objects are cached (the page `/page` carries `deploy`).
+    cached: HashSet<String>,
+}
+
+type Shared = Arc<Mutex<Seen>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Seen> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn cf_error(status: StatusCode, code: u32, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "success": false,
+            "errors": [{"code": code, "message": message}],
+            "messages": [],
+            "result": null
+        })),
+    )
+        .into_response()
+}
+
+/// `POST /client/v4/zones/{zone}/purge_cache`, checked as the API documents it
+/// (developers.cloudflare.com/api/resources/cache/methods/purge).
+async fn cloudflare(
+    State(s): State<Shared>,
+    UrlPath(zone): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut seen = lock(&s);
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {TOKEN}") {
+        // The real API's answer to a bad token; not a shape violation.
+        return cf_error(StatusCode::FORBIDDEN, 10000, "Authentication error");
+    }
+    let mut problems = Vec::new();
+    if zone != ZONE {
+        problems.push(format!("zone {zone:?} is not {ZONE}"));
+    }
+    if !headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
+        problems.push("content-type is not application/json".to_owned());
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match v.as_object() {
+        Some(o) if o.len() == 1 => {
+            let (field, values) = o.iter().next().unwrap_or_else(|| panic!("one field"));
+            match (field.as_str(), values.as_array()) {
+                ("tags" | "prefixes" | "files", Some(a)) if !a.is_empty() && a.len() <= 100 => {
+                    for x in a {
+                        let Some(x) = x.as_str() else {
+                            problems.push(format!("{field}: {x} is not a string"));
+                            continue;
+                        };
+                        let has_scheme = x.starts_with("http://") || x.starts_with("https://");
+                        if field == "files" && !has_scheme {
+                            problems.push(format!("files: {x:?} is not a URL"));
+                        }
+                        if field == "prefixes" && has_scheme {
+                            problems.push(format!("prefixes: {x:?} has a scheme"));
+                        }
+                    }
+                }
+                _ => problems.push(format!(
+                    "{field}: expected tags, prefixes or files with 1-100 values"
+                )),
+            }
+        }
+        _ => problems.push(format!(
+            "body {v} is not an object with exactly one of tags, prefixes, files"
+        )),
+    }
+    if !problems.is_empty() {
+        let m = problems.join("; ");
+        seen.cf_violations.push(m.clone());
+        return cf_error(StatusCode::BAD_REQUEST, 1012, &m);
+    }
+    if seen.cf_429_budget > 0 {
+        seen.cf_429_budget -= 1;
+        seen.cf_429 += 1;
+        let mut r = cf_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            971,
+            "Please wait and consider throttling your request speed",
+        );
+        r.headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        return r;
+    }
+    let n = seen.cf.len();
+    seen.cf.push(v);
+    axum::Json(json!({
+        "success": true,
+        "errors": [],
+        "messages": [],
+        "result": {"id": format!("purge-{n}")}
+    }))
+    .into_response()
+}
+
+/// Varnish: PURGE and BAN are recorded (a PURGE with `xkey-purge` drops the tags' objects);
+/// `GET /page` is served with `X-Cache: MISS` then `HIT` until `deploy` is purged;
+/// `GET /stuck` always answers HIT (a page the purge does not reach).
+async fn varnish(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let h = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut seen = lock(&s);
+    match method.as_str() {
+        "PURGE" | "BAN" => {
+            let xkey = h("xkey-purge");
+            for t in xkey.split(' ') {
+                seen.cached.remove(t);
+            }
+            seen.varnish.push((
+                method.to_string(),
+                uri.to_string(),
+                h("host"),
+                xkey,
+                h("x-ban-path"),
+            ));
+            (StatusCode::OK, "Purged").into_response()
+        }
+        "GET" if uri.path() == "/page" => {
+            let x = if seen.cached.insert("deploy".to_owned()) {
+                "MISS"
+            } else {
+                "HIT"
+            };
+            ([("x-cache", x)], "page").into_response()
+        }
+        "GET" if uri.path() == "/stuck" => ([("x-cache", "HIT")], "stuck").into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The two mock CDNs, served from a background thread with its own runtime.
+struct Mocks {
+    cf: SocketAddr,
+    varnish: SocketAddr,
+    seen: Shared,
+}
+
+impl Mocks {
+    fn start() -> Mocks {
+        let seen: Shared = Arc::default();
+        let state = seen.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"));
+            rt.block_on(async move {
+                let cf = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind: {e}"));
+                let vn = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind: {e}"));
+                let addrs = (
+                    cf.local_addr().unwrap_or_else(|e| panic!("{e}")),
+                    vn.local_addr().unwrap_or_else(|e| panic!("{e}")),
+                );
+                let cf_app = Router::new()
+                    .route("/client/v4/zones/{zone}/purge_cache", post(cloudflare))
+                    .with_state(state.clone());
+                let vn_app = Router::new().fallback(varnish).with_state(state);
+                let _ = tx.send(addrs);
+                let a = axum::serve(cf, cf_app);
+                let b = axum::serve(vn, vn_app);
+                let _ = tokio::join!(a, b);
+            });
+        });
+        let (cf, varnish) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("mock servers did not start: {e}"));
+        Mocks { cf, varnish, seen }
+    }
+}
+
+/// A temp dir with `anp.toml` (a SQLite store and both CDNs) and the `anp` runs in it.
+struct Site {
+    dir: tempfile::TempDir,
+    mocks: Mocks,
+}
+
+impl Site {
+    fn new() -> Site {
+        let mocks = Mocks::start();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = format!(
+            r#"store = "sqlite://{db}"
+
+[[cdn]]
+name = "varnish-eu"
+kind = "varnish"
+url = "http://{varnish}"
+
+[[cdn]]
+name = "cloudflare"
+kind = "cloudflare"
+zone_id = "{ZONE}"
+api_token_env = "{TOKEN_ENV}"
+api_base = "http://{cf}/client/v4"
+"#,
+            db = dir.path().join("anp.db").display(),
+            varnish = mocks.varnish,
+            cf = mocks.cf,
+        );
+        std::fs::write(dir.path().join("anp.toml"), config).unwrap_or_else(|e| panic!("{e}"));
+        Site { dir, mocks }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, token: Option<&str>) -> Command {
+        let mut c = Command::new(anp());
+        c.current_dir(self.path())
+            .env_remove("ANP_CONFIG")
+            .env_remove("ANP_STORE")
+            .env_remove("ANP_LOG")
+            .env_remove(TOKEN_ENV);
+        if let Some(t) = token {
+            c.env(TOKEN_ENV, t);
+        }
+        c
+    }
+
+    /// Runs `anp ARGS…` in the site with the token (or `token`); (exit code, stdout, stderr).
+    fn anp_with(&self, token: Option<&str>, args: &[&str]) -> (i32, String, String) {
+        let out = self
+            .command(token)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(
+            !r.1.contains(TOKEN) && !r.2.contains(TOKEN),
+            "the token leaked: {args:?}: {}{}",
+            r.1,
+            r.2
+        );
+        r
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (code, out, err) = self.anp_with(Some(TOKEN), &all);
+        assert_eq!(code, 0, "anp {args:?}: {err}{out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+}
+
+fn anp() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("anp")
+}
+
+fn statuses(v: &Value) -> Vec<(String, String)> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("cdn is not a list: {v}"))
+        .iter()
+        .map(|o| {
+            (
+                o["target"].as_str().unwrap_or_default().to_owned(),
+                o["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_tag_purge_enqueues_one_job_per_cdn_and_anp_work_runs_them() {
+    let site = Site::new();
+    lock(&site.mocks.seen).cf_429_budget = 1;
+    site.json(&["cache", "set", "post:1", r#"{"a":1}"#, "--tag", "post:1"]);
+    let out = site.json(&["cache", "purge", "--tag", "post:1", "--by", "ops-tester"]);
+    assert_eq!(out["what"], "tag");
+    assert_eq!(out["store"], true);
+    assert_eq!(out["requested_by"], "ops-tester");
+    assert_eq!(
+        statuses(&out["cdn"]),
+        [
+            ("varnish-eu".to_owned(), "enqueued".to_owned()),
+            ("cloudflare".to_owned(), "enqueued".to_owned())
+        ]
+    );
+    // The store's entry is purged at once; the CDNs wait for a worker.
+    assert_eq!(site.json(&["cache", "get", "post:1"])["state"], "purged");
+    assert!(lock(&site.mocks.seen).varnish.is_empty());
+    assert!(lock(&site.mocks.seen).cf.is_empty());
+
+    // `anp work` runs the built-in kind with no [[job]] declared.
+    let mut child = site
+        .command(Some(TOKEN))
+        .args(["work", "--config", "anp.toml", "--exit-when-drained"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap_or_else(|e| panic!("{e}")).is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("anp work did not drain the purge jobs within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "anp work: {stderr}");
+    assert!(!stderr.contains(TOKEN), "the token leaked: {stderr}");
+    assert!(
+        stderr.contains("cdn purge done") && stderr.contains("ops-tester"),
+        "{stderr}"
+    );
+
+    let seen = lock(&site.mocks.seen);
+    assert_eq!(seen.cf_violations, Vec::<String>::new());
+    assert_eq!(
+        seen.varnish,
+        [(
+            "PURGE".to_owned(),
+            "/".to_owned(),
+            site.mocks.varnish.to_string(),
+            "post:1".to_owned(),
+            String::new()
+        )]
+    );
+    // One 429 (Retry-After: 1) then the same purge again, accepted.
+    assert_eq!(seen.cf_429, 1);
+    assert_eq!(seen.cf, [json!({"tags": ["post:1"]})]);
+    drop(seen);
+    let jobs = site.json(&["jobs", "list", "--state", "completed"]);
+    let kinds: Vec<&str> = jobs
+        .as_array()
+        .unwrap_or_else(|| panic!("{jobs}"))
+        .iter()
+        .filter_map(|j| j["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["anp.cdn_purge", "anp.cdn_purge"], "{jobs}");
+}
+
+#[test]
+fn now_purges_urls_and_prefixes_in_process_and_batches_to_the_api_limit() {
+    let site = Site::new();
+    let u = "https://www.example.com/about?x=1";
+    let out = site.json(&["cache", "purge", "--url", u, "--now"]);
+    assert_eq!(out["store"], false);
+    assert_eq!(
+        statuses(&out["cdn"]),
+        [
+            ("varnish-eu".to_owned(), "purged".to_owned()),
+            ("cloudflare".to_owned(), "purged".to_owned())
+        ]
+    );
+    assert_eq!(out["cdn"][1]["answers"], json!(["purge id purge-0"]));
+    let out = site.json(&[
+        "cache",
+        "purge",
+        "--prefix",
+        "https://www.example.com/blog/v1.2/",
+        "--now",
+    ]);
+    assert_eq!(out["namespace"], "http");
+    {
+        let seen = lock(&site.mocks.seen);
+        assert_eq!(seen.cf_violations, Vec::<String>::new());
+        assert_eq!(
+            seen.cf,
+            [
+                json!({"files": [u]}),
+                json!({"prefixes": ["www.example.com/blog/v1.2/"]})
+            ]
+        );
+        let v: Vec<(&str, &str, &str, &str)> = seen
+            .varnish
+            .iter()
+            .map(|(m, p, h, _, b)| (m.as_str(), p.as_str(), h.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(
+            v,
+            [
+                ("PURGE", "/about?x=1", "www.example.com", ""),
+                ("BAN", "/", "www.example.com", r"^/blog/v1\.2/")
+            ]
+        );
+    }
+
+    // 150 tags after a deploy: Cloudflare gets them in two requests (100 + 50).
+    let tags: Vec<String> = (0..150).map(|i| format!("t{i}")).collect();
+    let mut args = vec!["deploy", "mark", "--version", "v2", "--purge-now"];
+    for t in &tags {
+        args.extend(["--purge-tag", t.as_str()]);
+    }
+    let out = site.json(&args);
+    assert_eq!(out["version"], "v2");
+    assert_eq!(out["purge"]["cdn"][1]["requests"], 2);
+    let seen = lock(&site.mocks.seen);
+    assert_eq!(seen.cf_violations, Vec::<String>::new());
+    let sizes: Vec<usize> = seen.cf[2..]
+        .iter()
+        .map(|b| b["tags"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(sizes, [100, 50]);
+    // Varnish: two PURGEs of 100 and 50 tags, space-separated.
+    let xkeys: Vec<usize> = seen.varnish[2..]
+        .iter()
+        .map(|(_, _, _, x, _)| x.split(' ').count())
+        .collect();
+    assert_eq!(xkeys, [100, 50]);
+}
+
+#[test]
+fn a_refused_token_is_reported_with_the_api_error_and_never_printed() {
+    let site = Site::new();
+    let (code, out, err) = site.anp_with(
+        Some("a-wrong-token"),
+        &["cache", "purge", "--tag", "x", "--now", "--no-cdn"],
+    );
+    // --no-cdn: the store only; the namespace was never opened.
+    assert_eq!(code, 4, "{out}{err}");
+    let (code, out, err) = site.anp_with(
+        Some("a-wrong-token"),
+        &[
+            "--json",
+            "cache",
+            "purge",
+            "--url",
+            "https://a.test/",
+            "--now",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["cdn"][0]["status"], "purged");
+    assert_eq!(v["cdn"][1]["status"], "failed");
+    let e = v["cdn"][1]["error"].as_str().unwrap_or_default();
+    assert!(
+        e.contains("403")
+            && e.contains("[10000] Authentication error")
+            && e.ends_with("not retried"),
+        "{e}"
+    );
+    assert!(
+        err.contains("cdn purge failed at 1 of 2 targets (cloudflare)"),
+        "{err}"
+    );
+    // No token at all: the variable is named, nothing is sent.
+    let before = lock(&site.mocks.seen).cf_violations.len();
+    let (code, out, err) = site.anp_with(
+        None,
+        &["cache", "purge", "--url", "https://a.test/", "--now"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(&format!("environment variable {TOKEN_ENV} is not set")),
+        "{out}"
+    );
+    assert_eq!(lock(&site.mocks.seen).cf_violations.len(), before);
+}
+
+#[test]
+fn deploy_mark_verify_shows_miss_then_hit_and_fails_when_a_page_stays_cached() {
+    let site = Site::new();
+    let page = format!("http://{}/page", site.mocks.varnish);
+    // Warm the page: it is cached (HIT) before the deploy.
+    for _ in 0..2 {
+        reqwest_get(&page);
+    }
+    let out = site.json(&[
+        "deploy",
+        "mark",
+        "--version",
+        "v1",
+        "--purge-tag",
+        "deploy",
+        "--verify",
+        &page,
+        "--verify-settle",
+        "0s",
+    ]);
+    assert_eq!(
+        out["verify"],
+        json!([{"url": page, "first": "MISS", "second": "HIT", "ok": true}])
+    );
+    let stuck = format!("http://{}/stuck", site.mocks.varnish);
+    let (code, out, err) = site.anp_with(
+        Some(TOKEN),
+        &[
+            "deploy",
+            "mark",
+            "--version",
+            "v2",
+            "--purge-tag",
+            "deploy",
+            "--verify",
+            &stuck,
+            "--verify-settle",
+            "0s",
+        ],
+    );
+    assert_eq!(code, 8, "{out}{err}");
+    assert!(
+        out.contains(&format!("verify {stuck}: HIT→HIT NOT OK")),
+        "{out}"
+    );
+    assert!(err.contains("did not answer MISS then HIT"), "{err}");
+}
+
+/// A plain GET (the mock's cache state changes with each).
+fn reqwest_get(url: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+}
