@@ -273,13 +273,19 @@ fn free_port() -> u16 {
     l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
 }
 
-fn varnishd_installed() -> bool {
-    std::process::Command::new("varnishd")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// `varnishd` on PATH, else Debian's `/usr/sbin/varnishd` (not on a user's PATH).
+fn varnishd() -> Option<PathBuf> {
+    ["varnishd", "/usr/sbin/varnishd"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            std::process::Command::new(p)
+                .arg("-V")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
 }
 
 /// Sends an example through varnish: (status, `X-Cache`, `X-Cache-Rule`).
@@ -312,13 +318,13 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exported_vcl_in_varnishd_makes_the_same_decisions_as_the_rules() {
-    if !varnishd_installed() {
+    let Some(varnishd_bin) = varnishd() else {
         if std::env::var_os("ANP_REQUIRE_VARNISH").is_some() {
             panic!("varnishd is not installed but ANP_REQUIRE_VARNISH is set: apt-get install varnish varnish-modules");
         }
         eprintln!("SKIPPED: varnishd is not installed (apt-get install varnish varnish-modules); set ANP_REQUIRE_VARNISH=1 to make this a failure");
         return;
-    }
+    };
     let rules = Rules::load(&example_rules()).unwrap_or_else(|e| panic!("{e}"));
 
     // The upstream: 200 and a body for every request, counted.
@@ -363,7 +369,7 @@ async fn exported_vcl_in_varnishd_makes_the_same_decisions_as_the_rules() {
     // varnishd in the foreground, in its own process group; `-j none` runs it as whoever we
     // are (root in CI) without its jail users.
     let port = free_port();
-    let mut cmd = std::process::Command::new("varnishd");
+    let mut cmd = std::process::Command::new(&varnishd_bin);
     cmd.arg("-F")
         .args(["-j", "none"])
         .args(["-a", &format!("127.0.0.1:{port}")])
