@@ -471,17 +471,11 @@ edge_ttl = "1d"
 should_cache = ["GET /img/a.png"]
 "#
     ));
-    let shadowed: Vec<&str> = rules
+    let shadowed: Vec<String> = rules
         .lint()
-        .iter()
+        .into_iter()
         .filter(|l| l.kind == LintKind::Shadowed)
-        .filter_map(|l| l.rule.clone())
-        .map(|r| match r.as_str() {
-            "static-js" => "static-js",
-            "static-js-narrow" => "static-js-narrow",
-            "img" => "img",
-            _ => "other",
-        })
+        .filter_map(|l| l.rule)
         .collect();
     // `static-js` has no extension condition, so `static` (js/css only) does not cover it;
     // `static-js-narrow` is covered by both.
