@@ -2,7 +2,12 @@
 //!
 //! - [`decision`]: what the rules decide for one request ([`Decision`]), and the [`Decide`]
 //!   seam between the rules and whatever enforces them (the tower layer, `anp proxy`).
+//! - [`rules`]: the rules file (`cache.toml`): parsed and checked ([`Rules::load`]), deciding
+//!   ([`Decide`] for [`Rules`]), explained ([`Rules::explain`]), its examples checked
+//!   ([`Rules::check`]) and linted ([`Rules::lint`]), exported to Cloudflare and Varnish.
 
 pub mod decision;
+pub mod rules;
 
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
+pub use rules::{Rules, RulesError};
