@@ -1,5 +1,6 @@
 //! `anp cache get|set|purge|stats`: the application cache from a shell; `purge` also fans out
-//! to the `[[cdn]]` targets of `anp.toml`.
+//! to the `[[cdn]]` targets of `anp.toml`; `anp cache rules` (the HTTP cache rules file) is in
+//! `cache_rules.rs`.
 
 use std::time::Duration;
 
@@ -60,6 +61,10 @@ pub enum CacheCommand {
         #[arg(long, short = 'n', value_name = "NS")]
         namespace: Option<String>,
     },
+    /// The HTTP cache rules file (cache.toml): `check [--strict]`, `explain METHOD URL
+    /// [--header 'K: V']…`, `export --format cloudflare|varnish`; `--rules PATH` on each.
+    #[command(subcommand)]
+    Rules(super::cache_rules::RulesCommand),
 }
 
 /// `--namespace`.
@@ -218,6 +223,11 @@ pub async fn run(ctx: &Ctx, c: CacheCommand) -> anyhow::Result<()> {
             no_usage,
             namespace,
         } => stats(ctx, &since, !no_usage, namespace).await,
+        // Dispatched by main.rs (it has its own exit codes).
+        CacheCommand::Rules(r) => {
+            super::cache_rules::run(ctx, r)?;
+            Ok(())
+        }
     }
 }
 
