@@ -587,3 +587,56 @@ fn reqwest_get(url: &str) {
             .unwrap_or_else(|e| panic!("{e}"));
     });
 }
+
+#[test]
+fn url_and_prefix_purges_reach_the_http_cache_entries_the_rules_keyed() {
+    let site = Site::new();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cache.toml");
+    std::fs::copy(&rules, site.path().join("cache.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let asset = "https://www.example.com/assets/app.3f9c.js";
+    let key = site.json(&["cache", "rules", "explain", "GET", asset])["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("explain gives no key"))
+        .to_owned();
+    let other = "GET|www.example.com|/blog/|?";
+    for k in [key.as_str(), other] {
+        site.json(&["cache", "set", "-n", "http", k, r#""page""#]);
+    }
+    // --url: the key the rules compute for GET URL, in namespace http.
+    let out = site.json(&["cache", "purge", "--url", asset, "--no-cdn"]);
+    assert_eq!(
+        (out["store"].clone(), out["entries"].clone()),
+        (json!(true), json!(1))
+    );
+    let (code, _, _) = site.anp_with(Some(TOKEN), &["cache", "get", "-n", "http", &key]);
+    assert_eq!(code, 4, "the URL's entry is still stored");
+    // --prefix with a URL: the entries under it only.
+    site.json(&["cache", "set", "-n", "http", &key, r#""page""#]);
+    let out = site.json(&[
+        "cache",
+        "purge",
+        "--prefix",
+        "https://www.example.com/assets/",
+        "--no-cdn",
+    ]);
+    assert_eq!(out["entries"], 1);
+    assert_eq!(
+        site.json(&["cache", "get", "-n", "http", other])["state"],
+        "fresh"
+    );
+
+    // --purge-deploy-tag: the rules' `[defaults] deploy_tag` ("deploy"), store and CDNs.
+    let out = site.json(&[
+        "deploy",
+        "mark",
+        "--version",
+        "v9",
+        "--purge-deploy-tag",
+        "--purge-now",
+    ]);
+    assert_eq!(out["purge"]["tags"], json!(["deploy"]));
+    assert_eq!(out["purge"]["store"], true);
+    let seen = lock(&site.mocks.seen);
+    assert_eq!(seen.cf, [json!({"tags": ["deploy"]})]);
+    assert_eq!(seen.varnish[0].3, "deploy");
+}

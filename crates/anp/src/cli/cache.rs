@@ -90,6 +90,11 @@ pub struct PurgeArgs {
     /// Who asks, logged with each CDN purge (default `$USER@hostname`).
     #[arg(long, value_name = "NAME")]
     by: Option<String>,
+    /// The HTTP cache rules file, for `--url`: the URL's store entry is the key the rules
+    /// compute for `GET URL` [default: `[http_cache] rules` of the config, else ./cache.toml
+    /// when present].
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Option<std::path::PathBuf>,
     /// Purge the store only, not the `[[cdn]]` targets.
     #[arg(long)]
     no_cdn: bool,
@@ -114,7 +119,9 @@ pub struct PurgeWhat {
     /// `http` unless -n says otherwise) and the prefix at every `[[cdn]]`.
     #[arg(long, group = "what")]
     prefix: Option<String>,
-    /// Purge this URL at every `[[cdn]]` (an absolute http(s) URL).
+    /// Purge this URL (an absolute http(s) URL): its entry in the HTTP cache (the key the
+    /// rules compute for `GET URL`; namespace `http` unless -n says otherwise) and at every
+    /// `[[cdn]]`.
     #[arg(long, group = "what")]
     url: Option<String>,
 }
@@ -248,6 +255,80 @@ pub(super) fn cdn_targets(
     Ok((file, targets))
 }
 
+/// Whether an error is `NotFound` (a store or namespace never created).
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Error>()
+        .is_some_and(|a| a.kind() == alphanode::ErrorKind::NotFound)
+}
+
+/// The HTTP cache rules: `explicit` (`--rules`; it must load), else the config's
+/// `[http_cache] rules` (it must load), else `./cache.toml` when it exists; `None` without any.
+pub(super) fn load_rules(
+    explicit: Option<&std::path::Path>,
+    config: Option<&ConfigFile>,
+) -> anyhow::Result<Option<anp_http::Rules>> {
+    let discovered;
+    let config = match config {
+        Some(c) => Some(c),
+        None => {
+            discovered = ConfigFile::discover();
+            discovered.as_ref()
+        }
+    };
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => match config.map(ConfigFile::http_cache_rules) {
+            Some(Ok(Some(p))) => p,
+            _ => {
+                let p = std::path::PathBuf::from("cache.toml");
+                if !p.exists() {
+                    return Ok(None);
+                }
+                p
+            }
+        },
+    };
+    anp_http::Rules::load(&path).map(Some).map_err(|e| {
+        let err = match e.io {
+            Some(std::io::ErrorKind::NotFound) => Error::not_found("cache rules", e.to_string()),
+            _ => Error::invalid("cache rules", e.to_string()),
+        };
+        err.into()
+    })
+}
+
+/// The store key of `GET url` under the rules; `Err(why)` when the rules do not cache it.
+fn url_key(rules: &anp_http::Rules, url: &str) -> anyhow::Result<Result<String, String>> {
+    use anp_http::{Decide, Decision};
+    let bad = || {
+        Error::invalid(
+            "cache purge",
+            format!("--url {url:?} is not an absolute http(s) URL: expected e.g. https://www.example.com/about"),
+        )
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let uri: http::Uri = url.parse().map_err(|_| bad())?;
+    let mut headers = http::HeaderMap::new();
+    if let Some(host) = parsed.host_str() {
+        let host = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        headers.insert(
+            http::header::HOST,
+            http::HeaderValue::from_str(&host).map_err(|_| bad())?,
+        );
+    }
+    Ok(match rules.decide(&http::Method::GET, &uri, &headers) {
+        Decision::Cache(c) => Ok(c.key),
+        Decision::Bypass(b) => Err(format!(
+            "the rules ({}) do not cache GET {url} ({}): nothing is stored under it",
+            rules.file(),
+            b.reason
+        )),
+    })
+}
+
 async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     // What the CDNs purge, checked before anything is purged.
     let url_prefix = p
@@ -289,10 +370,31 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
     if let Some(u) = &p.what.url {
         out.what = "url";
         out.target = u.clone();
-        out.store = false;
-        out.store_note = Some(
-            "the store is not purged by URL: purge its entries by tag or by URL prefix".to_owned(),
-        );
+        let rules = load_rules(p.rules.as_deref(), file.as_ref())?;
+        match rules.as_ref().map(|r| url_key(r, u)).transpose()? {
+            None => {
+                out.store = false;
+                out.store_note = Some(
+                    "no rules file (--rules, [http_cache] rules, ./cache.toml) to compute the \
+                     URL's cache key: purge the store by tag or URL prefix"
+                        .to_owned(),
+                );
+            }
+            Some(Err(why)) => {
+                out.store = false;
+                out.store_note = Some(why);
+            }
+            Some(Ok(key)) => match open_in(ctx, file.as_ref(), &namespace, false).await {
+                Ok(cache) => {
+                    out.entries = Some(u64::from(cache.delete(&key).await?));
+                }
+                Err(e) if is_not_found(&e) => {
+                    out.store = false;
+                    out.store_note = Some(format!("nothing stored to purge ({e})"));
+                }
+                Err(e) => return Err(e),
+            },
+        }
     } else {
         match open_in(ctx, file.as_ref(), &namespace, false).await {
             Ok(cache) => {
@@ -323,12 +425,7 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
                 }
             }
             // A site purging only its CDNs may never have opened this namespace.
-            Err(e)
-                if !targets.is_empty()
-                    && cdn_req.is_some()
-                    && e.downcast_ref::<Error>()
-                        .is_some_and(|a| a.kind() == alphanode::ErrorKind::NotFound) =>
-            {
+            Err(e) if !targets.is_empty() && cdn_req.is_some() && is_not_found(&e) => {
                 out.what = cdn_req.as_ref().map_or("key", |r| r.by().as_str());
                 out.target = p
                     .what
@@ -373,6 +470,16 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
                     "tag {:?} purged in namespace {}: every entry carrying it is invalid from \
                      now, in every process (a tag purge is O(1), so it does not count entries)\n",
                     out.target, out.namespace
+                ),
+                ("url", Some(n)) => format!(
+                    "url {:?}: {} in namespace {}\n",
+                    out.target,
+                    if n == 1 {
+                        "its entry deleted"
+                    } else {
+                        "nothing was stored under its key"
+                    },
+                    out.namespace
                 ),
                 ("prefix", Some(n)) => format!(
                     "{n} entries with prefix {:?} deleted in namespace {} (scanned the \

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::Ctx;
-use crate::config::parse_duration;
+use crate::config::{parse_duration, ConfigFile, ConfigFrom};
 use crate::output;
 use crate::runners::cdn_purge;
 
@@ -61,6 +61,13 @@ pub struct DeployPurgeArgs {
     /// (`--namespace`) and at every `[[cdn]]` target — the deploy tag your HTML routes carry.
     #[arg(long = "purge-tag", value_name = "TAG")]
     purge_tags: Vec<String>,
+    /// Purge the rules file's `defaults.deploy_tag` too (the tag HTML routes carry).
+    #[arg(long)]
+    purge_deploy_tag: bool,
+    /// The HTTP cache rules file for `--purge-deploy-tag` [default: `[http_cache] rules` of
+    /// the config, else ./cache.toml].
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Option<std::path::PathBuf>,
     /// The store namespace the tags are purged in (`anp proxy` and the HTTP cache layer use
     /// `http`).
     #[arg(long, short = 'n', default_value = "http", value_name = "NS")]
@@ -69,7 +76,7 @@ pub struct DeployPurgeArgs {
     /// must answer MISS (purged), then HIT (cached again), read from `X-Cache` or
     /// `Cache-Status`. Exit 8 otherwise. With `--verify`, CDN purges run in this process
     /// first.
-    #[arg(long = "verify", value_name = "URL", requires = "purge_tags")]
+    #[arg(long = "verify", value_name = "URL")]
     verify: Vec<String>,
     /// Wait this long between the purge and the first verify request, for other processes to
     /// drop the purged entries from their in-memory cache (at most ~100 ms while the store's
@@ -185,11 +192,51 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
 async fn mark(ctx: &Ctx, mark: DeployMark, p: DeployPurgeArgs) -> anyhow::Result<()> {
     // Everything the purge needs is checked before the marker is recorded.
     let settle = parse_duration("--verify-settle", &p.verify_settle)?;
-    let req = if p.purge_tags.is_empty() {
+    let mut tags = p.purge_tags.clone();
+    if p.purge_deploy_tag {
+        let Some(rules) = super::cache::load_rules(
+            p.rules.as_deref(),
+            p.config
+                .as_deref()
+                .map(|c| ConfigFile::read(c, ConfigFrom::Flag))
+                .as_ref(),
+        )?
+        else {
+            return Err(Error::not_found(
+                "deploy mark",
+                "--purge-deploy-tag: no rules file: expected --rules PATH, `[http_cache] rules` \
+                 in anp.toml, or ./cache.toml",
+            )
+            .into());
+        };
+        match &rules.defaults().deploy_tag {
+            Some(t) => tags.push(t.clone()),
+            None => {
+                return Err(Error::invalid(
+                    "deploy mark",
+                    format!(
+                        "--purge-deploy-tag: {} has no `[defaults] deploy_tag`: expected one \
+                         (e.g. deploy_tag = \"deploy\", carried by the HTML rules' tags), or \
+                         name the tag with --purge-tag",
+                        rules.file()
+                    ),
+                )
+                .into())
+            }
+        }
+    }
+    if tags.is_empty() && !p.verify.is_empty() {
+        return Err(Error::invalid(
+            "deploy mark",
+            "--verify needs something purged first: expected --purge-tag TAG or --purge-deploy-tag",
+        )
+        .into());
+    }
+    let req = if tags.is_empty() {
         None
     } else {
         Some(
-            PurgeRequest::new(PurgeBy::Tag, p.purge_tags.clone())
+            PurgeRequest::new(PurgeBy::Tag, tags)
                 .map_err(|e| Error::invalid("deploy mark", e.to_string()))?,
         )
     };
