@@ -33,8 +33,9 @@ pub enum DeployCommand {
         /// Free text.
         #[arg(long)]
         note: Option<String>,
+        // Boxed: the purge options make this variant much larger than the others.
         #[command(flatten)]
-        purge: DeployPurgeArgs,
+        purge: Box<DeployPurgeArgs>,
     },
     /// Record that the newest deploy was rolled back (a `rollback of VERSION` marker) and
     /// return deploy-sensitive cache namespaces to their previous generation, still warm.
@@ -189,7 +190,7 @@ pub async fn deploy(ctx: &Ctx, c: DeployCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn mark(ctx: &Ctx, mark: DeployMark, p: DeployPurgeArgs) -> anyhow::Result<()> {
+async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::Result<()> {
     // Everything the purge needs is checked before the marker is recorded.
     let settle = parse_duration("--verify-settle", &p.verify_settle)?;
     let mut tags = p.purge_tags.clone();
