@@ -359,7 +359,8 @@ where
                 }
                 let now = now_ms();
                 let w = &r.wire;
-                let ttl = (w.fresh_until_ms - now) / 1000;
+                // Whole seconds, rounded down: a response stale by 0.3 s says ttl=-1.
+                let ttl = (w.fresh_until_ms - now).div_euclid(1000);
                 let mut status = Status {
                     ttl: Some(ttl),
                     ..Status::default()

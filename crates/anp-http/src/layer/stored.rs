@@ -166,7 +166,7 @@ fn duration_ms(d: Duration) -> i64 {
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| duration_ms(d))
+        .map_or(0, duration_ms)
 }
 
 fn hex(bytes: &[u8]) -> String {
