@@ -76,8 +76,9 @@ mod service;
 mod stored;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use alphanode::cache::Cache;
+use alphanode::cache::{Cache, NamespaceOptions};
 
 pub use body::{BoxError, CacheBody};
 pub use headers::strip_hop_by_hop;
@@ -101,6 +102,7 @@ pub(crate) struct Shared {
     pub(crate) cache: Cache,
     pub(crate) metrics: LayerMetrics,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_lifetime: Duration,
     pub(crate) flights: Arc<Flights>,
 }
 
@@ -124,9 +126,7 @@ impl CacheLayer {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 8 << 20;
 
     /// A layer enforcing `decide`'s answers with `cache` (one namespace, e.g. `http`, opened by
-    /// the caller with [`alphanode::cache::CacheClient::namespace`]; its max lifetime must
-    /// cover every rule's edge TTL + stale-while-revalidate + stale-if-error, or those requests
-    /// pass through with the cache's refusal in `Cache-Status`).
+    /// the caller with [`alphanode::cache::CacheClient::namespace`]).
     pub fn new(decide: Arc<dyn Decide>, cache: Cache) -> CacheLayer {
         CacheLayer {
             shared: Arc::new(Shared {
@@ -134,6 +134,7 @@ impl CacheLayer {
                 cache,
                 metrics: LayerMetrics::new(),
                 max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+                max_lifetime: NamespaceOptions::default().max_lifetime,
                 flights: Arc::default(),
             }),
         }
@@ -146,6 +147,17 @@ impl CacheLayer {
     /// larger bodies are served but not stored (the cache logs a warning).
     pub fn max_body_bytes(mut self, bytes: usize) -> CacheLayer {
         Arc::make_mut(&mut self.shared).max_body_bytes = bytes;
+        self
+    }
+
+    /// The namespace's [`NamespaceOptions::max_lifetime`] (default 1 day, the default of the
+    /// namespace too). A rule's windows are cut to fit in it — edge TTL first, then
+    /// stale-while-revalidate, then stale-if-error — so a 30-day asset rule stores for a day:
+    /// a purged tag's version is kept only that long, and an entry must not outlive it. `anp
+    /// cache purge` opens namespaces with the default, so keep the default unless every purge
+    /// goes through your own handle.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> CacheLayer {
+        Arc::make_mut(&mut self.shared).max_lifetime = lifetime;
         self
     }
 

@@ -170,6 +170,8 @@ struct Ctx<S> {
     template: Arc<Template>,
     action: Arc<CacheAction>,
     policy: Policy,
+    /// Edge TTL and stale-while-revalidate, as the policy has them.
+    windows: (Duration, Duration),
 }
 
 impl<S: Clone> Clone for Ctx<S> {
@@ -180,6 +182,7 @@ impl<S: Clone> Clone for Ctx<S> {
             template: self.template.clone(),
             action: self.action.clone(),
             policy: self.policy.clone(),
+            windows: self.windows,
         }
     }
 }
@@ -240,9 +243,17 @@ where
         )
         .await;
     }
-    let policy = Policy::fresh(action.edge_ttl)
-        .stale_while_revalidate(action.stale_while_revalidate)
-        .stale_if_error(action.stale_if_error)
+    // The windows fit in the namespace's max lifetime (tag purges are kept that long): the
+    // edge TTL first, then stale-while-revalidate, then stale-if-error.
+    let max = shared.max_lifetime;
+    let edge = action.edge_ttl.min(max);
+    let swr = action.stale_while_revalidate.min(max.saturating_sub(edge));
+    let sie = action
+        .stale_if_error
+        .min(max.saturating_sub(edge).saturating_sub(swr));
+    let policy = Policy::fresh(edge)
+        .stale_while_revalidate(swr)
+        .stale_if_error(sie)
         .tags(action.tags.iter().cloned());
     let ctx = Ctx {
         shared,
@@ -250,6 +261,7 @@ where
         template: Arc::new(Template::of(&req)),
         action: Arc::new(action),
         policy,
+        windows: (edge, swr),
     };
     cached(ctx, req, head, started).await
 }
@@ -640,7 +652,7 @@ where
         }
     };
     let vary = vary_names(&parts.headers).unwrap_or_default();
-    let windows = Windows::from_now(ctx.action.edge_ttl, ctx.action.stale_while_revalidate);
+    let windows = Windows::from_now(ctx.windows.0, ctx.windows.1);
     let whole = |parts: http::response::Parts, bytes: Bytes| {
         Response::from_parts(parts, CacheBody::full(bytes))
     };
