@@ -2,11 +2,16 @@
 //!
 //! - [`decision`]: what the rules decide for one request ([`Decision`]), and the [`Decide`]
 //!   seam between the rules and whatever enforces them (the tower layer, `anp proxy`).
+//! - [`rules`]: the rules file (`cache.toml`): parsed and checked ([`Rules::load`]), deciding
+//!   ([`Decide`] for [`Rules`]), explained ([`Rules::explain`]), its examples checked
+//!   ([`Rules::check`]) and linted ([`Rules::lint`]), exported to Cloudflare and Varnish.
 //! - [`layer`]: the tower/axum layer that enforces a [`Decide`] with the application cache
 //!   ([`CacheLayer`]), also used by `anp proxy`.
 
 pub mod decision;
 pub mod layer;
+pub mod rules;
 
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
 pub use layer::{CacheLayer, CacheService, LayerMetrics};
+pub use rules::{Rules, RulesError};

@@ -89,7 +89,8 @@ enum Command {
     /// Live workers and schedulers (id, host, pid, version, queues, kinds, heartbeat).
     Workers(output::ListArgs),
     /// The application cache: `get KEY`, `set KEY JSON [--ttl 60s] [--tag T]…`,
-    /// `purge (--key K | --tag T | --prefix P)`, `stats`; `--namespace NS` on each.
+    /// `purge (--key K | --tag T | --prefix P)`, `stats`; `--namespace NS` on each. The HTTP
+    /// cache rules file: `rules check|explain|export`.
     #[command(subcommand)]
     Cache(cli::cache::CacheCommand),
     /// Deploy markers: `mark --version V [--owner O] [--rollback CMD] [--note TEXT]`,
@@ -155,6 +156,7 @@ async fn run(ctx: &cli::Ctx, command: Command) -> anyhow::Result<u8> {
     let command = match command {
         Command::Status => return cli::status::status(ctx).await,
         Command::Doctor(a) => return cli::doctor::run(ctx, a).await,
+        Command::Cache(cli::cache::CacheCommand::Rules(r)) => return cli::cache_rules::run(ctx, r),
         other => other,
     };
     match command {

@@ -102,6 +102,10 @@ pub(crate) struct Lead {
     pub(crate) tags: Vec<(Tag, u64)>,
     /// A stale value exists: a caller without the lease serves it instead of waiting.
     pub(crate) has_stale: bool,
+    /// The caller found no entry at all. Another process may store the value and free its
+    /// lease between that read and this flight's lease, so once the lease is taken the store
+    /// is read again before computing (one more round trip on a miss, none on a hit).
+    pub(crate) recheck: bool,
 }
 
 impl Lead {
@@ -141,7 +145,14 @@ impl Lead {
         let store = &self.shared.store;
         let token = rand::rng().random_range(1..=u64::MAX);
         let (mut lease, held_elsewhere) = match store.cache_lease_acquire(self.lease(token)).await {
-            Ok(true) => (Some(token), false),
+            Ok(true) => {
+                if self.recheck {
+                    if let Some(entry) = self.stored_since_lease(token).await {
+                        return Ok(entry);
+                    }
+                }
+                (Some(token), false)
+            }
             Ok(false) => (None, true),
             Err(err) => {
                 // The store is down: compute without a lease (no cross-process protection).
@@ -270,42 +281,10 @@ impl Lead {
         let deadline = Instant::now() + self.shared.options.lock_wait;
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(25)).await;
-            let now = self.shared.options.clock.now();
-            let read = self
-                .shared
-                .store
-                .cache_read(CacheReadParams {
-                    ns: self.ns.ns.clone(),
-                    generation: self.generation,
-                    key: self.key.clone(),
-                    tags: self.tags.iter().map(|(t, _)| t.clone()).collect(),
-                    with_generation: false,
-                    now,
-                })
-                .await;
-            let Ok(read) = read else {
-                return Waited::GaveUp;
-            };
-            if let Some(bytes) = read.entry {
-                if let Ok(env) = Envelope::decode(&bytes) {
-                    let current: Vec<(Tag, u64)> = self
-                        .tags
-                        .iter()
-                        .map(|(t, _)| t.clone())
-                        .zip(read.tag_versions.iter().copied())
-                        .collect();
-                    let f = env.freshness_given(now.as_millisecond(), &current);
-                    if matches!(f, Freshness::Fresh | Freshness::Stale)
-                        && env
-                            .meta
-                            .tags
-                            .iter()
-                            .all(|(t, _)| current.iter().any(|(c, _)| c == t))
-                    {
-                        let entry = Arc::new(Entry::new(self.generation, env, bytes.len()));
-                        return Waited::Value(entry);
-                    }
-                }
+            match self.read_usable(true).await {
+                Err(()) => return Waited::GaveUp,
+                Ok(Some(entry)) => return Waited::Value(entry),
+                Ok(None) => {}
             }
             match self
                 .shared
@@ -313,12 +292,74 @@ impl Lead {
                 .cache_lease_acquire(self.lease(token))
                 .await
             {
-                Ok(true) => return Waited::Lease,
+                Ok(true) => {
+                    // The holder may have stored its value and freed the lease since the read
+                    // above: its write and release are one atomic step, so a second read sees it.
+                    return match self.stored_since_lease(token).await {
+                        Some(entry) => Waited::Value(entry),
+                        None => Waited::Lease,
+                    };
+                }
                 Ok(false) => {}
                 Err(_) => return Waited::GaveUp,
             }
         }
         Waited::GaveUp
+    }
+
+    /// Called with the lease just taken: a fresh value another process stored before freeing
+    /// its lease (the lease is then released again), or `None` to go on and compute.
+    async fn stored_since_lease(&self, token: u64) -> Option<Arc<Entry>> {
+        let entry = self.read_usable(false).await.ok().flatten()?;
+        let _ = self
+            .shared
+            .store
+            .cache_lease_release(self.lease(token))
+            .await;
+        Some(entry)
+    }
+
+    /// The entry stored under the key now if it is fresh (or, with `accept_stale`, stale) and
+    /// none of its tags was purged; `Err` when the store cannot be read.
+    async fn read_usable(&self, accept_stale: bool) -> Result<Option<Arc<Entry>>, ()> {
+        let now = self.shared.options.clock.now();
+        let read = self
+            .shared
+            .store
+            .cache_read(CacheReadParams {
+                ns: self.ns.ns.clone(),
+                generation: self.generation,
+                key: self.key.clone(),
+                tags: self.tags.iter().map(|(t, _)| t.clone()).collect(),
+                with_generation: false,
+                now,
+            })
+            .await
+            .map_err(|_| ())?;
+        let Some(bytes) = read.entry else {
+            return Ok(None);
+        };
+        let Ok(env) = Envelope::decode(&bytes) else {
+            return Ok(None);
+        };
+        let current: Vec<(Tag, u64)> = self
+            .tags
+            .iter()
+            .map(|(t, _)| t.clone())
+            .zip(read.tag_versions.iter().copied())
+            .collect();
+        let usable = match env.freshness_given(now.as_millisecond(), &current) {
+            Freshness::Fresh => true,
+            Freshness::Stale => accept_stale,
+            _ => false,
+        };
+        let tagged_alike = env
+            .meta
+            .tags
+            .iter()
+            .all(|(t, _)| current.iter().any(|(c, _)| c == t));
+        Ok((usable && tagged_alike)
+            .then(|| Arc::new(Entry::new(self.generation, env, bytes.len()))))
     }
 }
 

@@ -501,6 +501,7 @@ impl Cache {
             }
         };
         let generation = looked.generation;
+        let found_nothing = matches!(looked.found, Found::Miss);
         match looked.found {
             Found::Fresh(e) => {
                 if let Some(v) = e.decode::<T>() {
@@ -546,7 +547,8 @@ impl Cache {
             Found::Miss => {}
         }
         self.ns.counts.miss(key.as_str());
-        let lead = self.lead(&key, generation, policy, looked.tags, false);
+        let mut lead = self.lead(&key, generation, policy, looked.tags, false);
+        lead.recheck = found_nothing;
         let (flight, joined) = self.fly(lead, compute);
         if joined {
             bump(&self.ns.counts.lock_waits);
@@ -573,6 +575,7 @@ impl Cache {
             policy: policy.clone(),
             tags,
             has_stale,
+            recheck: false,
         }
     }
 

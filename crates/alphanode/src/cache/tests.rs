@@ -160,3 +160,150 @@ async fn resync_empties_l1() {
     shared.apply(WatchEvent::Resync);
     assert!(shared.l1.get(&ns, &key, 0, now.as_millisecond()).is_none());
 }
+
+/// A real store whose first compute-lease request is preceded by another process's whole
+/// flight: it takes the lease, stores its value fenced (which frees the lease) — all between
+/// this process's miss and its own lease request.
+#[cfg(feature = "sqlite")]
+#[derive(Debug)]
+struct RacedByAnotherProcess {
+    inner: Arc<dyn CacheStore>,
+    raced: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "sqlite")]
+#[async_trait]
+impl CacheStore for RacedByAnotherProcess {
+    async fn cache_read(&self, p: CacheReadParams) -> Result<CacheRead> {
+        self.inner.cache_read(p).await
+    }
+    async fn cache_tag_versions(&self, ns: Namespace, tags: Vec<Tag>) -> Result<Vec<u64>> {
+        self.inner.cache_tag_versions(ns, tags).await
+    }
+    async fn cache_write(&self, p: CacheWriteParams) -> Result<CacheWrite> {
+        self.inner.cache_write(p).await
+    }
+    async fn cache_delete(&self, p: CacheDeleteParams) -> Result<u64> {
+        self.inner.cache_delete(p).await
+    }
+    async fn cache_purge_tags(&self, p: TagPurgeParams) -> Result<()> {
+        self.inner.cache_purge_tags(p).await
+    }
+    async fn cache_purge_prefix(&self, p: CachePurgePrefixParams) -> Result<u64> {
+        self.inner.cache_purge_prefix(p).await
+    }
+    async fn cache_lease_acquire(&self, p: CacheLeaseParams) -> Result<bool> {
+        if !self.raced.swap(true, Ordering::SeqCst) {
+            let other = CacheLeaseParams {
+                token: p.token.wrapping_add(1).max(1),
+                ..p.clone()
+            };
+            assert!(self
+                .inner
+                .cache_lease_acquire(other.clone())
+                .await
+                .unwrap_or(false));
+            let env = super::flight::envelope(
+                &Policy::fresh(Duration::from_secs(60)),
+                &[],
+                p.now,
+                Duration::from_millis(1),
+                serde_json::value::to_raw_value("from the other process")
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
+            let bytes = env.encode();
+            let stored = self
+                .inner
+                .cache_write(CacheWriteParams {
+                    ns: p.ns.clone(),
+                    generation: p.generation,
+                    key: p.key.clone(),
+                    bytes,
+                    ttl: Duration::from_secs(60),
+                    lease: Some(other.token),
+                    now: p.now,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("the other process's write: {e}"));
+            assert_eq!(stored, CacheWrite::Applied);
+        }
+        self.inner.cache_lease_acquire(p).await
+    }
+    async fn cache_lease_renew(&self, p: CacheLeaseParams) -> Result<bool> {
+        self.inner.cache_lease_renew(p).await
+    }
+    async fn cache_lease_release(&self, p: CacheLeaseParams) -> Result<()> {
+        self.inner.cache_lease_release(p).await
+    }
+    async fn cache_namespace_register(&self, ns: Namespace, d: bool) -> Result<CacheNamespace> {
+        self.inner.cache_namespace_register(ns, d).await
+    }
+    async fn cache_namespace_list(&self) -> Result<Vec<CacheNamespace>> {
+        self.inner.cache_namespace_list().await
+    }
+    async fn cache_generation_move(
+        &self,
+        ns: Namespace,
+        m: GenerationMove,
+    ) -> Result<CacheNamespace> {
+        self.inner.cache_generation_move(ns, m).await
+    }
+    async fn cache_usage(&self, ns: Namespace, g: u64, now: jiff::Timestamp) -> Result<CacheUsage> {
+        self.inner.cache_usage(ns, g, now).await
+    }
+    async fn cache_prune(&self, now: jiff::Timestamp, limit: u32) -> Result<u64> {
+        self.inner.cache_prune(now, limit).await
+    }
+    async fn cache_publish(&self, origin: String, i: Invalidation) -> Result<()> {
+        self.inner.cache_publish(origin, i).await
+    }
+    async fn cache_watch(&self, sink: WatchSink) -> Result<CacheWatch> {
+        self.inner.cache_watch(sink).await
+    }
+    fn cache_watch_bound(&self) -> Duration {
+        self.inner.cache_watch_bound()
+    }
+    async fn cache_stats_record(&self, r: CacheStatsRecord) -> Result<()> {
+        self.inner.cache_stats_record(r).await
+    }
+    async fn cache_stats_query(&self, q: CacheStatsQueryParams) -> Result<Vec<CacheStatsRecord>> {
+        self.inner.cache_stats_query(q).await
+    }
+}
+
+/// Between this process's miss and its lease, another process computed, stored and freed the
+/// lease: the value it stored is served and nothing is computed a second time (the race that
+/// made `cache_stampede_computes_once` fail now and then on Redis Cluster).
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_value_stored_between_miss_and_lease_is_not_computed_again() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = Arc::new(RacedByAnotherProcess {
+        inner: backend.store().cache(),
+        raced: Default::default(),
+    });
+    let client = CacheClient::start(store, CacheOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cache = client
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let runs = Arc::new(AtomicU64::new(0));
+    let counted = runs.clone();
+    let v: String = cache
+        .get_or_compute(
+            "k",
+            &Policy::fresh(Duration::from_secs(60)),
+            move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::io::Error>("computed here".to_string())
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v, "from the other process");
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "computed a second time");
+}

@@ -4,10 +4,12 @@
 //! (`#[path]`), so not every item is used by every test binary.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anp_core::Store;
@@ -49,6 +51,10 @@ pub(crate) fn free_port() -> u16 {
 #[derive(Debug)]
 pub(crate) struct RedisServer {
     child: Option<Child>,
+    /// Started under a shell that SIGKILLs it when our end of its stdin closes — when this
+    /// struct drops, or when the test process exits in any way (so servers started ahead for
+    /// tests that never come are not left running).
+    watchdog: bool,
     pub(crate) port: u16,
     pub(crate) dir: PathBuf,
     args: Vec<String>,
@@ -73,6 +79,11 @@ impl RedisServer {
 
     /// A server writing into `dir` (kept by the caller); `port` reuses a port (restart).
     pub(crate) fn start_in(dir: &Path, extra: &[&str], port: Option<u16>) -> RedisServer {
+        RedisServer::start_in_with(dir, extra, port, false)
+    }
+
+    /// [`RedisServer::start_in`], optionally under the stdin watchdog (see `watchdog`).
+    fn start_in_with(dir: &Path, extra: &[&str], port: Option<u16>, watchdog: bool) -> RedisServer {
         require_redis();
         let port_given = port.is_some();
         for attempt in 0..5 {
@@ -94,6 +105,7 @@ impl RedisServer {
             args.extend(extra.iter().map(|s| s.to_string()));
             let mut s = RedisServer {
                 child: None,
+                watchdog,
                 port,
                 dir: dir.to_owned(),
                 args,
@@ -117,9 +129,22 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let mut cmd = if self.watchdog {
+            let mut sh = Command::new("sh");
+            sh.args([
+                "-c",
+                "redis-server \"$@\" & r=$!; read _ignored; kill -9 $r; wait $r",
+                "sh",
+            ]);
+            sh.stdin(Stdio::piped());
+            sh
+        } else {
+            let mut direct = Command::new("redis-server");
+            direct.stdin(Stdio::null());
+            direct
+        };
+        let child = cmd
             .args(&self.args)
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -178,7 +203,12 @@ impl RedisServer {
     /// SIGKILL, and reap.
     pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            if self.watchdog {
+                // Closing its stdin makes the shell SIGKILL the server and exit.
+                drop(c.stdin.take());
+            } else {
+                let _ = c.kill();
+            }
             let _ = c.wait();
         }
     }
@@ -226,7 +256,7 @@ impl RedisCluster {
             let port = free_port();
             let conf = tmp.path().join(format!("nodes-{port}.conf"));
             let conf = conf.display().to_string();
-            nodes.push(RedisServer::start_in(
+            nodes.push(RedisServer::start_in_with(
                 tmp.path(),
                 &[
                     "--cluster-enabled",
@@ -237,6 +267,7 @@ impl RedisCluster {
                     "5000",
                 ],
                 Some(port),
+                true,
             ));
         }
         // Joined by hand rather than with `redis-cli --cluster create`, whose join loop waits in
@@ -272,9 +303,34 @@ impl RedisCluster {
                 start.elapsed() < Duration::from_secs(30),
                 "the cluster did not reach cluster_state:ok with 3 known nodes"
             );
-            std::thread::sleep(Duration::from_millis(20));
+            // Each check runs six redis-cli processes: poll gently (the state takes ~2 s).
+            std::thread::sleep(Duration::from_millis(100));
         }
         RedisCluster { nodes, _tmp: tmp }
+    }
+
+    /// A new cluster, started ahead of time: Redis holds a new primary's cluster state at
+    /// `fail` for its first 2 s (`CLUSTER_WRITABLE_DELAY`), idle time that would otherwise be
+    /// paid by every test in turn, so a few clusters are kept starting in the background and
+    /// each call takes the oldest (and starts another). Every test still gets its own
+    /// cluster; the ones started for tests that never come die with the test process (their
+    /// servers run under the stdin watchdog).
+    pub(crate) fn take() -> RedisCluster {
+        const AHEAD: usize = 4;
+        static STARTING: Mutex<VecDeque<JoinHandle<RedisCluster>>> = Mutex::new(VecDeque::new());
+        let next = {
+            let mut starting = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+            while starting.len() < AHEAD + 1 {
+                starting.push_back(std::thread::spawn(RedisCluster::start));
+            }
+            starting.pop_front()
+        };
+        match next.map(JoinHandle::join) {
+            Some(Ok(cluster)) => cluster,
+            // A background start panicked (its message is on stderr): start one here, so the
+            // failure shows in this test with its own message.
+            _ => RedisCluster::start(),
+        }
     }
 
     /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
@@ -334,7 +390,7 @@ pub(crate) struct RedisClusterHarness {
 #[async_trait::async_trait]
 impl anp_conformance::Harness for RedisClusterHarness {
     async fn new() -> Self {
-        let cluster = tokio::task::spawn_blocking(RedisCluster::start)
+        let cluster = tokio::task::spawn_blocking(RedisCluster::take)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         RedisClusterHarness {

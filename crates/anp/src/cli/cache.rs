@@ -1,4 +1,5 @@
-//! `anp cache get|set|purge|stats`: the application cache from a shell.
+//! `anp cache get|set|purge|stats`: the application cache from a shell; `anp cache rules`
+//! (the HTTP cache rules file) is in `cache_rules.rs`.
 
 use std::time::Duration;
 
@@ -56,6 +57,10 @@ pub enum CacheCommand {
         #[arg(long, short = 'n', value_name = "NS")]
         namespace: Option<String>,
     },
+    /// The HTTP cache rules file (cache.toml): `check [--strict]`, `explain METHOD URL
+    /// [--header 'K: V']…`, `export --format cloudflare|varnish`; `--rules PATH` on each.
+    #[command(subcommand)]
+    Rules(super::cache_rules::RulesCommand),
 }
 
 /// `--namespace`.
@@ -174,6 +179,11 @@ pub async fn run(ctx: &Ctx, c: CacheCommand) -> anyhow::Result<()> {
             no_usage,
             namespace,
         } => stats(ctx, &since, !no_usage, namespace).await,
+        // Dispatched by main.rs (it has its own exit codes).
+        CacheCommand::Rules(r) => {
+            super::cache_rules::run(ctx, r)?;
+            Ok(())
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bench;
 pub mod bulk;
 pub mod cache;
+pub mod cache_rules;
 pub mod completions;
 pub mod cron;
 pub mod deploy;

@@ -170,6 +170,21 @@ impl ConfigFile {
             .map(str::to_owned))
     }
 
+    /// Its `[http_cache] rules`, the HTTP cache rules file, relative to the config's folder;
+    /// `None` when it names none. An error says why the file cannot be read.
+    pub fn http_cache_rules(&self) -> Result<Option<PathBuf>, String> {
+        let text = self.text.as_ref().map_err(String::clone)?;
+        let table = text.parse::<toml::Table>().map_err(|e| e.to_string())?;
+        let rules = table
+            .get("http_cache")
+            .and_then(|v| v.get("rules"))
+            .and_then(|v| v.as_str());
+        Ok(rules.map(|r| match self.path.parent() {
+            Some(dir) if Path::new(r).is_relative() => dir.join(r),
+            _ => PathBuf::from(r),
+        }))
+    }
+
     /// The whole config, checked ([`Config::parse`]).
     pub fn load(&self) -> Result<Config, Error> {
         match &self.text {

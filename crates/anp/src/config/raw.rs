@@ -26,6 +26,18 @@ pub(super) struct RawConfig {
     pub(super) job: Vec<RawJob>,
     #[serde(default)]
     pub(super) schedule: Vec<RawSchedule>,
+    // Read on its own by `anp cache rules` ([`super::ConfigFile::http_cache_rules`]); here
+    // only so the key is known.
+    #[allow(dead_code)]
+    pub(super) http_cache: Option<RawHttpCache>,
+}
+
+/// `[http_cache]`: where the HTTP cache rules file is (`anp cache rules`, `anp proxy`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttpCache {
+    #[allow(dead_code)]
+    pub(super) rules: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
