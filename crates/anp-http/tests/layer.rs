@@ -710,3 +710,67 @@ async fn two_layers_on_one_store_share_their_entries() {
     assert_eq!(get(&b).await, "HIT");
     assert_eq!(up.count("/static/shared"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_rules_file_drives_the_layer() {
+    let rules = anp_http::Rules::parse(
+        r#"
+[bypass]
+session_cookies = ["session"]
+
+[[rule]]
+name = "static"
+owner = "web"
+expected = "hit ratio above 90% on /static"
+rollback = "set action = bypass"
+match = { prefix = "/static/" }
+action = "cache"
+edge_ttl = "60s"
+browser_ttl = "10s"
+tags = ["static"]
+statuses = [200]
+"#,
+        "cache.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cache = open_cache(&dir.path().join("anp.db")).await;
+    let up = Arc::new(Upstream::default());
+    let router = Router::new()
+        .fallback(app)
+        .with_state(up.clone())
+        .layer(CacheLayer::new(Arc::new(rules), cache.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let s = Site {
+        base: format!("http://{addr}"),
+        up,
+        cache,
+        metrics: LayerMetrics::new(),
+        http: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+        _dir: Some(dir),
+    };
+    assert_eq!(s.get("/static/site.css").await.x_cache(), "MISS");
+    let hit = s.get("/static/site.css").await;
+    assert_eq!(hit.x_cache(), "HIT");
+    assert_eq!(hit.header("cache-control"), "public, max-age=10");
+    let logged_in = s
+        .request(Method::GET, "/static/site.css", &[("cookie", "session=1")])
+        .await;
+    assert_eq!(logged_in.x_cache(), "BYPASS", "{logged_in:?}");
+    let with_auth = s
+        .request(
+            Method::HEAD,
+            "/static/site.css",
+            &[("authorization", "Basic eDp5")],
+        )
+        .await;
+    assert_eq!(with_auth.x_cache(), "BYPASS");
+    assert_eq!(s.get("/elsewhere").await.x_cache(), "BYPASS");
+    assert_eq!(s.up.count("/static/site.css"), 3);
+}

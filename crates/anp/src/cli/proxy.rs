@@ -5,13 +5,14 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use alphanode::cache::{CacheClient, CacheOptions, NamespaceOptions};
 use alphanode::Error;
 use anp_http::layer::strip_hop_by_hop;
-use anp_http::{BypassAction, CacheLayer, Decide, Decision, LayerMetrics};
+use anp_http::{BypassAction, CacheLayer, Decide, Decision, LayerMetrics, Rules, RulesError};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::header::{self, HeaderMap, HeaderValue};
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tower::Layer;
 
 use super::Ctx;
+use crate::config::ConfigFile;
 
 /// Options of `anp proxy`.
 #[derive(clap::Args, Debug)]
@@ -36,6 +38,10 @@ pub struct ProxyArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// The cache rules file [default: `[http_cache] rules` of ANP_CONFIG or ./anp.toml, else
+    /// ./cache.toml if it exists; without one every request passes through].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
     /// Serve /metrics (Prometheus text: per-rule hit, miss, stale, bypass counts and upstream
     /// time) on this address; off when not given.
     #[arg(long, value_name = "ADDR")]
@@ -88,6 +94,36 @@ impl Upstream {
             scheme: Scheme::HTTP,
             authority,
         })
+    }
+}
+
+/// The rules file to enforce: `--rules`, else the config's `[http_cache] rules`, else
+/// `./cache.toml` when it exists; `None` when there is none.
+fn rules_path(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_owned());
+    }
+    if let Some(file) = ConfigFile::discover() {
+        match file.http_cache_rules() {
+            Ok(Some(p)) => return Some(p),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                config = %file.path.display(),
+                error = %e,
+                "cannot read the config; its [http_cache] rules is ignored"
+            ),
+        }
+    }
+    let default = PathBuf::from("cache.toml");
+    default.exists().then_some(default)
+}
+
+/// A rules file that cannot be used: not found (exit 4) or invalid (exit 2), as `anp cache
+/// rules` reports it.
+fn rules_error(e: &RulesError) -> Error {
+    match e.io {
+        Some(std::io::ErrorKind::NotFound) => Error::not_found("cache rules", e.to_string()),
+        _ => Error::invalid("cache rules", e.to_string()),
     }
 }
 
@@ -214,7 +250,17 @@ async fn listen(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener,
 /// Runs `anp proxy` until SIGTERM/SIGINT.
 pub async fn run(ctx: &Ctx, a: ProxyArgs) -> anyhow::Result<()> {
     let upstream = Arc::new(Upstream::parse(&a.upstream)?);
-    let decide: Arc<dyn Decide> = Arc::new(NoRules);
+    let decide: Arc<dyn Decide> = match rules_path(a.rules.as_deref()) {
+        Some(path) => {
+            let rules = Rules::load(&path).map_err(|e| rules_error(&e))?;
+            tracing::info!(rules = %path.display(), count = rules.rules().len(), "anp proxy: cache rules loaded");
+            Arc::new(rules)
+        }
+        None => {
+            tracing::warn!("anp proxy: no rules file (--rules, [http_cache] rules, ./cache.toml): every request passes through");
+            Arc::new(NoRules)
+        }
+    };
     let backend = ctx.open(None).await?;
     // Stored values are the base64 body plus headers: leave room over the body limit.
     let options = CacheOptions {
