@@ -514,6 +514,7 @@ async fn vary_keeps_the_variants_apart() {
         (en.x_cache(), en.body.as_str()),
         ("MISS", "/static/vary #1 lang=en")
     );
+    assert!(en.header("cache-status").contains("fwd=uri-miss"), "{en:?}");
     let fr = get("fr").await;
     assert_eq!(
         (fr.x_cache(), fr.body.as_str()),

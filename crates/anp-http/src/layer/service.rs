@@ -331,6 +331,8 @@ where
     let rule = ctx.action.rule.clone();
     let mut upstream: Option<Duration> = None;
     let mut fetched_any = false;
+    // Why the request went forward: the primary key missed, or only this request's variant.
+    let mut fwd = "vary-miss";
     let mut collapsed = false;
     let mut key = ctx.action.key.clone();
     let mut expect = Expect::Primary;
@@ -349,6 +351,7 @@ where
             } if matches!(expect, Expect::Primary) => {
                 if fetched {
                     fetched_any = true;
+                    fwd = "uri-miss";
                     collapsed = own.is_none();
                     upstream = own_mail.and_then(|m| m.0);
                 }
@@ -380,7 +383,7 @@ where
                 let counted = if fetched_any {
                     status.x_cache = "MISS";
                     status.fwd = Some(if matches!(expect, Expect::Variant { .. }) {
-                        "vary-miss"
+                        fwd
                     } else {
                         "uri-miss"
                     });
