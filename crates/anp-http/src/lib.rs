@@ -7,12 +7,16 @@
 //!   ([`Rules::check`]) and linted ([`Rules::lint`]), exported to Cloudflare and Varnish.
 //! - [`purge`]: purging CDNs ([`CdnTarget`]: Varnish, Cloudflare) by tag, prefix or URL, with
 //!   bounded retries ([`PurgeClient`]).
+//! - [`layer`]: the tower/axum layer that enforces a [`Decide`] with the application cache
+//!   ([`CacheLayer`]), also used by `anp proxy`.
 
 pub mod decision;
+pub mod layer;
 pub mod purge;
 pub mod rules;
 
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
+pub use layer::{CacheLayer, CacheService, LayerMetrics};
 pub use purge::{
     CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest, PurgeRetry,
 };

@@ -77,6 +77,9 @@ enum Command {
     Status,
     /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
     Serve(web::ServeArgs),
+    /// The HTTP cache in front of any web app: `--upstream http://HOST:PORT`, cached per the
+    /// rules, everything else streamed through.
+    Proxy(cli::proxy::ProxyArgs),
     /// Check config, store, schema, durability and security settings; say what to fix.
     Doctor(cli::doctor::DoctorArgs),
     /// Write a verified, store-independent backup file (a consistent snapshot on SQLite).
@@ -122,7 +125,7 @@ fn main() -> ExitCode {
         cli.verbose,
         matches!(
             cli.command,
-            Command::Work(_) | Command::Scheduler(_) | Command::Serve(_)
+            Command::Work(_) | Command::Scheduler(_) | Command::Serve(_) | Command::Proxy(_)
         ),
     );
     // Two blocking threads: the SQLite store runs all its work on Tokio's blocking pool and
@@ -162,6 +165,7 @@ async fn run(ctx: &cli::Ctx, command: Command) -> anyhow::Result<u8> {
         Command::Backup(a) => cli::backup::backup(ctx, a).await,
         Command::Restore(a) => cli::backup::restore(ctx, a).await,
         Command::Serve(a) => web::run(ctx, a).await,
+        Command::Proxy(a) => cli::proxy::run(ctx, a).await,
         Command::Deploy(c) => cli::deploy::deploy(ctx, c).await,
         Command::Cache(c) => cli::cache::run(ctx, c).await,
         Command::Enqueue(a) => cli::enqueue::run(ctx, a).await,

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod enqueue;
 pub mod jobs;
+pub mod proxy;
 pub mod queues;
 pub mod schedules;
 pub mod status;
