@@ -314,21 +314,26 @@ async fn bad_arguments_are_refused_and_sigterm_stops_it_cleanly() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let upstream = start_app(Arc::new(Upstream::default())).await;
     let mut proxy = start_proxy(&sqlite(&dir), &upstream, &[]).await;
+    let status = sigterm(&mut proxy).await;
+    assert!(status.success(), "{status:?}");
+}
+
+/// SIGTERM to the proxy; its exit status once it stopped.
+async fn sigterm(proxy: &mut Proxy) -> std::process::ExitStatus {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(proxy.child.id()).unwrap_or(0));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
         .unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
+    loop {
         if let Some(s) = proxy.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
-            break s;
+            return s;
         }
         assert!(
             Instant::now() < deadline,
             "anp proxy did not stop on SIGTERM"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    }
 }
 
 /// The rules of the tests below: `/assets/` is cached for a minute (tags `assets` and
@@ -373,12 +378,10 @@ async fn get(c: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> (Strin
     (x_cache, r.text().await.unwrap_or_default(), cookie)
 }
 
-/// `anp --store STORE cache purge -n http --tag TAG`.
+/// `anp --store STORE cache purge --tag TAG` (no `-n`: every namespace, `http` among them).
 fn purge_tag(store: &str, tag: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_anp"))
-        .args([
-            "--store", store, "cache", "purge", "-n", "http", "--tag", tag,
-        ])
+        .args(["--store", store, "cache", "purge", "--tag", tag])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -394,9 +397,10 @@ async fn with_rules_assets_hit_sessions_bypass_cookies_stay_private_and_purges_a
     let store = sqlite(&dir);
     let up = Arc::new(Upstream::default());
     let upstream = start_app(up.clone()).await;
-    let proxy = start_proxy(&store, &upstream, &["--rules", &rules_file(&dir)]).await;
+    let mut proxy = start_proxy(&store, &upstream, &["--rules", &rules_file(&dir)]).await;
     let c = reqwest::Client::new();
-    let url = |p: &str| format!("{}{p}", proxy.base);
+    let base = proxy.base.clone();
+    let url = |p: &str| format!("{base}{p}");
 
     assert_eq!(get(&c, &url("/assets/app.js"), &[]).await.0, "MISS");
     for _ in 0..3 {
@@ -480,6 +484,52 @@ async fn with_rules_assets_hit_sessions_bypass_cookies_stay_private_and_purges_a
     ] {
         assert!(text.contains(line), "{line} not in\n{text}");
     }
+
+    // The same counts reach the store (flushed on shutdown): `anp status` shows the hit ratio
+    // and bypass rate per rule, beside each rule's owner, expectation and rollback from the
+    // rules file (found as ./cache.toml).
+    assert!(sigterm(&mut proxy).await.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_anp"))
+        .current_dir(dir.path())
+        .env_remove("ANP_CONFIG")
+        .args(["--store", &store, "--json", "status"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let http = &status["cache"]["http"];
+    let rule = |name: &str| {
+        http["rules"]
+            .as_array()
+            .and_then(|rules| rules.iter().find(|r| r["rule"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("rule {name} not in {http}"))
+    };
+    assert_eq!(rule("none")["bypass_rate_15m"], 1.0, "{http}");
+    // The session-cookie requests count under the built-in bypass that decided.
+    assert_eq!(
+        rule("bypass.session_cookies")["bypass_rate_15m"],
+        1.0,
+        "{http}"
+    );
+    let assets = rule("assets");
+    let hit = assets["hit_ratio_15m"].as_f64().unwrap_or(0.0);
+    assert!(hit > 0.0 && hit < 1.0, "{assets}");
+    assert_eq!(assets["bypass_rate_15m"], 0.0, "{assets}");
+    assert!(
+        http["total"]["requests_15m"].as_u64().unwrap_or(0) >= 10,
+        "{http}"
+    );
+    let card = &status["http_rules"][0];
+    assert_eq!(card["name"], "assets", "{status}");
+    assert_eq!(card["owner"], "web");
+    assert_eq!(card["expected"], "hit ratio above 90% on /assets");
+    assert_eq!(card["figures"]["rule"], "assets");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,8 +59,8 @@ pub use monitor::{
 pub use queues::PURGE_BATCH;
 pub use schedules::ScheduleDetail;
 pub use status::{
-    CacheStatus, DeployVerdict, DeployWindow, Failing, LastDeploy, ProcessSeen, ScheduleProblem,
-    Slow, Status, TopError, Up, Window,
+    CacheStatus, DeployVerdict, DeployWindow, Failing, HttpCacheStatus, HttpRuleStatus, LastDeploy,
+    ProcessSeen, ScheduleProblem, Slow, Status, TopError, Up, Window,
 };
 
 /// Operator actions and questions on one store. Cheap to clone.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anp_core::cache::{CacheCounts, RequestCounts};
 use anp_core::job::{ts_add, ts_sub};
 use anp_core::monitor::{minute_of, StatCounts, StatKey};
 use anp_core::{JobState, Result};
@@ -66,6 +67,99 @@ pub struct CacheStatus {
     pub hit_ratio_before_deploy: Option<f64>,
     /// The same in the window after it.
     pub hit_ratio_after_deploy: Option<f64>,
+    /// The HTTP cache (`anp proxy`, the tower layer): `None` when no HTTP layer recorded a
+    /// request in the last 15 minutes nor around the last deploy.
+    pub http: Option<HttpCacheStatus>,
+}
+
+/// The HTTP cache part of [`CacheStatus`], summed over every process and namespace.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpCacheStatus {
+    /// All rules together.
+    pub total: HttpRuleStatus,
+    /// Per rule that answered requests in either window, by name (`none`: no rule matched).
+    pub rules: Vec<HttpRuleStatus>,
+}
+
+/// One rule's (or all rules') requests now and around the last deploy.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpRuleStatus {
+    /// The rule (`*` for the total, `none` for requests no rule matched).
+    pub rule: String,
+    /// Requests answered in the last 15 minutes.
+    pub requests_15m: u64,
+    /// Of the requests the rules said to cache, the share served from the cache (fresh or
+    /// stale) in the last 15 minutes ([`RequestCounts::hit_ratio`]).
+    pub hit_ratio_15m: Option<f64>,
+    /// Of all requests, the share passed through uncached in the last 15 minutes.
+    pub bypass_rate_15m: Option<f64>,
+    /// Upstream p99 (ms, bucket bound) in the last 15 minutes.
+    pub upstream_p99_ms_15m: Option<f64>,
+    /// Hit ratio in the window before the last deploy marker.
+    pub hit_ratio_before_deploy: Option<f64>,
+    /// Hit ratio in the window after it.
+    pub hit_ratio_after_deploy: Option<f64>,
+    /// Bypass rate before the last deploy marker.
+    pub bypass_rate_before_deploy: Option<f64>,
+    /// Bypass rate after it.
+    pub bypass_rate_after_deploy: Option<f64>,
+}
+
+impl HttpRuleStatus {
+    fn of(
+        rule: &str,
+        recent: Option<&RequestCounts>,
+        around: Option<(Option<&RequestCounts>, Option<&RequestCounts>)>,
+    ) -> HttpRuleStatus {
+        let (before, after) = around.unwrap_or((None, None));
+        HttpRuleStatus {
+            rule: rule.to_owned(),
+            requests_15m: recent.map_or(0, RequestCounts::requests),
+            hit_ratio_15m: recent.and_then(RequestCounts::hit_ratio),
+            bypass_rate_15m: recent.and_then(RequestCounts::bypass_rate),
+            upstream_p99_ms_15m: recent.and_then(|c| c.upstream.quantile_ms(0.99)),
+            hit_ratio_before_deploy: before.and_then(RequestCounts::hit_ratio),
+            hit_ratio_after_deploy: after.and_then(RequestCounts::hit_ratio),
+            bypass_rate_before_deploy: before.and_then(RequestCounts::bypass_rate),
+            bypass_rate_after_deploy: after.and_then(RequestCounts::bypass_rate),
+        }
+    }
+}
+
+/// The HTTP part of the status from the counts of the last 15 minutes and (when there is a
+/// deploy marker) the windows before and after it.
+fn http_status(
+    recent: &CacheCounts,
+    around: Option<(&CacheCounts, &CacheCounts)>,
+) -> Option<HttpCacheStatus> {
+    let mut names: std::collections::BTreeSet<&String> = recent.requests.keys().collect();
+    if let Some((b, a)) = around {
+        names.extend(b.requests.keys());
+        names.extend(a.requests.keys());
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let totals = (
+        recent.requests_total(),
+        around.map(|(b, a)| (b.requests_total(), a.requests_total())),
+    );
+    let total = HttpRuleStatus::of(
+        "*",
+        Some(&totals.0),
+        totals.1.as_ref().map(|(b, a)| (Some(b), Some(a))),
+    );
+    let rules = names
+        .into_iter()
+        .map(|name| {
+            HttpRuleStatus::of(
+                name,
+                recent.requests.get(name),
+                around.map(|(b, a)| (b.requests.get(name), a.requests.get(name))),
+            )
+        })
+        .collect();
+    Some(HttpCacheStatus { total, rules })
 }
 
 /// Is it up: the store answers, and workers and schedulers heartbeat.
@@ -374,18 +468,20 @@ impl Admin {
             all
         };
         let recent = total(self.cache_counts(ts_sub(now, RECENT), now, None).await?);
-        let (mut before, mut after) = (None, None);
+        let mut around = None;
         if let (Some(m), Some(w)) = (&deploy.last, deploy.window_minutes) {
             let w = Duration::from_secs(w * 60);
-            before = total(self.cache_counts(ts_sub(m.at, w), m.at, None).await?).hit_ratio();
-            after = total(self.cache_counts(m.at, ts_add(m.at, w), None).await?).hit_ratio();
+            let before = total(self.cache_counts(ts_sub(m.at, w), m.at, None).await?);
+            let after = total(self.cache_counts(m.at, ts_add(m.at, w), None).await?);
+            around = Some((before, after));
         }
         Ok(CacheStatus {
             namespaces: self.cache_namespaces().await?.len(),
             lookups_15m: recent.lookups(),
             hit_ratio_15m: recent.hit_ratio(),
-            hit_ratio_before_deploy: before,
-            hit_ratio_after_deploy: after,
+            hit_ratio_before_deploy: around.as_ref().and_then(|(b, _)| b.hit_ratio()),
+            hit_ratio_after_deploy: around.as_ref().and_then(|(_, a)| a.hit_ratio()),
+            http: http_status(&recent, around.as_ref().map(|(b, a)| (b, a))),
         })
     }
 

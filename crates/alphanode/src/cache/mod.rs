@@ -50,7 +50,7 @@ use std::time::Duration;
 
 pub use anp_core::cache::{
     CacheCounts, CacheKey, CacheNamespace, CacheStatsRecord, CacheUsage, GenerationMove, Namespace,
-    Tag,
+    RequestCounts, RequestOutcome, Tag,
 };
 use anp_core::cache::{
     CacheDeleteParams, CachePurgePrefixParams, CacheReadParams, CacheWriteParams, Envelope,
@@ -165,6 +165,20 @@ struct Looked {
 }
 
 impl Cache {
+    /// Counts one HTTP request an HTTP cache layer answered with this namespace under `rule`
+    /// (`none` when no rule matched): its outcome, and the upstream call it made (how long
+    /// to the response head, whether it failed), when it made one. Flushed to the store with
+    /// the namespace's other counts, so `anp status` and `anp cache stats` show hit ratio and
+    /// bypass rate per rule summed over every process ([`CacheCounts::requests`]).
+    pub fn record_request(
+        &self,
+        rule: &str,
+        outcome: Option<RequestOutcome>,
+        upstream: Option<(Duration, bool)>,
+    ) {
+        self.ns.counts.request(rule, outcome, upstream);
+    }
+
     /// The namespace's name.
     pub fn namespace(&self) -> &Namespace {
         &self.ns.ns

@@ -2,12 +2,12 @@
 //! `CacheOptions::stats_interval` (`anp cache stats`, `anp status`, `/metrics` read them back,
 //! summed over every process).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anp_core::cache::CacheCounts;
+use anp_core::cache::{CacheCounts, RequestCounts, RequestOutcome};
 use anp_core::monitor::Histogram;
 
 /// Most distinct keys whose misses are counted per interval (the top 10 are kept).
@@ -34,7 +34,12 @@ pub(crate) struct Counters {
 struct Slow {
     compute: Histogram,
     misses: HashMap<String, u64>,
+    requests: BTreeMap<String, RequestCounts>,
 }
+
+/// Most distinct rule names whose HTTP requests are counted per interval (a rules file has a
+/// handful; the bound only guards against a caller passing request data as the rule).
+const REQUEST_RULES: usize = 256;
 
 pub(crate) fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
@@ -57,14 +62,39 @@ impl Counters {
         slow.compute.record(took);
     }
 
+    /// Counts one HTTP request answered under `rule`; `upstream`: the upstream call it made,
+    /// how long it took and whether it failed.
+    pub(crate) fn request(
+        &self,
+        rule: &str,
+        outcome: Option<RequestOutcome>,
+        upstream: Option<(Duration, bool)>,
+    ) {
+        let mut slow = self.slow.lock().unwrap_or_else(|p| p.into_inner());
+        if !slow.requests.contains_key(rule) && slow.requests.len() >= REQUEST_RULES {
+            return;
+        }
+        let c = slow.requests.entry(rule.to_owned()).or_default();
+        if let Some(o) = outcome {
+            c.count(o);
+        }
+        if let Some((took, failed)) = upstream {
+            c.upstream.record(took);
+            if failed {
+                c.upstream_errors += 1;
+            }
+        }
+    }
+
     /// The counts since the last take (or since start), resetting them.
     pub(crate) fn take(&self) -> CacheCounts {
         let t = |c: &AtomicU64| c.swap(0, Ordering::Relaxed);
-        let (compute, misses) = {
+        let (compute, misses, requests) = {
             let mut slow = self.slow.lock().unwrap_or_else(|p| p.into_inner());
             (
                 std::mem::take(&mut slow.compute),
                 std::mem::take(&mut slow.misses),
+                std::mem::take(&mut slow.requests),
             )
         };
         let mut top: Vec<(String, u64)> = misses.into_iter().collect();
@@ -84,6 +114,7 @@ impl Counters {
             store_errors: t(&self.store_errors),
             compute,
             top_misses: top,
+            requests,
         }
     }
 
@@ -106,6 +137,9 @@ impl Counters {
         for (k, n) in &c.top_misses {
             *slow.misses.entry(k.clone()).or_default() += n;
         }
+        for (rule, r) in &c.requests {
+            slow.requests.entry(rule.clone()).or_default().add(r);
+        }
     }
 }
 
@@ -118,4 +152,5 @@ pub(crate) fn is_empty(c: &CacheCounts) -> bool {
         && c.purges == 0
         && c.undecodable == 0
         && c.store_errors == 0
+        && c.requests.is_empty()
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anp_core::cache::{CacheCounts, CacheStatsQueryParams, CacheStatsRecord};
+use anp_core::cache::{CacheCounts, CacheStatsQueryParams, CacheStatsRecord, RequestOutcome};
 use jiff::Timestamp;
 
 use super::{cache_of, ns};
@@ -20,6 +20,12 @@ fn record(at: Timestamp, process: &str, n: &str, hits: u64) -> CacheStatsRecord 
         ..CacheCounts::default()
     };
     counts.compute.record(Duration::from_millis(12));
+    // What an HTTP cache layer counts per rule comes back whole too.
+    let rule = counts.requests.entry("assets".to_owned()).or_default();
+    rule.count(RequestOutcome::Hit);
+    rule.count(RequestOutcome::Bypass);
+    rule.upstream_errors = hits;
+    rule.upstream.record(Duration::from_millis(3));
     CacheStatsRecord {
         at,
         process: process.to_owned(),

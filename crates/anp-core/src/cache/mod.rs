@@ -17,8 +17,8 @@ pub use envelope::{Envelope, EnvelopeMeta, Freshness, ENVELOPE_VERSION};
 pub use store::{
     CacheCounts, CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams,
     CacheRead, CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheUsage,
-    CacheWatch, CacheWrite, CacheWriteParams, GenerationMove, Invalidation, TagPurgeParams,
-    WatchEvent, WatchSink,
+    CacheWatch, CacheWrite, CacheWriteParams, GenerationMove, Invalidation, RequestCounts,
+    RequestOutcome, TagPurgeParams, WatchEvent, WatchSink,
 };
 
 /// A cache namespace: 1–64 characters of `[a-z0-9_.-]`, starting with a letter or digit. Every

@@ -4,6 +4,7 @@
 //! [`Store::cache`](crate::Store::cache). The library (`alphanode::cache`) builds every policy
 //! — freshness, tags, stampede protection, L1 — on these primitives; a backend only stores.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -271,6 +272,90 @@ pub struct CacheCounts {
     pub compute: Histogram,
     /// Keys with the most misses, most first (at most 10).
     pub top_misses: Vec<(String, u64)>,
+    /// Requests an HTTP cache layer (`anp proxy`, `anp_http::CacheLayer`) answered with this
+    /// namespace, by the rule that decided (`none`: no rule matched). Empty for namespaces no
+    /// HTTP layer uses; absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, RequestCounts>,
+}
+
+/// What an HTTP cache layer did with the requests of one rule over one interval.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// Served fresh from the cache.
+    pub hits: u64,
+    /// Fetched from the upstream and stored.
+    pub misses: u64,
+    /// Served stale (stale-while-revalidate, or stale-if-error when the upstream failed).
+    pub stale: u64,
+    /// Passed through: a bypass condition or rule, or no rule matched.
+    pub bypasses: u64,
+    /// The rule said cache but the response could not be stored (`Set-Cookie`, `private`,
+    /// an unlisted status, too large): passed to its own client only.
+    pub uncacheable: u64,
+    /// Upstream 5xx answers and failed upstream calls.
+    pub upstream_errors: u64,
+    /// Time to the upstream's response head, for every upstream call.
+    pub upstream: Histogram,
+}
+
+/// What an HTTP cache layer did with one request, for [`RequestCounts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// See [`RequestCounts::hits`].
+    Hit,
+    /// See [`RequestCounts::misses`].
+    Miss,
+    /// See [`RequestCounts::stale`].
+    Stale,
+    /// See [`RequestCounts::bypasses`].
+    Bypass,
+    /// See [`RequestCounts::uncacheable`].
+    Uncacheable,
+}
+
+impl RequestCounts {
+    /// Counts one request.
+    pub fn count(&mut self, outcome: RequestOutcome) {
+        let n = match outcome {
+            RequestOutcome::Hit => &mut self.hits,
+            RequestOutcome::Miss => &mut self.misses,
+            RequestOutcome::Stale => &mut self.stale,
+            RequestOutcome::Bypass => &mut self.bypasses,
+            RequestOutcome::Uncacheable => &mut self.uncacheable,
+        };
+        *n += 1;
+    }
+
+    /// Adds another interval's counts.
+    pub fn add(&mut self, o: &RequestCounts) {
+        self.hits += o.hits;
+        self.misses += o.misses;
+        self.stale += o.stale;
+        self.bypasses += o.bypasses;
+        self.uncacheable += o.uncacheable;
+        self.upstream_errors += o.upstream_errors;
+        self.upstream.merge(&o.upstream);
+    }
+
+    /// Every request answered.
+    pub fn requests(&self) -> u64 {
+        self.hits + self.misses + self.stale + self.bypasses + self.uncacheable
+    }
+
+    /// Of the requests a rule said to cache, the share served from the cache (fresh or
+    /// stale); `None` without such requests.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        let served = self.hits + self.stale;
+        let n = served + self.misses + self.uncacheable;
+        (n > 0).then(|| served as f64 / n as f64)
+    }
+
+    /// Of all requests, the share passed through uncached; `None` without requests.
+    pub fn bypass_rate(&self) -> Option<f64> {
+        let n = self.requests();
+        (n > 0).then(|| self.bypasses as f64 / n as f64)
+    }
 }
 
 impl CacheCounts {
@@ -297,6 +382,18 @@ impl CacheCounts {
         self.top_misses
             .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         self.top_misses.truncate(10);
+        for (rule, c) in &o.requests {
+            self.requests.entry(rule.clone()).or_default().add(c);
+        }
+    }
+
+    /// The HTTP layer's requests summed over every rule.
+    pub fn requests_total(&self) -> RequestCounts {
+        let mut all = RequestCounts::default();
+        for c in self.requests.values() {
+            all.add(c);
+        }
+        all
     }
 
     /// Reads served (L1 and store hits, stale serves, misses).

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use alphanode::cache::{Cache, RequestOutcome};
+
 use prometheus_client::encoding::{prometheus_text, text, EncodeLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -51,6 +53,9 @@ struct Inner {
     requests: Family<Labels, Counter>,
     upstream_errors: Family<RuleLabel, Counter>,
     upstream_seconds: Seconds,
+    /// Where the same counts go for `anp status` / `anp cache stats`: the layer's namespace,
+    /// flushed to the store with its other counts and summed over every process.
+    recorder: Option<Cache>,
 }
 
 impl Default for LayerMetrics {
@@ -109,11 +114,32 @@ impl LayerMetrics {
                 requests,
                 upstream_errors,
                 upstream_seconds,
+                recorder: None,
             }),
         }
     }
 
+    /// Counters that also record every request in `cache`'s namespace statistics
+    /// ([`Cache::record_request`]).
+    pub(crate) fn recording_to(cache: Cache) -> LayerMetrics {
+        let mut m = LayerMetrics::new();
+        if let Some(inner) = Arc::get_mut(&mut m.inner) {
+            inner.recorder = Some(cache);
+        }
+        m
+    }
+
     pub(crate) fn count(&self, rule: Option<&str>, outcome: Outcome) {
+        if let Some(cache) = &self.inner.recorder {
+            let o = match outcome {
+                Outcome::Hit => RequestOutcome::Hit,
+                Outcome::Miss => RequestOutcome::Miss,
+                Outcome::Stale => RequestOutcome::Stale,
+                Outcome::Bypass => RequestOutcome::Bypass,
+                Outcome::Uncacheable => RequestOutcome::Uncacheable,
+            };
+            cache.record_request(rule.unwrap_or(NO_RULE), Some(o), None);
+        }
         self.inner
             .requests
             .get_or_create(&Labels {
@@ -124,6 +150,15 @@ impl LayerMetrics {
     }
 
     pub(crate) fn upstream(&self, rule: Option<&str>, outcome: &'static str, took: Duration) {
+        if let Some(cache) = &self.inner.recorder {
+            // Every failed call is reported here with outcome "error" (and to
+            // `upstream_error` for the Prometheus counter): counted once.
+            cache.record_request(
+                rule.unwrap_or(NO_RULE),
+                None,
+                Some((took, outcome == "error")),
+            );
+        }
         self.inner
             .upstream_seconds
             .get_or_create(&Labels {

@@ -131,8 +131,8 @@ impl CacheLayer {
         CacheLayer {
             shared: Arc::new(Shared {
                 decide,
+                metrics: LayerMetrics::recording_to(cache.clone()),
                 cache,
-                metrics: LayerMetrics::new(),
                 max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
                 max_lifetime: NamespaceOptions::default().max_lifetime,
                 flights: Arc::default(),

@@ -80,7 +80,8 @@ pub struct NsArg {
 pub struct PurgeArgs {
     #[command(flatten)]
     what: PurgeWhat,
-    /// The store namespace (default: `http` for a URL prefix, else `default`).
+    /// The store namespace (default: a tag is purged in every namespace; a URL or URL prefix
+    /// in `http`, the HTTP cache's; a key or plain prefix in `default`).
     #[arg(long, short = 'n', value_name = "NS")]
     namespace: Option<String>,
     /// Run the CDN purges in this process now (with the same retries as a job) instead of
@@ -394,6 +395,36 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(e),
             },
+        }
+    } else if let (Some(tag), None) = (&p.what.tag, &p.namespace) {
+        // A tag without -n: every namespace carrying entries (the application's and the HTTP
+        // cache's), since "everything about post 42" is wherever it was cached. O(1) each.
+        out.what = "tag";
+        out.target = tag.clone();
+        let url = ctx.url(file.as_ref());
+        let names = match alphanode::connect_with(&url, ConnectOptions { create: false }).await {
+            Ok(backend) => alphanode::Admin::new(backend).cache_namespaces().await?,
+            // A site purging only its CDNs may never have created a store.
+            Err(e) if !targets.is_empty() && e.kind() == alphanode::ErrorKind::NotFound => {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for n in &names {
+            open_in(ctx, file.as_ref(), n.ns.as_str(), false)
+                .await?
+                .purge_tag(tag)
+                .await?;
+        }
+        out.namespace = names
+            .iter()
+            .map(|n| n.ns.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.is_empty() {
+            out.store = false;
+            out.store_note =
+                Some("no cache namespace in the store: nothing stored to purge".into());
         }
     } else {
         match open_in(ctx, file.as_ref(), &namespace, false).await {

@@ -4,10 +4,71 @@
 //! the last deploy change anything. Exit code 0 when all is well, 8 when something needs
 //! attention (the `problems` list says what), 3 when the store is unreachable.
 
-use alphanode::admin::{Status, Window};
+use alphanode::admin::{HttpRuleStatus, Status, Window};
+use serde::Serialize;
 
 use super::Ctx;
 use crate::output;
+
+/// A rule of the HTTP cache rules file with what it is for, beside its figures.
+#[derive(Debug, Serialize)]
+struct RuleCard {
+    /// The rule's name.
+    name: String,
+    /// `cache` or `bypass`.
+    action: &'static str,
+    owner: String,
+    expected: String,
+    rollback: String,
+    /// Its requests now and around the last deploy, when an HTTP layer recorded any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    figures: Option<HttpRuleStatus>,
+}
+
+/// `anp status --json`: the status, and the rules file's rules when there is one.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    status: &'a Status,
+    /// The HTTP cache rules (`[http_cache] rules` of the config, else `./cache.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_rules: Option<Vec<RuleCard>>,
+    /// Why the rules file could not be read (the status itself does not depend on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_rules_error: Option<String>,
+}
+
+/// The rules file's rules with their figures; the error text when the file is bad.
+fn rule_cards(status: &Status) -> (Option<Vec<RuleCard>>, Option<String>) {
+    let rules = match super::cache::load_rules(None, None) {
+        Ok(Some(r)) => r,
+        Ok(None) => return (None, None),
+        Err(e) => return (None, Some(format!("{e:#}"))),
+    };
+    let figures = |name: &str| {
+        status
+            .cache
+            .http
+            .as_ref()
+            .and_then(|h| h.rules.iter().find(|r| r.rule == name).cloned())
+    };
+    let cards = rules
+        .rules()
+        .iter()
+        .map(|r| RuleCard {
+            name: r.name.clone(),
+            action: match r.action {
+                anp_http::rules::RuleAction::Cache(_) => "cache",
+                anp_http::rules::RuleAction::Bypass { .. } => "bypass",
+            },
+            owner: r.owner.clone(),
+            expected: r.expected.clone(),
+            rollback: r.rollback.clone(),
+            figures: figures(&r.name),
+        })
+        .collect();
+    (Some(cards), None)
+}
 
 /// Exit code when something needs attention.
 pub const EXIT_ATTENTION: u8 = 8;
@@ -15,10 +76,17 @@ pub const EXIT_ATTENTION: u8 = 8;
 /// Runs `anp status`; returns the exit code.
 pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     let report = ctx.admin().await?.status().await?;
+    let (cards, cards_error) = rule_cards(&report);
     if ctx.json {
-        ctx.json_object(&report)?;
+        ctx.json_object(&Report {
+            status: &report,
+            http_rules: cards,
+            http_rules_error: cards_error,
+        })?;
     } else {
         print_status(&report);
+        print_rules(cards.as_deref(), cards_error.as_deref());
+        print_verdict(&report);
     }
     Ok(if report.ok { 0 } else { EXIT_ATTENTION })
 }
@@ -91,7 +159,6 @@ fn print_status(s: &Status) {
         ),
     }
     let c = &s.cache;
-    let pct = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
     if c.namespaces == 0 {
         println!("CACHE    no cache namespaces");
     } else {
@@ -104,6 +171,57 @@ fn print_status(s: &Status) {
             c.namespaces
         );
     }
+    if let Some(h) = &c.http {
+        let t = &h.total;
+        println!(
+            "HTTP     hit ratio {} · bypass rate {} over {} requests in the last 15 min; around the last deploy hit {} → {}, bypass {} → {}",
+            pct(t.hit_ratio_15m),
+            pct(t.bypass_rate_15m),
+            t.requests_15m,
+            pct(t.hit_ratio_before_deploy),
+            pct(t.hit_ratio_after_deploy),
+            pct(t.bypass_rate_before_deploy),
+            pct(t.bypass_rate_after_deploy),
+        );
+    }
+}
+
+/// Percent with one decimal, `-` for none.
+fn pct(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// The rules file's rules: figures, owner, what good looks like, how to roll back.
+fn print_rules(cards: Option<&[RuleCard]>, error: Option<&str>) {
+    if let Some(e) = error {
+        println!("RULES    cannot read the HTTP cache rules: {e}");
+    }
+    if let Some(cards) = cards {
+        println!("RULES    {} HTTP cache rule(s):", cards.len());
+        for r in cards {
+            let figures = r.figures.as_ref().map_or_else(
+                || "no requests recorded".to_owned(),
+                |f| {
+                    format!(
+                        "hit {} · bypass {} over {} req (deploy: hit {} → {})",
+                        pct(f.hit_ratio_15m),
+                        pct(f.bypass_rate_15m),
+                        f.requests_15m,
+                        pct(f.hit_ratio_before_deploy),
+                        pct(f.hit_ratio_after_deploy)
+                    )
+                },
+            );
+            println!(
+                "  {} [{}] {} — owner {}; expected: {}; rollback: {}",
+                r.name, r.action, figures, r.owner, r.expected, r.rollback
+            );
+        }
+    }
+}
+
+/// All well, or what needs attention.
+fn print_verdict(s: &Status) {
     if s.ok {
         println!("\nall well");
     } else {
