@@ -86,6 +86,29 @@ fn the_example_file_is_valid_its_examples_hold_and_it_lints_clean() {
     assert_eq!(assets.expected, "hit ratio above 95% on /assets");
 }
 
+/// The README's caching section shows the whole example file, so what readers copy is what
+/// the tests check.
+#[test]
+fn the_readme_shows_the_example_file_as_it_is() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    let example =
+        std::fs::read_to_string(root.join("examples/cache.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let section = readme
+        .split("### HTTP cache rules")
+        .nth(1)
+        .unwrap_or_else(|| panic!("README.md has no HTTP cache rules section"));
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_else(|| panic!("no toml block in the README's HTTP cache rules section"));
+    assert_eq!(
+        block, example,
+        "README.md's cache.toml differs from examples/cache.toml"
+    );
+}
+
 #[test]
 fn errors_name_the_file_the_line_and_the_rule() {
     let e = parse_err(&cache_everything("colour = \"blue\"\n"));

@@ -56,6 +56,10 @@ pub struct ProxyArgs {
     /// Largest response body stored, in bytes; larger ones stream through, not stored.
     #[arg(long, default_value_t = CacheLayer::DEFAULT_MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
+    /// Memory for the in-process copy of hot responses (L1), in bytes; 0 turns it off, so
+    /// every hit is read from the store.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub l1_bytes: u64,
 }
 
 /// Where requests go.
@@ -265,6 +269,7 @@ pub async fn run(ctx: &Ctx, a: ProxyArgs) -> anyhow::Result<()> {
     // Stored values are the base64 body plus headers: leave room over the body limit.
     let options = CacheOptions {
         max_value_bytes: a.max_body_bytes.saturating_mul(4) / 3 + (64 << 10),
+        l1_max_bytes: a.l1_bytes,
         ..CacheOptions::default()
     };
     let caches = CacheClient::new(backend, options).await?;
