@@ -343,7 +343,7 @@ where
             let mut m = open(m);
             (m.upstream, m.status, m.response.take())
         });
-        match outcome {
+        let status = match outcome {
             Outcome::Value {
                 stored: Stored::Vary(marker),
                 fetched,
@@ -429,23 +429,11 @@ where
             Outcome::Value {
                 stored: Stored::Vary(_),
                 ..
-            } => {
-                let status = uncached(
-                    "the variant's key holds a Vary marker: expected a response".to_owned(),
-                    None,
-                    true,
-                );
-                return forward(
-                    &ctx.shared,
-                    ctx.svc,
-                    req,
-                    Some(&rule),
-                    status,
-                    Counted::Uncacheable,
-                    started,
-                )
-                .await;
-            }
+            } => uncached(
+                "the variant's key holds a Vary marker: expected a response".to_owned(),
+                None,
+                true,
+            ),
             Outcome::NotStored { reason, fwd_status } => {
                 if let Some((took, st, Some(response))) = own_mail {
                     // This caller's own fetch: its response goes to its client, and only there.
@@ -458,33 +446,24 @@ where
                 }
                 // Another request's response was not stored: never serve it here; ask the
                 // upstream for this request's own.
-                let status = uncached(reason.to_string(), None, true);
-                return forward(
-                    &ctx.shared,
-                    ctx.svc,
-                    req,
-                    Some(&rule),
-                    status,
-                    Counted::Uncacheable,
-                    started,
-                )
-                .await;
+                uncached(reason.to_string(), None, true)
             }
             Outcome::Refused { reason } => {
                 tracing::warn!(rule = %rule, key = %key, error = %reason, "http cache: the cache refused the request; passed through");
-                let status = uncached(format!("the cache refused it: {reason}"), None, false);
-                return forward(
-                    &ctx.shared,
-                    ctx.svc,
-                    req,
-                    Some(&rule),
-                    status,
-                    Counted::Uncacheable,
-                    started,
-                )
-                .await;
+                uncached(format!("the cache refused it: {reason}"), None, false)
             }
-        }
+        };
+        // Not served from the cache and not stored: this request goes upstream on its own.
+        return forward(
+            &ctx.shared,
+            ctx.svc,
+            req,
+            Some(&rule),
+            status,
+            Counted::Uncacheable,
+            started,
+        )
+        .await;
     }
 }
 
