@@ -196,6 +196,23 @@ impl Cache {
     /// The value under `key` when it is fresh or within its stale window (stale values are
     /// returned too: `get` never computes). `None` when absent, expired, purged, or stored in
     /// a form that is not a `T` (counted as `undecodable`).
+    /// The value under `key` when this process's L1 holds it fresh: no store call, no
+    /// waiting, counted as an L1 hit. `None` otherwise (not in L1, expired there, not a `T`, a
+    /// bad key): ask [`Cache::get`] or [`Cache::get_or_compute`] then. For hot paths that
+    /// serve most reads from memory (the HTTP cache layer).
+    pub fn get_local<T>(&self, key: &str) -> Option<T>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let key = CacheKey::parse(key).ok()?;
+        let s = self.shared();
+        let v =
+            s.l1.get(&self.ns.ns, &key, self.generation(), s.now_ms())?
+                .decode::<T>()?;
+        bump(&self.ns.counts.l1_hits);
+        Some(v)
+    }
+
     pub async fn get<T>(&self, key: &str) -> Result<Option<T>>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,

@@ -71,10 +71,16 @@ impl Counters {
         upstream: Option<(Duration, bool)>,
     ) {
         let mut slow = self.slow.lock().unwrap_or_else(|p| p.into_inner());
-        if !slow.requests.contains_key(rule) && slow.requests.len() >= REQUEST_RULES {
-            return;
+        if !slow.requests.contains_key(rule) {
+            if slow.requests.len() >= REQUEST_RULES {
+                return;
+            }
+            slow.requests
+                .insert(rule.to_owned(), RequestCounts::default());
         }
-        let c = slow.requests.entry(rule.to_owned()).or_default();
+        let Some(c) = slow.requests.get_mut(rule) else {
+            return;
+        };
         if let Some(o) = outcome {
             c.count(o);
         }

@@ -307,3 +307,33 @@ async fn a_value_stored_between_miss_and_lease_is_not_computed_again() {
     assert_eq!(v, "from the other process");
     assert_eq!(runs.load(Ordering::SeqCst), 0, "computed a second time");
 }
+
+/// `get_local` answers from L1 only: what this process stored, never what it did not, and
+/// nothing once it is purged.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn get_local_reads_only_this_process_l1() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let open = |backend: crate::Backend| async move {
+        CacheClient::new(backend, CacheOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .namespace("pages", NamespaceOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (open(backend.clone()).await, open(backend).await);
+    let policy = Policy::fresh(Duration::from_secs(60)).tag("post:1");
+    a.set("k", "v", &policy).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.get_local::<String>("k").as_deref(), Some("v"));
+    // Another client (process) has it in the store, not in its L1.
+    assert_eq!(b.get_local::<String>("k"), None);
+    assert_eq!(b.get::<String>("k").await.ok().flatten().as_deref(), Some("v"));
+    // Not the stored type, or a key that cannot exist: none.
+    assert_eq!(a.get_local::<u64>("k"), None);
+    assert_eq!(a.get_local::<String>(""), None);
+    a.purge_tag("post:1").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.get_local::<String>("k"), None);
+}

@@ -255,6 +255,30 @@ where
         .stale_while_revalidate(swr)
         .stale_if_error(sie)
         .tags(action.tags.iter().cloned());
+    // The hot path: a fresh response this process holds in memory is served at once, without
+    // joining a flight or touching the store.
+    if let Some(Stored::Response(r)) = shared.cache.get_local::<Stored>(&action.key) {
+        let now = now_ms();
+        if now < r.wire.fresh_until_ms {
+            let status = Status {
+                x_cache: "HIT",
+                hit: true,
+                // Whole seconds, rounded down, as on the other paths.
+                ttl: Some((r.wire.fresh_until_ms - now).div_euclid(1000)),
+                ..Status::default()
+            };
+            shared.metrics.count(Some(&action.rule), Counted::Hit);
+            return Ok(serve_stored(
+                &r,
+                req.headers(),
+                head,
+                &action,
+                &status,
+                started.elapsed(),
+                None,
+            ));
+        }
+    }
     let ctx = Ctx {
         shared,
         svc,
