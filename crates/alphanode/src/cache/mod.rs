@@ -193,9 +193,6 @@ impl Cache {
         &self.client.shared
     }
 
-    /// The value under `key` when it is fresh or within its stale window (stale values are
-    /// returned too: `get` never computes). `None` when absent, expired, purged, or stored in
-    /// a form that is not a `T` (counted as `undecodable`).
     /// The value under `key` when this process's L1 holds it fresh: no store call, no
     /// waiting, counted as an L1 hit. `None` otherwise (not in L1, expired there, not a `T`, a
     /// bad key): ask [`Cache::get`] or [`Cache::get_or_compute`] then. For hot paths that
@@ -213,6 +210,9 @@ impl Cache {
         Some(v)
     }
 
+    /// The value under `key` when it is fresh or within its stale window (stale values are
+    /// returned too: `get` never computes). `None` when absent, expired, purged, or stored in
+    /// a form that is not a `T` (counted as `undecodable`).
     pub async fn get<T>(&self, key: &str) -> Result<Option<T>>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
