@@ -326,14 +326,21 @@ async fn get_local_reads_only_this_process_l1() {
     };
     let (a, b) = (open(backend.clone()).await, open(backend).await);
     let policy = Policy::fresh(Duration::from_secs(60)).tag("post:1");
-    a.set("k", "v", &policy).await.unwrap_or_else(|e| panic!("{e}"));
+    a.set("k", "v", &policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.get_local::<String>("k").as_deref(), Some("v"));
     // Another client (process) has it in the store, not in its L1.
     assert_eq!(b.get_local::<String>("k"), None);
-    assert_eq!(b.get::<String>("k").await.ok().flatten().as_deref(), Some("v"));
+    assert_eq!(
+        b.get::<String>("k").await.ok().flatten().as_deref(),
+        Some("v")
+    );
     // Not the stored type, or a key that cannot exist: none.
     assert_eq!(a.get_local::<u64>("k"), None);
     assert_eq!(a.get_local::<String>(""), None);
-    a.purge_tag("post:1").await.unwrap_or_else(|e| panic!("{e}"));
+    a.purge_tag("post:1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.get_local::<String>("k"), None);
 }

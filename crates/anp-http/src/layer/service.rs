@@ -243,18 +243,6 @@ where
         )
         .await;
     }
-    // The windows fit in the namespace's max lifetime (tag purges are kept that long): the
-    // edge TTL first, then stale-while-revalidate, then stale-if-error.
-    let max = shared.max_lifetime;
-    let edge = action.edge_ttl.min(max);
-    let swr = action.stale_while_revalidate.min(max.saturating_sub(edge));
-    let sie = action
-        .stale_if_error
-        .min(max.saturating_sub(edge).saturating_sub(swr));
-    let policy = Policy::fresh(edge)
-        .stale_while_revalidate(swr)
-        .stale_if_error(sie)
-        .tags(action.tags.iter().cloned());
     // The hot path: a fresh response this process holds in memory is served at once, without
     // joining a flight or touching the store.
     if let Some(Stored::Response(r)) = shared.cache.get_local::<Stored>(&action.key) {
@@ -279,6 +267,18 @@ where
             ));
         }
     }
+    // The windows fit in the namespace's max lifetime (tag purges are kept that long): the
+    // edge TTL first, then stale-while-revalidate, then stale-if-error.
+    let max = shared.max_lifetime;
+    let edge = action.edge_ttl.min(max);
+    let swr = action.stale_while_revalidate.min(max.saturating_sub(edge));
+    let sie = action
+        .stale_if_error
+        .min(max.saturating_sub(edge).saturating_sub(swr));
+    let policy = Policy::fresh(edge)
+        .stale_while_revalidate(swr)
+        .stale_if_error(sie)
+        .tags(action.tags.iter().cloned());
     let ctx = Ctx {
         shared,
         svc,
