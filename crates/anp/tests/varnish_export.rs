@@ -1,7 +1,7 @@
 //! `anp cache rules check|explain|export` as a user types them, and the exported VCL loaded
 //! into a real `varnishd` in front of a test app, replaying every example of
-//! `examples/cache.toml`: the same HIT / BYPASS decisions as `Rules::decide` (what `anp proxy`
-//! enforces).
+//! `examples/cache.toml`: the same HIT / BYPASS decisions as `Rules::decide`, and as a real
+//! `anp proxy` with the same rules in front of the same app.
 //!
 //! The Varnish test needs Debian's `varnish` and `varnish-modules` (xkey). Without `varnishd`
 //! it is skipped with a message, unless `ANP_REQUIRE_VARNISH` is set (CI sets it), where a
@@ -268,6 +268,16 @@ impl Drop for Varnishd {
     }
 }
 
+/// A child process killed (and reaped) when the test ends, also on a panic.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
@@ -447,6 +457,65 @@ async fn exported_vcl_in_varnishd_makes_the_same_decisions_as_the_rules() {
         }
     }
     assert!(replayed >= 20, "only {replayed} examples replayed");
+
+    // The same examples through a real `anp proxy` with the same rules, in front of the same
+    // app: the same HIT / BYPASS answers as varnishd gave, and the same upstream calls.
+    let proxy_port = free_port();
+    let health_port = free_port();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_anp"));
+    cmd.current_dir(dir.path())
+        .env_remove("ANP_CONFIG")
+        .env_remove("ANP_STORE")
+        .arg("--store")
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("proxy.db").display()
+        ))
+        .args(["proxy", "--upstream", &format!("http://{upstream}")])
+        .args(["--bind", &format!("127.0.0.1:{proxy_port}")])
+        .args(["--metrics-bind", &format!("127.0.0.1:{health_port}")])
+        .arg("--rules")
+        .arg(&example)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _proxy = Killed(cmd.spawn().unwrap_or_else(|e| panic!("anp proxy: {e}")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client
+        .get(format!("http://127.0.0.1:{health_port}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "anp proxy did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let proxy = format!("http://127.0.0.1:{proxy_port}");
+    for rule in rules.rules() {
+        for e in rule.should_cache.iter().chain(&rule.should_bypass) {
+            let cached = matches!(
+                rules.decide(&e.method, &e.uri, &e.headers),
+                Decision::Cache(_)
+            );
+            let (status, first, _) = send(&client, &proxy, e).await;
+            assert_eq!(status, 200, "{}: first request through anp proxy", e.text);
+            let before = hits.load(Ordering::SeqCst);
+            let (_, second, _) = send(&client, &proxy, e).await;
+            let upstream_calls = hits.load(Ordering::SeqCst) - before;
+            // A cached example's first answer may already be a HIT: an earlier example can
+            // share its key (HEAD and GET do).
+            let (want_first, want_second, want_calls) = if cached {
+                (if first == "HIT" { "HIT" } else { "MISS" }, "HIT", 0)
+            } else {
+                ("BYPASS", "BYPASS", 1)
+            };
+            assert_eq!(
+                (first.as_str(), second.as_str(), upstream_calls),
+                (want_first, want_second, want_calls),
+                "{}: anp proxy answered {first} then {second} ({upstream_calls} upstream call(s)), where varnishd answered {want_second} the second time",
+                e.text
+            );
+        }
+    }
 
     // A tag purge through xkey: the assets are fetched again, the pages are not.
     let purge = client
