@@ -1,5 +1,6 @@
 -- job_enqueue_many, one job: inserts nothing (changes() = 0) when the id already exists or a live
--- job holds the unique key; the caller then reports the existing job as a duplicate.
-INSERT INTO jobs (id, kind, queue, args, state, priority, max_attempts, run_at, created_at, unique_key)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+-- job holds the unique key; the caller then reports the existing job as a duplicate. The args go
+-- to job_args next (job_enqueue_many_args).
+INSERT INTO jobs (id, kind, queue, state, priority, max_attempts, run_at, created_at, unique_key)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT DO NOTHING

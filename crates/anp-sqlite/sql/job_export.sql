@@ -1,7 +1,10 @@
 -- job_export: the next page of every job, by id after the cursor ?1 (run inside one read
 -- transaction, so all pages see the same instant).
-SELECT id, kind, queue, args, state, priority, attempt, max_attempts, run_at, created_at,
-       attempted_at, finalized_at, unique_key, lease_owner, lease_expires_at, lease_token, errors
+SELECT id, kind, queue,
+       (SELECT args FROM job_args WHERE job = jobs.seq) AS args,
+       state, priority, attempt, max_attempts, run_at, created_at, attempted_at,
+       finalized_at, unique_key, lease_owner, lease_expires_at, lease_token,
+       coalesce((SELECT errors FROM job_errors WHERE job = jobs.seq), '[]') AS errors
 FROM jobs
 WHERE id > ?1
 ORDER BY id

@@ -1,6 +1,8 @@
 -- job_fetch: leases up to ?5 available jobs of queue ?4 in (priority, run_at, id) order, unless
 -- the queue is paused. One statement, run inside BEGIN IMMEDIATE: no job can be leased twice.
 -- random() gives every job its own fencing token. RETURNING order is unspecified: the caller sorts.
+-- The args and the error history are read from their side tables (migration 0006) by primary key,
+-- for the fetched jobs only; the UPDATE rewrites the small jobs row alone.
 UPDATE jobs
 SET state = 'running',
     attempt = attempt + 1,
@@ -15,5 +17,8 @@ WHERE rowid IN (
     ORDER BY priority, run_at, id
     LIMIT ?5
 )
-RETURNING id, kind, queue, args, state, priority, attempt, max_attempts, run_at, created_at,
-       attempted_at, finalized_at, unique_key, lease_owner, lease_expires_at, lease_token, errors
+RETURNING id, kind, queue,
+       (SELECT args FROM job_args WHERE job = jobs.seq) AS args,
+       state, priority, attempt, max_attempts, run_at, created_at, attempted_at,
+       finalized_at, unique_key, lease_owner, lease_expires_at, lease_token,
+       coalesce((SELECT errors FROM job_errors WHERE job = jobs.seq), '[]') AS errors

@@ -1,7 +1,7 @@
--- job_import_many, one job: a job from a backup, every column as it was. Existing ids are left
--- alone (changes() = 0).
-INSERT INTO jobs (id, kind, queue, args, state, priority, attempt, max_attempts, run_at,
+-- job_import_many, one job: a job from a backup, every column as it was (its args and history go
+-- to job_args and job_errors next). Existing ids are left alone (changes() = 0).
+INSERT INTO jobs (id, kind, queue, state, priority, attempt, max_attempts, run_at,
                   created_at, attempted_at, finalized_at, unique_key, lease_owner,
-                  lease_expires_at, lease_token, errors)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                  lease_expires_at, lease_token)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 ON CONFLICT DO NOTHING

@@ -5,5 +5,8 @@ SET state = 'available', run_at = ?2, finalized_at = NULL,
     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL,
     max_attempts = max(max_attempts, attempt + 1)
 WHERE id = ?1 AND state <> 'running'
-RETURNING id, kind, queue, args, state, priority, attempt, max_attempts, run_at, created_at,
-       attempted_at, finalized_at, unique_key, lease_owner, lease_expires_at, lease_token, errors
+RETURNING id, kind, queue,
+       (SELECT args FROM job_args WHERE job = jobs.seq) AS args,
+       state, priority, attempt, max_attempts, run_at, created_at, attempted_at,
+       finalized_at, unique_key, lease_owner, lease_expires_at, lease_token,
+       coalesce((SELECT errors FROM job_errors WHERE job = jobs.seq), '[]') AS errors

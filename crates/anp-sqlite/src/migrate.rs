@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 5] = [
+const MIGRATIONS: [Migration; 6] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -39,6 +39,11 @@ const MIGRATIONS: [Migration; 5] = [
         version: 5,
         name: "0005_process_kinds",
         sql: include_str!("../migrations/0005_process_kinds.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_args_off_the_hot_row",
+        sql: include_str!("../migrations/0006_args_off_the_hot_row.sql"),
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Job storage details of the SQLite file that the conformance suite (crates/anp-conformance,
 //! run on every backend by crates/anp/tests/conformance_*.rs) cannot see: the error history's
-//! column form.
+//! stored form (in job_errors since migration 0006).
 #![allow(clippy::unwrap_used)]
 
 mod fixture;
@@ -28,7 +28,7 @@ async fn error_history_is_stored_in_the_job_serde_form() {
     let c = rusqlite::Connection::open(_d.path().join("anp.db")).unwrap();
     let raw: String = c
         .query_row(
-            "SELECT errors FROM jobs WHERE id = ?1",
+            "SELECT e.errors FROM job_errors AS e JOIN jobs AS j ON e.job = j.seq WHERE j.id = ?1",
             [j.id.to_string()],
             |r| r.get(0),
         )

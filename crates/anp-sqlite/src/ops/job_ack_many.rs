@@ -27,22 +27,30 @@ fn sql(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, bool)>
     for ack in &p.acks {
         let id = ack.lease.id.to_string();
         let token = ack.lease.token;
+        // The history entry of a failed attempt, appended to job_errors once the UPDATE applied.
+        let mut error = None;
         let changed = match &ack.outcome {
             AckOutcome::Complete => c
                 .prepare_cached(include_str!("../../sql/job_ack_complete.sql"))?
                 .execute(params![id, token, now])?,
-            AckOutcome::Retry { at, error } => c
-                .prepare_cached(include_str!("../../sql/job_ack_retry.sql"))?
-                .execute(params![id, token, micros(*at), attempt_error_json(error)?])?,
-            AckOutcome::Dead { error } => c
-                .prepare_cached(include_str!("../../sql/job_ack_dead.sql"))?
-                .execute(params![id, token, now, attempt_error_json(error)?])?,
+            AckOutcome::Retry { at, error: e } => {
+                error = Some(e);
+                c.prepare_cached(include_str!("../../sql/job_ack_retry.sql"))?
+                    .execute(params![id, token, micros(*at)])?
+            }
+            AckOutcome::Dead { error: e } => {
+                error = Some(e);
+                c.prepare_cached(include_str!("../../sql/job_ack_dead.sql"))?
+                    .execute(params![id, token, now])?
+            }
             AckOutcome::Snooze { at } => c
                 .prepare_cached(include_str!("../../sql/job_ack_snooze.sql"))?
                 .execute(params![id, token, micros(*at)])?,
-            AckOutcome::Cancel { error } => c
-                .prepare_cached(include_str!("../../sql/job_ack_cancel.sql"))?
-                .execute(params![id, token, now, attempt_error_json(error)?])?,
+            AckOutcome::Cancel { error: e } => {
+                error = Some(e);
+                c.prepare_cached(include_str!("../../sql/job_ack_cancel.sql"))?
+                    .execute(params![id, token, now])?
+            }
             AckOutcome::HandBack => {
                 let n = c
                     .prepare_cached(include_str!("../../sql/job_ack_hand_back.sql"))?
@@ -51,6 +59,9 @@ fn sql(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, bool)>
                 n
             }
         };
+        if let (1, Some(e)) = (changed, error) {
+            append_error(c, &id, &attempt_error_json(e)?)?;
+        }
         if changed == 1 {
             if let Some(st) = &ack.stats {
                 let key = StatKey {
@@ -70,4 +81,12 @@ fn sql(c: &Connection, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, bool)>
         super::stats_record::sql(c, &stats)?;
     }
     Ok((out, handed_back))
+}
+
+/// Appends `error` (JSON) to the history of job `id` in `job_errors` (migration 0006); called after
+/// the job's UPDATE applied, in the same transaction.
+pub(crate) fn append_error(c: &Connection, id: &str, error: &str) -> OpResult<()> {
+    c.prepare_cached(include_str!("../../sql/job_errors_append.sql"))?
+        .execute(params![id, error])?;
+    Ok(())
 }

@@ -21,9 +21,12 @@ pub(crate) async fn run(s: &SqliteStore, id: JobId, now: Timestamp) -> Result<Jo
 fn sql(c: &Connection, id: JobId, now: Timestamp) -> OpResult<Job> {
     let id_text = id.to_string();
     {
-        let mut stmt = c.prepare_cached(include_str!("../../sql/job_cancel.sql"))?;
         // `at` as serde writes a Timestamp, so the history entry reads back as an AttemptError.
-        let mut rows = stmt.query(params![id_text, micros(now), now.to_string()])?;
+        // Appended first, under the same condition as the UPDATE (which then returns it).
+        c.prepare_cached(include_str!("../../sql/job_cancel_error.sql"))?
+            .execute(params![id_text, now.to_string()])?;
+        let mut stmt = c.prepare_cached(include_str!("../../sql/job_cancel.sql"))?;
+        let mut rows = stmt.query(params![id_text, micros(now)])?;
         if let Some(r) = rows.next()? {
             return row::job(r);
         }

@@ -25,6 +25,7 @@ pub(crate) async fn run(s: &SqliteStore, p: JobEnqueueManyParams) -> Result<Vec<
 pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enqueued>, bool)> {
     let now = micros(p.now);
     let mut insert = c.prepare_cached(include_str!("../../sql/job_enqueue_many.sql"))?;
+    let mut insert_args = c.prepare_cached(include_str!("../../sql/job_enqueue_many_args.sql"))?;
     let mut out = Vec::with_capacity(p.jobs.len());
     let mut any_available = false;
     let mut counted: Vec<(&str, &str, i64)> = Vec::new();
@@ -49,7 +50,6 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             id,
             job.kind.as_str(),
             job.queue.as_str(),
-            job.args.as_json(),
             state.as_str(),
             job.priority,
             job.max_attempts,
@@ -58,6 +58,7 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             job.unique.as_ref().map(|u| u.key.as_str()),
         ])?;
         if inserted == 1 {
+            insert_args.execute(params![c.last_insert_rowid(), job.args.as_json()])?;
             // Batches are usually one queue and kind: count runs of equal keys, one upsert each.
             match counted.last_mut() {
                 Some((q, k, n)) if *q == job.queue.as_str() && *k == job.kind.as_str() => *n += 1,

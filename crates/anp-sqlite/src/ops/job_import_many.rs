@@ -16,6 +16,9 @@ pub(crate) async fn run(s: &SqliteStore, jobs: Vec<Job>) -> Result<u64> {
 /// How many were added, and whether any is available now (to wake waiters).
 fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
     let mut stmt = c.prepare_cached(include_str!("../../sql/job_import_many.sql"))?;
+    let mut insert_args = c.prepare_cached(include_str!("../../sql/job_enqueue_many_args.sql"))?;
+    let mut insert_errors =
+        c.prepare_cached(include_str!("../../sql/job_import_many_errors.sql"))?;
     let mut added = 0;
     let mut available = false;
     for j in jobs {
@@ -29,7 +32,6 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
             j.id.to_string(),
             j.kind.as_str(),
             j.queue.as_str(),
-            j.args.as_json(),
             j.state.as_str(),
             j.priority,
             j.attempt,
@@ -42,8 +44,14 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
             j.lease_owner,
             j.lease_expires_at.map(micros),
             j.lease_token,
-            errors
         ])?;
+        if n == 1 {
+            let seq = c.last_insert_rowid();
+            insert_args.execute(params![seq, j.args.as_json()])?;
+            if !j.errors.is_empty() {
+                insert_errors.execute(params![seq, errors])?;
+            }
+        }
         added += n as u64;
         available |= n == 1 && j.state == anp_core::JobState::Available;
     }

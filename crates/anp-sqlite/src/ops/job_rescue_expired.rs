@@ -71,13 +71,11 @@ fn sql(c: &Connection, p: &JobRescueParams) -> OpResult<(Vec<Rescued>, bool)> {
         } else {
             include_str!("../../sql/job_rescue_expired_available.sql")
         };
-        let n = c.prepare_cached(sql)?.execute(params![
-            e.id,
-            e.token,
-            now,
-            attempt_error_json(&error)?
-        ])?;
+        let n = c
+            .prepare_cached(sql)?
+            .execute(params![e.id, e.token, now])?;
         if n == 1 {
+            super::job_ack_many::append_error(c, &e.id, &attempt_error_json(&error)?)?;
             any_available |= e.rescued.state == JobState::Available;
             out.push(e.rescued);
         }
