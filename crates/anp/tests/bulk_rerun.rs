@@ -185,7 +185,7 @@ fn a_failed_batch_names_the_line_it_stopped_at_and_a_rerun_enqueues_the_rest() {
     let db =
         rusqlite::Connection::open(d.dir.path().join("anp.db")).unwrap_or_else(|e| panic!("{e}"));
     db.execute_batch(
-        "CREATE TRIGGER refuse_row_5 BEFORE INSERT ON jobs
+        "CREATE TRIGGER refuse_row_5 BEFORE INSERT ON job_args
          WHEN json_extract(NEW.args, '$.row') = 5
          BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
     )
