@@ -78,8 +78,8 @@ pub use anp_core::schedule::{
 };
 pub use anp_core::store::{QueueInfo, StoreCheck, StoreInfo};
 pub use anp_core::{
-    Args, AttemptError, Clock, Error, ErrorKind, Job, JobId, JobState, Kind, ManualClock, NewJob,
-    Outcome, QueueName, Result, RetryPolicy, SystemClock, Unique,
+    parse_duration, Args, AttemptError, Clock, Error, ErrorKind, Job, JobId, JobState, Kind,
+    ManualClock, NewJob, Outcome, QueueName, Result, RetryPolicy, SystemClock, Unique,
 };
 pub use backend::{connect, connect_with, Backend, ConnectOptions};
 

@@ -24,6 +24,7 @@
 pub mod backoff;
 pub mod cache;
 pub mod clock;
+pub mod duration;
 pub mod error;
 pub mod id;
 pub mod job;
@@ -36,6 +37,7 @@ pub mod store;
 
 pub use backoff::RetryPolicy;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, Result};
 pub use id::JobId;
 pub use job::{Args, AttemptError, Job, JobState, NewJob, Unique};

@@ -18,6 +18,7 @@ pub mod rules;
 pub use decision::{BypassAction, CacheAction, Decide, Decision};
 pub use layer::{CacheLayer, CacheService, LayerMetrics};
 pub use purge::{
-    CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest, PurgeRetry,
+    parse_retry_after, CdnTarget, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest,
+    PurgeRetry,
 };
 pub use rules::{Rules, RulesError};

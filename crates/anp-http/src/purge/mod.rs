@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use cloudflare::{Cloudflare, CLOUDFLARE_API_BASE, CLOUDFLARE_MAX_PER_REQUEST};
-pub use retry::PurgeRetry;
+pub use retry::{parse_retry_after, PurgeRetry};
 pub use varnish::{Varnish, BAN_PATH_HEADER, VARNISH_MAX_TAGS_PER_REQUEST, XKEY_PURGE_HEADER};
 
 use retry::Verdict;

@@ -66,8 +66,9 @@ pub(super) enum Verdict {
     Fail(String),
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-pub(super) fn parse_retry_after(v: &str) -> Option<Duration> {
+/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); `None` when it is neither
+/// or the date has passed. Also what `anp work`'s HTTP jobs honour.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -42,15 +42,16 @@ impl Checker<'_> {
 
     fn duration(&mut self, v: &Option<Spanned<String>>, rule: &str, key: &str) -> Option<Duration> {
         let s = v.as_ref()?;
-        match humantime::parse_duration(s.get_ref().trim()) {
+        // The grammar of anp.toml and the command line (alphanode::parse_duration).
+        match alphanode::parse_duration(key, s.get_ref()) {
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(_) => {
                 self.problem(
                     s.span().start,
                     Some(rule),
                     key,
                     format!(
-                        "{:?} is not a duration ({e}): expected e.g. \"60s\", \"5m\", \"1h\" or \"1d\"",
+                        "{:?} is not a duration: expected e.g. \"60s\", \"5m\", \"1h30m\" or \"1d\"",
                         s.get_ref()
                     ),
                 );

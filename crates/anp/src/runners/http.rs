@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use alphanode::handler::HandlerFuture;
 use alphanode::{JobContext, Outcome, RawHandler, RetryPolicy};
+use anp_http::parse_retry_after;
 
 use super::tail;
 
@@ -91,17 +92,6 @@ impl HttpHandler {
             Err(describe())
         }
     }
-}
-
-/// `Retry-After`: delay-seconds or an HTTP date.
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
-    let delta = when.duration_since(jiff::Timestamp::now());
-    Duration::try_from(delta).ok()
 }
 
 #[cfg(test)]
