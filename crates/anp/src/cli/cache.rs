@@ -403,19 +403,31 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
         out.target = tag.clone();
         let url = ctx.url(file.as_ref());
         let names = match alphanode::connect_with(&url, ConnectOptions { create: false }).await {
-            Ok(backend) => alphanode::Admin::new(backend).cache_namespaces().await?,
+            Ok(backend) => {
+                // One connection and one client for every namespace.
+                let names = alphanode::Admin::new(backend.clone())
+                    .cache_namespaces()
+                    .await?;
+                let client = shell_client(backend).await?;
+                for n in &names {
+                    let options = NamespaceOptions {
+                        deploy_sensitive: n.deploy_sensitive,
+                        ..Default::default()
+                    };
+                    client
+                        .namespace(n.ns.as_str(), options)
+                        .await?
+                        .purge_tag(tag)
+                        .await?;
+                }
+                names
+            }
             // A site purging only its CDNs may never have created a store.
             Err(e) if !targets.is_empty() && e.kind() == alphanode::ErrorKind::NotFound => {
                 Vec::new()
             }
             Err(e) => return Err(e.into()),
         };
-        for n in &names {
-            open_in(ctx, file.as_ref(), n.ns.as_str(), false)
-                .await?
-                .purge_tag(tag)
-                .await?;
-        }
         out.namespace = names
             .iter()
             .map(|n| n.ns.as_str())
@@ -654,7 +666,14 @@ async fn open_in(
         }
         Err(e) => return Err(e.into()),
     };
-    let client = CacheClient::new(
+    let client = shell_client(backend).await?;
+    Ok(client.namespace(name, options).await?)
+}
+
+/// The cache client of a one-shot command: no L1 and an hourly stats interval (it serves
+/// nothing twice and has no traffic to report).
+async fn shell_client(backend: alphanode::Backend) -> anyhow::Result<CacheClient> {
+    Ok(CacheClient::new(
         backend,
         CacheOptions {
             l1_max_bytes: 0,
@@ -662,6 +681,5 @@ async fn open_in(
             ..Default::default()
         },
     )
-    .await?;
-    Ok(client.namespace(name, options).await?)
+    .await?)
 }
