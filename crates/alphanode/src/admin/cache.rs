@@ -92,7 +92,7 @@ impl Admin {
                 jiff::SignedDuration::try_from(window).unwrap_or(jiff::SignedDuration::MAX),
             )
             .unwrap_or(jiff::Timestamp::MIN);
-        let counts = self.cache_counts(from, now, ns.clone()).await?;
+        let counts = self.cache_counts(from, through(now), ns.clone()).await?;
         let mut out = Vec::new();
         for n in self.cache_namespaces().await? {
             if ns.as_ref().is_some_and(|want| *want != n.ns) {
@@ -177,4 +177,12 @@ impl Admin {
             )
         })
     }
+}
+
+/// The end of a stats window that closes at `now`, including flushes written in `now`'s own
+/// millisecond (stores keep milliseconds and a window is `since <= at < until`: a flush just
+/// before the query would otherwise be missed).
+pub(super) fn through(now: jiff::Timestamp) -> jiff::Timestamp {
+    now.checked_add(jiff::SignedDuration::from_millis(1))
+        .unwrap_or(now)
 }

@@ -467,7 +467,10 @@ impl Admin {
             }
             all
         };
-        let recent = total(self.cache_counts(ts_sub(now, RECENT), now, None).await?);
+        let recent = total(
+            self.cache_counts(ts_sub(now, RECENT), super::cache::through(now), None)
+                .await?,
+        );
         let mut around = None;
         if let (Some(m), Some(w)) = (&deploy.last, deploy.window_minutes) {
             let w = Duration::from_secs(w * 60);
