@@ -22,7 +22,11 @@ static DONE: AtomicUsize = AtomicUsize::new(0);
 static LATS: OnceLock<Mutex<Vec<f64>>> = OnceLock::new();
 
 fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs_f64() * 1000.0
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+        * 1000.0
 }
 fn pct(v: &[f64], p: f64) -> Option<f64> {
     if v.is_empty() {
@@ -37,7 +41,9 @@ fn env_u64(k: &str) -> Option<u64> {
 async fn pool() -> PgPool {
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL (set by run.sh)");
     let pool = PgPool::connect(&url).await.expect("connect to PostgreSQL");
-    PostgresStorage::setup(&pool).await.expect("apalis-postgres setup/migrate");
+    PostgresStorage::setup(&pool)
+        .await
+        .expect("apalis-postgres setup/migrate");
     pool
 }
 fn config() -> Config {
@@ -56,12 +62,13 @@ fn storage(pool: &PgPool) -> PostgresStorage<P> {
     PostgresStorage::new(pool).with_config(config())
 }
 async fn count(pool: &PgPool, status: &str) -> i64 {
-    let (c,): (i64,) = sqlx::query_as("SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status = $2")
-        .bind(QNAME)
-        .bind(status)
-        .fetch_one(pool)
-        .await
-        .expect("count jobs");
+    let (c,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status = $2")
+            .bind(QNAME)
+            .bind(status)
+            .fetch_one(pool)
+            .await
+            .expect("count jobs");
     c
 }
 
@@ -73,13 +80,23 @@ async fn enqueue(n: usize, mode: &str) -> serde_json::Value {
         // push_bulk: one multi-row INSERT (UNNEST) per call; chunks of 1,000 like the shared drivers.
         let mut s = 0;
         while s < n {
-            let v: Vec<P> = (s..(s + 1000).min(n)).map(|i| P { i: i as u64, ts: None }).collect();
+            let v: Vec<P> = (s..(s + 1000).min(n))
+                .map(|i| P {
+                    i: i as u64,
+                    ts: None,
+                })
+                .collect();
             st.push_bulk(v).await.expect("push_bulk");
             s += 1000;
         }
     } else {
         for i in 0..n {
-            st.push(P { i: i as u64, ts: None }).await.expect("push");
+            st.push(P {
+                i: i as u64,
+                ts: None,
+            })
+            .await
+            .expect("push");
         }
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -93,7 +110,12 @@ async fn produce(n: usize, rate: f64) -> serde_json::Value {
     let t0 = Instant::now();
     for i in 0..n {
         tokio::time::sleep_until((t0 + Duration::from_secs_f64(i as f64 / rate)).into()).await;
-        st.push(P { i: i as u64, ts: Some(now_ms()) }).await.expect("push");
+        st.push(P {
+            i: i as u64,
+            ts: Some(now_ms()),
+        })
+        .await
+        .expect("push");
     }
     let secs = t0.elapsed().as_secs_f64();
     json!({"jobs": n, "seconds": secs, "per_s": n as f64 / secs})
@@ -101,14 +123,19 @@ async fn produce(n: usize, rate: f64) -> serde_json::Value {
 
 async fn handler(job: P) -> Result<(), BoxDynError> {
     if let Some(ts) = job.ts {
-        LATS.get().expect("LATS set").lock().expect("LATS lock").push(now_ms() - ts);
+        LATS.get()
+            .expect("LATS set")
+            .lock()
+            .expect("LATS lock")
+            .push(now_ms() - ts);
     }
     DONE.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
 async fn work(n: usize, conc: usize, latency: bool) -> serde_json::Value {
-    LATS.set(Mutex::new(Vec::with_capacity(n))).expect("LATS once");
+    LATS.set(Mutex::new(Vec::with_capacity(n)))
+        .expect("LATS once");
     let t0 = Instant::now();
     let pool = pool().await;
     let st = storage(&pool);
@@ -117,11 +144,17 @@ async fn work(n: usize, conc: usize, latency: bool) -> serde_json::Value {
     let poll_ms = env_u64("APALIS_POLL_MS");
     let h = if let Some(ms) = poll_ms {
         let st = st.poll_with_interval(Duration::from_millis(ms));
-        let worker = WorkerBuilder::new("bench-worker").backend(st).concurrency(conc).build(handler);
+        let worker = WorkerBuilder::new("bench-worker")
+            .backend(st)
+            .concurrency(conc)
+            .build(handler);
         tokio::spawn(async move { worker.run().await.map_err(|e| e.to_string()) })
     } else {
         let st = st.with_pubsub();
-        let worker = WorkerBuilder::new("bench-worker").backend(st).concurrency(conc).build(handler);
+        let worker = WorkerBuilder::new("bench-worker")
+            .backend(st)
+            .concurrency(conc)
+            .build(handler);
         tokio::spawn(async move { worker.run().await.map_err(|e| e.to_string()) })
     };
     if let Ok(f) = std::env::var("READY_FILE") {
@@ -155,7 +188,12 @@ async fn work(n: usize, conc: usize, latency: bool) -> serde_json::Value {
                          "batch_size": config().batch_size,
                          "heartbeat_ms": env_u64("APALIS_HEARTBEAT_MS")});
     if latency {
-        let mut v = LATS.get().expect("LATS set").lock().expect("LATS lock").clone();
+        let mut v = LATS
+            .get()
+            .expect("LATS set")
+            .lock()
+            .expect("LATS lock")
+            .clone();
         v.sort_by(|a, b| a.total_cmp(b));
         res["p50_ms"] = json!(pct(&v, 50.0));
         res["p99_ms"] = json!(pct(&v, 99.0));
@@ -177,7 +215,9 @@ async fn main() {
         "produce" => produce(num(2, "2000"), arg(3, "500").parse().expect("a rate")).await,
         "version" => json!({"version": "apalis 1.0.0 / apalis-postgres 1.0.0"}),
         _ => {
-            eprintln!("usage: enqueue N bulk|single | work N CONC [latency] | produce N RATE | version");
+            eprintln!(
+                "usage: enqueue N bulk|single | work N CONC [latency] | produce N RATE | version"
+            );
             std::process::exit(2)
         }
     };
