@@ -75,6 +75,9 @@ enum Command {
     /// Is it up, is it slow, are jobs failing, did the last deploy change anything?
     /// Exit 0 when all is well, 8 when something needs attention.
     Status,
+    /// The overview of `anp status` live in a terminal: the four questions, queues, failing
+    /// kinds, schedules due next, workers; one snapshot of the store per --interval.
+    Top(cli::top::TopArgs),
     /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
     Serve(web::ServeArgs),
     /// The HTTP cache in front of any web app: `--upstream http://HOST:PORT`, cached per the
@@ -162,6 +165,7 @@ async fn run(ctx: &cli::Ctx, command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Status | Command::Doctor(_) => Ok(()),
         Command::Workers(a) => cli::workers::workers(ctx, a).await,
+        Command::Top(a) => cli::top::run(ctx, a).await,
         Command::Backup(a) => cli::backup::backup(ctx, a).await,
         Command::Restore(a) => cli::backup::restore(ctx, a).await,
         Command::Serve(a) => web::run(ctx, a).await,
