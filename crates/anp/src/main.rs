@@ -124,13 +124,20 @@ fn main() -> ExitCode {
     };
     // `--store` and `ANP_STORE` fill one argument; `--json` says which one it was.
     let store_from_env = matches.value_source("store") == Some(ValueSource::EnvVariable);
-    output::init_logging(
-        cli.verbose,
-        matches!(
-            cli.command,
-            Command::Work(_) | Command::Scheduler(_) | Command::Serve(_) | Command::Proxy(_)
-        ),
-    );
+    // `anp top` draws on the terminal stderr goes to: a warning would scribble over the screen,
+    // which shows store errors itself. It logs only when asked (-v, ANP_LOG: redirect 2>FILE).
+    let quiet = matches!(cli.command, Command::Top(_))
+        && cli.verbose == 0
+        && std::env::var_os("ANP_LOG").is_none();
+    if !quiet {
+        output::init_logging(
+            cli.verbose,
+            matches!(
+                cli.command,
+                Command::Work(_) | Command::Scheduler(_) | Command::Serve(_) | Command::Proxy(_)
+            ),
+        );
+    }
     // Two blocking threads: the SQLite store runs all its work on Tokio's blocking pool and
     // serializes it on two connections (one writer, one reader), so more threads only wait on
     // those locks, and each thread that allocates costs glibc malloc an arena: with the default

@@ -111,6 +111,48 @@ impl Drop for Screen {
     }
 }
 
+/// When the next snapshot may start: the whole bound on what `anp top` costs the store.
+#[derive(Debug)]
+struct Pace {
+    interval: Duration,
+    /// When the last snapshot started.
+    last: Option<Instant>,
+    /// The next snapshot starts at or after this.
+    next: Instant,
+}
+
+impl Pace {
+    fn new(interval: Duration, now: Instant) -> Pace {
+        Pace {
+            interval,
+            last: None,
+            next: now,
+        }
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        now >= self.next
+    }
+
+    fn started(&mut self, now: Instant) {
+        self.last = Some(now);
+    }
+
+    /// The next one starts an interval after this one started, and never sooner than a second
+    /// after this one ended: a store slower than the interval is not read back to back.
+    fn finished(&mut self, now: Instant) {
+        let by_interval = self.last.map_or(now, |s| s + self.interval);
+        self.next = by_interval.max(now + MIN_INTERVAL.min(self.interval));
+    }
+
+    /// `r`: now, but not sooner than [`MIN_INTERVAL`] after the last one started; never later
+    /// than it was due anyway.
+    fn refresh(&mut self, now: Instant) {
+        let soonest = self.last.map_or(now, |s| (s + MIN_INTERVAL).max(now));
+        self.next = self.next.min(soonest);
+    }
+}
+
 type Fetch = JoinHandle<(Option<Admin>, Result<snapshot::Snapshot, String>)>;
 
 /// Waits for the snapshot being read, or forever when none is.
@@ -138,16 +180,15 @@ async fn run_screen(
 
     let mut admin: Option<Admin> = None;
     let mut fetch: Option<Fetch> = None;
-    let mut started: Option<Instant> = None;
-    let mut next = Instant::now();
+    let mut pace = Pace::new(interval, Instant::now());
     loop {
-        if fetch.is_none() && Instant::now() >= next {
+        if fetch.is_none() && pace.due(Instant::now()) {
             fetch = Some(tokio::spawn(snapshot::take(
                 url.clone(),
                 admin.take(),
                 patience,
             )));
-            started = Some(Instant::now());
+            pace.started(Instant::now());
             view.refreshing = true;
         }
         terminal
@@ -157,10 +198,7 @@ async fn run_screen(
             event = keys.next() => match event {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => match view.on_key(k) {
                     Action::Quit => return Ok(()),
-                    Action::Refresh if fetch.is_none() => {
-                        let now = Instant::now();
-                        next = started.map_or(now, |s| (s + MIN_INTERVAL).max(now));
-                    }
+                    Action::Refresh if fetch.is_none() => pace.refresh(Instant::now()),
                     Action::Refresh | Action::Redraw => {}
                 },
                 // A resize or another event: drawn again at the top of the loop.
@@ -186,16 +224,60 @@ async fn run_screen(
                         view.error = Some(e);
                     }
                 }
-                let now = Instant::now();
-                // The next one starts an interval after this one started, and never sooner
-                // than a second after this one ended (a store slower than the interval is not
-                // read back to back).
-                next = started.map_or(now, |s| s + interval).max(now + MIN_INTERVAL.min(interval));
+                pace.finished(Instant::now());
             },
-            _ = tokio::time::sleep_until(next), if fetch.is_none() => {}
+            _ = tokio::time::sleep_until(pace.next), if fetch.is_none() => {}
             _ = clock.tick() => {}
             _ = term.recv() => return Ok(()),
             _ = hangup.recv() => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn snapshots_start_once_per_interval_and_r_waits_a_second_after_the_last() {
+        let t0 = Instant::now();
+        let mut p = Pace::new(ms(2000), t0);
+        assert!(p.due(t0), "the first snapshot is read at once");
+        p.started(t0);
+        p.finished(t0 + ms(50));
+        assert_eq!(p.next, t0 + ms(2000));
+        assert!(!p.due(t0 + ms(1999)));
+
+        // r at once after a snapshot: a second after it started.
+        p.refresh(t0 + ms(100));
+        assert_eq!(p.next, t0 + ms(1000));
+        // Pressed again and again: never sooner.
+        for n in 0..100 {
+            p.refresh(t0 + ms(100 + n));
+        }
+        assert_eq!(p.next, t0 + ms(1000));
+        // r later than that: now.
+        let mut p = Pace::new(ms(2000), t0);
+        p.started(t0);
+        p.finished(t0 + ms(50));
+        p.refresh(t0 + ms(1500));
+        assert_eq!(p.next, t0 + ms(1500));
+    }
+
+    #[test]
+    fn a_slow_store_is_not_read_back_to_back() {
+        let t0 = Instant::now();
+        let mut p = Pace::new(ms(2000), t0);
+        p.started(t0);
+        p.finished(t0 + ms(3000));
+        assert_eq!(
+            p.next,
+            t0 + ms(4000),
+            "a second after the slow snapshot ended"
+        );
     }
 }

@@ -124,7 +124,18 @@ impl View {
             KeyCode::Home => self.scroll[pane] = 0,
             _ => {}
         }
+        self.scroll[pane] = self.scroll[pane].min(self.rows(self.focus).saturating_sub(1));
         Action::Redraw
+    }
+
+    /// Rows the pane lists in the last snapshot.
+    fn rows(&self, pane: Pane) -> usize {
+        self.snapshot.as_ref().map_or(0, |s| match pane {
+            Pane::Queues => s.queues.len(),
+            Pane::Failing => s.status.failing.top_errors.len() + s.status.failing.schedules.len(),
+            Pane::Schedules => s.schedules.len(),
+            Pane::Workers => s.status.up.processes.len(),
+        })
     }
 }
 
@@ -1034,6 +1045,11 @@ mod tests {
         v.on_key(key(KeyCode::Down));
         v.on_key(key(KeyCode::Down));
         v.on_key(key(KeyCode::Up));
+        assert_eq!(v.scroll, [0, 0, 0, 0]);
+        // Two workers: scrolling stops at the last row, so one ↑ moves at once.
+        for _ in 0..5 {
+            v.on_key(key(KeyCode::Down));
+        }
         assert_eq!(v.scroll, [0, 0, 0, 1]);
 
         // Scrolled by one, the workers pane starts at its second row.
