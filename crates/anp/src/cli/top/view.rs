@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use alphanode::admin::Status;
 use alphanode::JobState;
-use anp_cron::Tz;
 use jiff::Timestamp;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -112,7 +111,7 @@ impl View {
             KeyCode::Esc if self.help => self.help = false,
             KeyCode::Esc => return Action::Quit,
             KeyCode::Char('r') | KeyCode::Char('R') => return Action::Refresh,
-            KeyCode::Char('?') | KeyCode::Char('h') => self.help = !self.help,
+            KeyCode::Char('?') => self.help = !self.help,
             KeyCode::Tab | KeyCode::Right => self.focus = self.focus.moved(1),
             KeyCode::BackTab | KeyCode::Left => self.focus = self.focus.moved(-1),
             KeyCode::Down | KeyCode::Char('j') => self.scroll[pane] += 1,
@@ -147,13 +146,16 @@ pub fn render(frame: &mut Frame<'_>, view: &View, now: Timestamp) {
         .as_ref()
         .map(|s| overview_lines(&s.status, now));
     let down = view.error.as_ref().map(|e| down_line(view, e, now));
+    let down = down.map(|l| Paragraph::new(l).wrap(Wrap { trim: false }));
     let down_height = down
         .as_ref()
-        .map_or(0, |l| wrapped_height(&[l], area.width));
-    let overview_height = overview.as_ref().map_or(3, |l| {
-        let lines: Vec<&Line<'_>> = l.iter().collect();
-        wrapped_height(&lines, area.width.saturating_sub(2)).saturating_add(2)
+        .map_or(0, |p| height(p.line_count(area.width)));
+    // Counted without the block: line_count wraps at the width it is given, borders included.
+    let overview = overview.map(|lines| Paragraph::new(lines).wrap(Wrap { trim: false }));
+    let overview_height = overview.as_ref().map_or(3, |p| {
+        height(p.line_count(area.width.saturating_sub(2))).saturating_add(2)
     });
+    let overview = overview.map(|p| p.block(Block::bordered().title(TITLE)));
     let [header, down_area, overview_area, panes, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(down_height),
@@ -165,23 +167,20 @@ pub fn render(frame: &mut Frame<'_>, view: &View, now: Timestamp) {
 
     frame.render_widget(Paragraph::new(header_line(view, now)), header);
     if let Some(d) = down {
-        frame.render_widget(Paragraph::new(d).wrap(Wrap { trim: false }), down_area);
+        frame.render_widget(d, down_area);
     }
-    let block = Block::bordered().title(" the four questions ");
     match overview {
-        Some(lines) => frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(block),
-            overview_area,
-        ),
+        Some(p) => frame.render_widget(p, overview_area),
         None => {
             let text = if view.error.is_some() {
                 "no snapshot yet"
             } else {
                 "reading the store…"
             };
-            frame.render_widget(Paragraph::new(text).block(block), overview_area)
+            frame.render_widget(
+                Paragraph::new(text).block(Block::bordered().title(TITLE)),
+                overview_area,
+            )
         }
     }
     render_panes(frame, view, now, panes);
@@ -226,17 +225,9 @@ fn header_line(view: &View, now: Timestamp) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Rows `lines` take wrapped at `width` columns, at most one too many.
-fn wrapped_height(lines: &[&Line<'_>], width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    let rows: usize = lines
-        .iter()
-        .map(|l| match l.width() {
-            w if w <= width => 1,
-            // Words wrap whole: a row more than the characters need covers the gaps.
-            w => w.div_ceil(width) + 1,
-        })
-        .sum();
+const TITLE: &str = " the four questions ";
+
+fn height(rows: usize) -> u16 {
     u16::try_from(rows).unwrap_or(u16::MAX)
 }
 
@@ -408,7 +399,7 @@ fn render_panes(frame: &mut Frame<'_>, view: &View, now: Timestamp, area: Rect) 
     let areas: [Rect; 4] = if area.width >= 100 {
         let [queues, failing, bottom] = Layout::vertical([Constraint::Fill(1); 3]).areas(area);
         let [schedules, workers] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
                 .areas(bottom);
         [queues, failing, schedules, workers]
     } else {
@@ -590,21 +581,28 @@ fn pane_content(view: &View, pane: Pane, now: Timestamp, width: u16) -> PaneCont
                         (None, false) => ("never".to_owned(), i.def.tz.clone(), String::new()),
                         (Some(z), false) => (
                             z.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-                            zone_name(&i.def.tz, z),
+                            i.def.tz.clone(),
                             output::age(z.timestamp(), now),
                         ),
                     };
-                    Row::new(vec![i.def.name.to_string(), when, zone, until])
+                    Row::new(vec![i.def.name.to_string(), until, when, zone])
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let names = snap.map_or(0, |s| {
+                s.schedules
+                    .iter()
+                    .map(|i| i.def.name.as_str().chars().count())
+                    .max()
+                    .unwrap_or(0)
+            });
             (
                 "schedules due next",
-                vec!["schedule", "next run", "zone", "in"],
+                vec!["schedule", "in", "next run", "zone"],
                 vec![
-                    Constraint::Min(10),
+                    Constraint::Length(u16::try_from(names.clamp(8, 24)).unwrap_or(24)),
+                    Constraint::Length(7),
                     Constraint::Length(19),
-                    Constraint::Min(8),
-                    Constraint::Length(8),
+                    Constraint::Fill(1),
                 ],
                 rows,
             )
@@ -633,23 +631,13 @@ fn pane_content(view: &View, pane: Pane, now: Timestamp, width: u16) -> PaneCont
                 vec!["role", "host", "id", "heartbeat"],
                 vec![
                     Constraint::Length(9),
-                    Constraint::Max(20),
+                    Constraint::Fill(1),
                     Constraint::Fill(1),
                     Constraint::Length(9),
                 ],
                 rows,
             )
         }
-    }
-}
-
-/// The zone's name and its abbreviation at that instant: `Europe/Paris CET`.
-fn zone_name(tz: &str, at: &jiff::ZonedDateTime) -> String {
-    let abbr = at.strftime("%Z").to_string();
-    if Tz::parse(tz).is_ok() && !abbr.is_empty() && abbr != tz {
-        format!("{tz} {abbr}")
-    } else {
-        tz.to_owned()
     }
 }
 
@@ -957,7 +945,7 @@ mod tests {
 
         // Soonest first, in the schedule's zone; paused last.
         let pane = &all[all.find("schedules due next").unwrap_or(0)..];
-        let order: Vec<usize> = ["every-5-min", "nightly-report  ", "paused-one"]
+        let order: Vec<usize> = ["every-5-min", "nightly-report in", "paused-one"]
             .iter()
             .map(|n| pane.find(n).unwrap_or_else(|| panic!("no {n}: {all}")))
             .collect();
@@ -967,7 +955,7 @@ mod tests {
             "{all}"
         );
         assert!(
-            row(&s, "2026-12-07 02:00:00 Europe/Paris CET").contains("nightly-report"),
+            row(&s, "2026-12-07 02:00:00 Europe/Paris").contains("nightly-report"),
             "{all}"
         );
         assert!(row(&s, "paused-one").contains("paused"), "{all}");
@@ -1022,6 +1010,19 @@ mod tests {
             ["default", "1234567", "4"],
             "{all}"
         );
+    }
+
+    #[test]
+    fn the_overview_wraps_and_keeps_every_line_at_any_width() {
+        for w in 60..=160 {
+            let all = draw(&view(), w, 60).join("\n");
+            let overview = &all[..all.find('└').unwrap_or(all.len())];
+            let verdict = &overview[overview.find("needs attention:").unwrap_or(0)..];
+            assert!(
+                verdict.contains("nightly-report") && verdict.contains("failed"),
+                "{w} columns: the verdict is cut\n{all}"
+            );
+        }
     }
 
     fn key(code: KeyCode) -> KeyEvent {
