@@ -153,12 +153,23 @@ impl Pace {
     }
 }
 
-type Fetch = JoinHandle<(Option<Admin>, Result<snapshot::Snapshot, String>)>;
+/// The snapshot being read; dropped (on quit or error) it is cancelled, so leaving never waits
+/// for a slow store.
+struct Fetch(JoinHandle<Read>);
+
+/// What a snapshot task gives back: the store to keep using, and the snapshot or the error.
+type Read = (Option<Admin>, Result<snapshot::Snapshot, String>);
+
+impl Drop for Fetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// Waits for the snapshot being read, or forever when none is.
-async fn finished(fetch: &mut Option<Fetch>) -> <Fetch as std::future::Future>::Output {
+async fn finished(fetch: &mut Option<Fetch>) -> Result<Read, tokio::task::JoinError> {
     match fetch.as_mut() {
-        Some(f) => f.await,
+        Some(f) => (&mut f.0).await,
         None => std::future::pending().await,
     }
 }
@@ -183,13 +194,13 @@ async fn run_screen(
     let mut pace = Pace::new(interval, Instant::now());
     loop {
         if fetch.is_none() && pace.due(Instant::now()) {
-            fetch = Some(tokio::spawn(snapshot::take(
+            fetch = Some(Fetch(tokio::spawn(snapshot::take(
                 url.clone(),
                 admin.take(),
                 patience,
-            )));
+            ))));
             pace.started(Instant::now());
-            view.refreshing = true;
+            view.reading_since = Some(Timestamp::now());
         }
         terminal
             .draw(|f| view::render(f, &view, Timestamp::now()))
@@ -209,7 +220,7 @@ async fn run_screen(
             },
             joined = finished(&mut fetch) => {
                 fetch = None;
-                view.refreshing = false;
+                view.reading_since = None;
                 let (kept, read) = joined
                     .map_err(|e| anyhow::anyhow!("reading a snapshot failed: {e}"))?;
                 admin = kept;

@@ -74,8 +74,8 @@ pub struct View {
     pub error: Option<String>,
     /// When the last refresh failed (its age is shown).
     pub error_at: Option<Timestamp>,
-    /// A snapshot is being read.
-    pub refreshing: bool,
+    /// When the snapshot being read started, if one is.
+    pub reading_since: Option<Timestamp>,
     /// The pane the arrow keys scroll.
     pub focus: Pane,
     /// First row shown, per pane.
@@ -93,7 +93,7 @@ impl View {
             snapshot: None,
             error: None,
             error_at: None,
-            refreshing: false,
+            reading_since: None,
             focus: Pane::Queues,
             scroll: [0; 4],
             help: false,
@@ -207,8 +207,12 @@ fn header_line(view: &View, now: Timestamp) -> Line<'static> {
         ))),
         None => spans.push(Span::raw(" · no snapshot yet")),
     }
-    if view.refreshing {
-        spans.push(Span::raw(" · refreshing…"));
+    // Said only when it takes a while, so a quick snapshot does not flicker in the header.
+    if let Some(since) = view.reading_since {
+        let secs = now.duration_since(since).as_secs();
+        if secs >= 1 {
+            spans.push(Span::raw(format!(" · reading the store for {secs}s…")));
+        }
     }
     if let Some(s) = &view.snapshot {
         let (text, color) = if s.status.ok {
@@ -981,6 +985,12 @@ mod tests {
         );
         assert!(all.contains("; below: the last snapshot"), "{all}");
         assert!(all.contains("v2.4.1"), "the last snapshot stays: {all}");
+
+        // A snapshot that takes a while is said in the header; a quick one is not.
+        v.reading_since = Some(at("2026-12-06T14:00:27Z"));
+        assert!(draw(&v, 140, 45)[0].contains("reading the store for 3s…"));
+        v.reading_since = Some(at("2026-12-06T14:00:29.900Z"));
+        assert!(!draw(&v, 140, 45)[0].contains("reading the store"));
 
         let mut first = View::new("sqlite://x.db".into(), Duration::from_secs(2));
         first.error = Some("store sqlite://x.db does not exist".into());
