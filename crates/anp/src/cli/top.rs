@@ -5,7 +5,8 @@
 //! - `top.rs`: the command, the terminal (raw mode and the alternate screen, always given
 //!   back) and the loop that reads keys and snapshots.
 //! - `top/snapshot.rs`: one snapshot of the store, through [`alphanode::Admin`] only.
-//! - `top/view.rs`: what is drawn, a pure function of the view and the time.
+//! - `top/view.rs`: what is drawn, a pure function of the view and the time (`top/view/tests.rs`:
+//!   drawn into ratatui's `TestBackend`).
 //!
 //! # Cost to the store
 //! One snapshot at a time, started at most once per `--interval` (≥ 1 s): redraws (every
