@@ -75,6 +75,9 @@ enum Command {
     /// Is it up, is it slow, are jobs failing, did the last deploy change anything?
     /// Exit 0 when all is well, 8 when something needs attention.
     Status,
+    /// The overview of `anp status` live in a terminal: the four questions, queues, failing
+    /// kinds, schedules due next, workers; one snapshot of the store per --interval.
+    Top(cli::top::TopArgs),
     /// HTTP: /healthz, /metrics (Prometheus), read-only /api/, token-protected actions.
     Serve(web::ServeArgs),
     /// The HTTP cache in front of any web app: `--upstream http://HOST:PORT`, cached per the
@@ -121,13 +124,20 @@ fn main() -> ExitCode {
     };
     // `--store` and `ANP_STORE` fill one argument; `--json` says which one it was.
     let store_from_env = matches.value_source("store") == Some(ValueSource::EnvVariable);
-    output::init_logging(
-        cli.verbose,
-        matches!(
-            cli.command,
-            Command::Work(_) | Command::Scheduler(_) | Command::Serve(_) | Command::Proxy(_)
-        ),
-    );
+    // `anp top` draws on the terminal stderr goes to: a warning would scribble over the screen,
+    // which shows store errors itself. It logs only when asked (-v, ANP_LOG: redirect 2>FILE).
+    let quiet = matches!(cli.command, Command::Top(_))
+        && cli.verbose == 0
+        && std::env::var_os("ANP_LOG").is_none();
+    if !quiet {
+        output::init_logging(
+            cli.verbose,
+            matches!(
+                cli.command,
+                Command::Work(_) | Command::Scheduler(_) | Command::Serve(_) | Command::Proxy(_)
+            ),
+        );
+    }
     // Two blocking threads: the SQLite store runs all its work on Tokio's blocking pool and
     // serializes it on two connections (one writer, one reader), so more threads only wait on
     // those locks, and each thread that allocates costs glibc malloc an arena: with the default
@@ -162,6 +172,7 @@ async fn run(ctx: &cli::Ctx, command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Status | Command::Doctor(_) => Ok(()),
         Command::Workers(a) => cli::workers::workers(ctx, a).await,
+        Command::Top(a) => cli::top::run(ctx, a).await,
         Command::Backup(a) => cli::backup::backup(ctx, a).await,
         Command::Restore(a) => cli::backup::restore(ctx, a).await,
         Command::Serve(a) => web::run(ctx, a).await,

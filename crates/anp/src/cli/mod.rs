@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod queues;
 pub mod schedules;
 pub mod status;
+pub mod top;
 pub mod work;
 pub mod workers;
 

@@ -91,7 +91,8 @@ pub async fn status(ctx: &Ctx) -> anyhow::Result<u8> {
     Ok(if report.ok { 0 } else { EXIT_ATTENTION })
 }
 
-fn ms(v: Option<f64>) -> String {
+/// A latency bucket bound for people: `≤12ms`, `>5min`, `-` for none.
+pub(super) fn ms(v: Option<f64>) -> String {
     v.map(|x| {
         if x.is_finite() {
             format!("≤{}ms", output::ms(x))
@@ -187,7 +188,7 @@ fn print_status(s: &Status) {
 }
 
 /// Percent with one decimal, `-` for none.
-fn pct(r: Option<f64>) -> String {
+pub(super) fn pct(r: Option<f64>) -> String {
     r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
