@@ -218,7 +218,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn of(c: &StatCounts) -> Window {
+    /// The figures of summed per-minute counts.
+    pub fn of(c: &StatCounts) -> Window {
         let attempts = c.completed + c.failed;
         Window {
             attempts,
