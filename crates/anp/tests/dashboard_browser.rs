@@ -302,11 +302,7 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(r.status(), 403, "a CSRF token without its session cookie");
     assert_eq!(state(&seeded.store, victim).await, JobState::Available);
     // The page headers.
-    let r = c
-        .get(&base)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.get(&base).send().await.unwrap_or_else(|e| panic!("{e}"));
     let csp = r
         .headers()
         .get("content-security-policy")
@@ -464,7 +460,7 @@ async fn dashboard_in_a_real_browser() {
         .await
         .unwrap_or_else(|e| panic!("no confirmation page: {e}"));
     let text = confirm.text().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(text.contains("1 dead jobs"), "{text}");
+    assert!(text.contains("1 dead job "), "{text}");
     let shot = b.screenshot().await.unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(shots.join("confirm-retry-dead.png"), shot).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(state(&seeded.store, seeded.dead[1]).await, JobState::Dead);
@@ -482,6 +478,15 @@ async fn dashboard_in_a_real_browser() {
         state(&seeded.store, seeded.dead[1]).await,
         JobState::Available
     );
+
+    // An API action (bearer token) is audited too.
+    let r = c
+        .post(format!("{base}/api/queues/reports/pause"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
 
     // The audit page lists the actions with who took them.
     visit("/audit".into(), "audit").await;

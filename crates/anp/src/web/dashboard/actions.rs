@@ -149,6 +149,7 @@ struct ConfirmRetryDead {
     queue: String,
     count: String,
     none: bool,
+    one: bool,
 }
 
 /// `GET /ui/jobs/retry-dead?queue=`: states how many dead jobs a bulk retry touches and asks
@@ -176,6 +177,7 @@ pub(super) async fn retry_dead_confirm(
                 queue: queue.unwrap_or_default(),
                 count: count(n),
                 none: n == 0,
+                one: n == 1,
             },
         ),
         Err(e) => lib_error(f, e),
@@ -207,7 +209,11 @@ pub(super) async fn retry_dead(
             kind: None,
         };
         let n = app.admin.job_retry_dead(filter, |_| {}).await?;
-        Ok(format!("{} jobs made available", count(n)))
+        Ok(format!(
+            "{} {} made available",
+            count(n),
+            if n == 1 { "job" } else { "jobs" }
+        ))
     })
     .await
 }

@@ -147,6 +147,12 @@ fn open(label: &str) -> String {
 
 /// The axes: the value scale on the left (with its unit), start and end times below (UTC).
 fn axis(s: &mut String, r: Range, top: f64, unit: &str) {
+    // A day's range names the dates too.
+    let fmt = if r.end.duration_since(r.start()).as_secs() > 3600 {
+        "%m-%d %H:%M"
+    } else {
+        "%H:%M"
+    };
     let _ = write!(
         s,
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{y}\" x2=\"{W}\" y2=\"{y}\"/>\
@@ -156,8 +162,8 @@ fn axis(s: &mut String, r: Range, top: f64, unit: &str) {
          <text class=\"tick\" x=\"{LEFT}\" y=\"{H}\">{}</text>\
          <text class=\"tick\" x=\"{W}\" y=\"{H}\" text-anchor=\"end\">{} UTC</text>",
         rate(top),
-        r.start().strftime("%H:%M"),
-        r.end.strftime("%H:%M"),
+        r.start().strftime(fmt),
+        r.end.strftime(fmt),
         y = H - BOTTOM,
         lx = LEFT - 4.0,
     );
