@@ -14,7 +14,6 @@
 //! and prints the median and max per page. It prints; it asserts nothing about time.
 
 #[path = "../../anp-redis/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 mod serve_support;
 

@@ -6,7 +6,9 @@
 //! an action (CSRF): the token must never move into a cookie or a URL. Every response carries
 //! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Cache-Control: no-store`,
 //! `Referrer-Policy: no-referrer` and a `Content-Security-Policy` that allows nothing
-//! (docs/security.md).
+//! (docs/security.md) — except dashboard pages, which set their own (the served script and
+//! stylesheet only). The dashboard's own sign-in (a session cookie holding a random id, never the
+//! token, plus a CSRF token per form) is in `dashboard/session.rs`.
 
 use alphanode::Error;
 use axum::extract::{Request, State};

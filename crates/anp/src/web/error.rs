@@ -112,7 +112,7 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
     let error = match status {
         StatusCode::NOT_FOUND => Error::not_found(
             "route",
-            format!("no endpoint {method} {path}: expected /healthz, /metrics or an /api/ endpoint listed in README.md (\"anp serve\")"),
+            format!("no endpoint {method} {path}: expected a dashboard page (/, /queues, /jobs, …; docs/dashboard.md), /healthz, /metrics or an /api/ endpoint listed in README.md (\"anp serve\")"),
         ),
         StatusCode::METHOD_NOT_ALLOWED => Error::invalid(
             "route",

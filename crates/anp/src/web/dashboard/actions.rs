@@ -53,7 +53,7 @@ where
 {
     let who = match check(&app, headers, form) {
         Ok(w) => w,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let f = frame(&app, headers, action, "");
     match run(app.clone()).await {

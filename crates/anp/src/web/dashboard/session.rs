@@ -146,23 +146,23 @@ pub(super) fn check(
     app: &Shared,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<SignedIn, Response> {
+) -> Result<SignedIn, Box<Response>> {
     let f = frame(app, headers, "refused", "");
     let Some(s) = app.sessions.find(headers) else {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             f,
             StatusCode::FORBIDDEN,
             "refused: no dashboard session: sign in with ANP_TOKEN first (nothing was changed)",
-        ));
+        )));
     };
     let given = form.get("csrf").map(String::as_str).unwrap_or("");
     if !same(given.as_bytes(), s.csrf.as_bytes()) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             f,
             StatusCode::FORBIDDEN,
             "refused: missing or wrong CSRF token: expected the form's hidden csrf field; \
              reload the page and try again (nothing was changed)",
-        ));
+        )));
     }
     Ok(s)
 }
@@ -230,7 +230,7 @@ pub(super) async fn logout(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if let Err(refused) = check(&app, &headers, &form) {
-        return refused;
+        return *refused;
     }
     app.sessions.remove(&headers);
     let path = super::home(&app.base_path);
