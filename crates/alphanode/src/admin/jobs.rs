@@ -187,3 +187,79 @@ fn job_mentions(job: &Job, needle: &str) -> bool {
     let has = |s: &str| s.to_lowercase().contains(needle);
     has(job.args.as_json()) || job.errors.iter().any(|e| has(&e.message))
 }
+
+#[cfg(test)]
+mod tests {
+    use anp_core::store::JobEnqueueManyParams;
+    use anp_core::{Args, Kind, NewJob};
+
+    use super::{Admin, JobFilter};
+
+    /// Search reads at most its budget, says where to continue, and finds matches in args
+    /// (case-insensitive) across continued pages; a finished scan has no cursor.
+    #[tokio::test]
+    async fn search_is_bounded_and_continues() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let admin = Admin::new(crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}")));
+        let kind = Kind::parse("k").unwrap_or_else(|e| panic!("{e}"));
+        // 30 jobs; the oldest two mention the needle.
+        let jobs: Vec<NewJob> = (0..30)
+            .map(|i| {
+                let text = if i < 2 { "NeEdLe" } else { "hay" };
+                NewJob::new(
+                    kind.clone(),
+                    Args::from_json(&format!(r#"{{"i":{i},"t":"{text}"}}"#))
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+            })
+            .collect();
+        admin
+            .store()
+            .job_enqueue_many(JobEnqueueManyParams {
+                jobs,
+                now: jiff::Timestamp::now(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let filter = JobFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        // A budget of 20 reads the 20 newest: no match yet, continue.
+        let p = admin
+            .job_search(filter.clone(), "needle", 20)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.jobs.len(), p.scanned), (0, 20));
+        let next = p.next.unwrap_or_else(|| panic!("expected a cursor"));
+        // Continued: the remaining 10, both matches, the end.
+        let p = admin
+            .job_search(
+                JobFilter {
+                    before: Some(next),
+                    ..filter.clone()
+                },
+                "needle",
+                20,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.jobs.len(), p.scanned), (2, 10));
+        assert!(p.next.is_none());
+        // Enough matches end the page early, with a cursor.
+        let p = admin
+            .job_search(
+                JobFilter {
+                    limit: 3,
+                    ..Default::default()
+                },
+                "hay",
+                1000,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.jobs.len(), p.scanned), (3, 3));
+        assert_eq!(p.next, Some(p.jobs[2].id));
+    }
+}
