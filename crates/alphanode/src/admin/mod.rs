@@ -61,7 +61,7 @@ pub use queues::PURGE_BATCH;
 pub use schedules::ScheduleDetail;
 pub use status::{
     CacheStatus, DeployVerdict, DeployWindow, Failing, HttpCacheStatus, HttpRuleStatus, LastDeploy,
-    ProcessSeen, ScheduleProblem, Slow, Status, TopError, Up, Window,
+    ProcessSeen, ScheduleProblem, Slow, Status, StatusDetail, TopError, Up, Window,
 };
 
 /// Operator actions and questions on one store. Cheap to clone.

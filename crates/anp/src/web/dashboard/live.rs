@@ -79,8 +79,8 @@ impl Live {
             }
         }
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let status = admin.status().await?;
-        let queues = admin.queue_list().await?;
+        // One status read; its queue counts and stats rows serve the page and the charts too.
+        let detail = admin.status_detail().await?;
         let deploys = admin.deploy_list(DEPLOYS).await?;
         let now = jiff::Timestamp::now();
         // The start of the next minute: the current minute's counts are in the last bar.
@@ -97,14 +97,14 @@ impl Live {
             step: SignedDuration::from_secs(15 * 60),
             n: 96,
         };
-        let rows = admin.stats(day.start(), end).await?;
+        let rows = &detail.stats;
         let snap = Arc::new(Snapshot {
             at: now,
-            status,
-            queues,
+            hour: (hour, chart::buckets(rows, hour)),
+            day: (day, chart::buckets(rows, day)),
+            status: detail.status,
+            queues: detail.queues,
             deploys,
-            hour: (hour, chart::buckets(&rows, hour)),
-            day: (day, chart::buckets(&rows, day)),
         });
         *held = Some((Instant::now(), snap.clone()));
         Ok(snap)

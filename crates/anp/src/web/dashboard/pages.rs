@@ -253,7 +253,6 @@ struct Jobs {
     rows: Vec<JobRow>,
     next: Option<String>,
     search_note: Option<String>,
-    dead_total: String,
 }
 
 /// Reads an optional query field, refusing a value its type does not take.
@@ -327,12 +326,6 @@ pub(super) async fn jobs(
             Err(e) => return lib_error(f, e),
         }
     };
-    let dead_total = app
-        .admin
-        .job_count_dead(None)
-        .await
-        .map(count)
-        .unwrap_or_else(|_| "?".into());
     render(
         StatusCode::OK,
         &Jobs {
@@ -349,7 +342,6 @@ pub(super) async fn jobs(
             rows: jobs.iter().map(JobRow::of).collect(),
             next,
             search_note,
-            dead_total,
         },
     )
 }
