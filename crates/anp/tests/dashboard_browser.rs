@@ -161,7 +161,8 @@ async fn seed(db: &Path) -> Seeded {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let def = anp_conformance::schedule::def("nightly-report", "0 3 * * *");
+    let mut def = anp_conformance::schedule::def("nightly-report", "0 3 * * *");
+    def.tz = "Europe/Paris".into();
     store
         .schedule_sync(ScheduleSyncParams {
             defs: vec![def.clone()],

@@ -20,7 +20,7 @@ use crate::wire::views::next_run;
 /// Jobs per page.
 const PAGE: u32 = 50;
 /// Jobs one text search reads per request before offering to continue.
-const SCAN: u32 = 5_000;
+const SCAN: u32 = 2_000;
 /// Deploy markers on the deploys page.
 const DEPLOYS: u32 = 20;
 /// Audit entries shown.
