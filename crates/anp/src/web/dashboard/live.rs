@@ -42,6 +42,8 @@ pub(super) struct Snapshot {
     pub(super) hour: (Range, Vec<StatCounts>),
     /// The last day by 15 minutes.
     pub(super) day: (Range, Vec<StatCounts>),
+    /// Attempts finished per queue in the last 15 minutes.
+    pub(super) finished_15m: BTreeMap<String, u64>,
 }
 
 /// The shared snapshot and how often it may be read.
@@ -98,7 +100,15 @@ impl Live {
             n: 96,
         };
         let rows = &detail.stats;
+        let since = now
+            .checked_sub(SignedDuration::from_secs(15 * 60))
+            .unwrap_or(now);
+        let mut finished_15m = BTreeMap::new();
+        for (k, c) in rows.iter().filter(|(k, _)| k.minute >= since) {
+            *finished_15m.entry(k.queue.to_string()).or_insert(0) += c.completed + c.failed;
+        }
         let snap = Arc::new(Snapshot {
+            finished_15m,
             at: now,
             hour: (hour, chart::buckets(rows, hour)),
             day: (day, chart::buckets(rows, day)),

@@ -143,41 +143,31 @@ struct Queues {
     f: Frame,
     states: Vec<String>,
     rows: Vec<QueueRow>,
+    snapshot_at: String,
 }
 
-/// `GET /queues`: depth per state, oldest available age, throughput over 15 minutes.
+/// `GET /queues`: depth per state, oldest available age, throughput over 15 minutes — from the
+/// shared snapshot (`live.rs`), so the page costs the store at most one read per live interval.
 pub(super) async fn queues(
     State(app): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let f = with_notice(frame(&app, &headers, "Queues", "queues"), &q);
-    let list = match app.admin.queue_list().await {
-        Ok(l) => l,
-        Err(e) => return lib_error(f, e),
-    };
-    let now = jiff::Timestamp::now();
-    let stats = match app
-        .admin
-        .stats(
-            now.checked_sub(jiff::SignedDuration::from_secs(15 * 60))
-                .unwrap_or(now),
-            now.checked_add(jiff::SignedDuration::from_secs(60))
-                .unwrap_or(now),
-        )
-        .await
-    {
+    let snap = match app.live.get(&app.admin).await {
         Ok(s) => s,
         Err(e) => return lib_error(f, e),
     };
-    let rows = list
+    let now = snap.at;
+    let rows = snap
+        .queues
         .iter()
         .map(|i| {
-            let done: u64 = stats
-                .iter()
-                .filter(|(k, _)| k.queue == i.queue)
-                .map(|(_, c)| c.completed + c.failed)
-                .sum();
+            let done = snap
+                .finished_15m
+                .get(i.queue.as_str())
+                .copied()
+                .unwrap_or(0);
             QueueRow {
                 name: i.queue.to_string(),
                 href: enc(i.queue.as_str()),
@@ -205,6 +195,7 @@ pub(super) async fn queues(
             f,
             states: JobState::ALL.iter().map(ToString::to_string).collect(),
             rows,
+            snapshot_at: utc(now),
         },
     )
 }
