@@ -72,7 +72,9 @@ pub mod worker;
 
 pub use admin::Admin;
 pub use anp_core::job::Enqueued;
-pub use anp_core::monitor::{DeployMarker, Histogram, ProcessInfo, StatCounts, StatKey};
+pub use anp_core::monitor::{
+    AuditEntry, DeployMarker, Histogram, ProcessInfo, StatCounts, StatKey,
+};
 pub use anp_core::schedule::{
     CatchUp, FireDecision, FireLogEntry, ScheduleDef, ScheduleInfo, ScheduleName,
 };

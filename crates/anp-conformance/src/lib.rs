@@ -25,7 +25,7 @@
 //! - [`purge`]: deleting one queue's jobs in bulk.
 //! - [`retention`]: pruning finished jobs by age and count.
 //! - [`export`]: the point-in-time export.
-//! - [`monitor`]: ping, per-minute stats, process registry, deploy markers.
+//! - [`monitor`]: ping, per-minute stats, process registry, deploy markers, the audit log.
 //! - [`wait`]: `job_wait` wake-ups and timeouts.
 //! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead, jobs
 //!   of a kind without a handler (snoozed while another live worker declares it, else a failed
@@ -175,7 +175,8 @@ macro_rules! conformance_suite {
             export_is_a_point_in_time_view,
             ping_reports_backend,
             processes_register_and_go_stale,
-            deploy_markers_newest_first
+            deploy_markers_newest_first,
+            audit_entries_newest_first
         );
         // wait.rs
         $crate::conformance_suite!(@store $h;

@@ -183,3 +183,47 @@ pub async fn deploy_markers_newest_first<H: Harness>(h: &H) {
     assert_eq!(list[0].rollback.as_deref(), Some("deploy v3~1"));
     assert_eq!(list[0].owner.as_deref(), Some("web-team"));
 }
+
+/// Audit entries keep who, what, target and result; newest first; `limit` is honoured and 0
+/// lists nothing.
+pub async fn audit_entries_newest_first<H: Harness>(h: &H) {
+    use anp_core::monitor::AuditEntry;
+    let s = h.store().await;
+    assert!(s
+        .audit_list(10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+    let now = now();
+    let entry = |i: u64, action: &str| AuditEntry {
+        at: plus(now, i),
+        who: "dashboard session 3fa2c1d0".into(),
+        action: action.into(),
+        target: format!("target-{i}"),
+        result: if i == 2 {
+            "error: job not found".into()
+        } else {
+            "ok".into()
+        },
+    };
+    let want = [
+        entry(0, "job retry"),
+        entry(1, "queue pause"),
+        entry(2, "job cancel"),
+    ];
+    for e in &want {
+        s.audit_record(e.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let list = s.audit_list(2).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(list, vec![want[2].clone(), want[1].clone()]);
+    let all = s.audit_list(100).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2], want[0]);
+    assert!(s
+        .audit_list(0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+}

@@ -187,6 +187,25 @@ pub struct DeployMarker {
     pub note: Option<String>,
 }
 
+/// One operator action, as the audit log keeps it: who did what to which target, when, and
+/// how it ended. `anp serve` records one for every action it takes (JSON API and dashboard).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When the action ran (its end).
+    pub at: Timestamp,
+    /// Who asked: `"api token"`, `"dashboard session 3fa2c1d0"`, …
+    pub who: String,
+    /// What was asked: `"job retry"`, `"queue pause"`, …
+    pub action: String,
+    /// What it acted on: a job id, queue or schedule name, a deploy version (empty if none).
+    pub target: String,
+    /// How it ended: `"ok"`, `"ok: 42 jobs"`, or `"error: <message>"`.
+    pub result: String,
+}
+
+/// The most audit entries a store keeps; older ones are dropped as new ones come.
+pub const AUDIT_KEEP: u32 = 10_000;
+
 #[cfg(test)]
 mod tests {
     use super::ProcessInfo;

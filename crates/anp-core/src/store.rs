@@ -555,6 +555,13 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The newest `limit` deploy markers, newest first.
     async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>>;
 
+    /// Appends an operator action to the audit log (the newest
+    /// [`AUDIT_KEEP`](crate::monitor::AUDIT_KEEP) are kept).
+    async fn audit_record(&self, e: crate::monitor::AuditEntry) -> Result<()>;
+
+    /// The newest `limit` audit entries, newest first.
+    async fn audit_list(&self, limit: u32) -> Result<Vec<crate::monitor::AuditEntry>>;
+
     /// Restores jobs exactly as given (state, attempts, history, timestamps, lease), in one
     /// batch; a job whose id already exists is left alone. Returns how many were added.
     async fn job_import_many(&self, jobs: Vec<Job>) -> Result<u64>;
@@ -613,6 +620,8 @@ macro_rules! forward_store_ops {
                 stats_query(p: $crate::monitor::StatsQueryParams) -> Vec<($crate::monitor::StatKey, $crate::monitor::StatCounts)>;
                 deploy_mark(m: $crate::monitor::DeployMarker) -> ();
                 deploy_list(limit: u32) -> Vec<$crate::monitor::DeployMarker>;
+                audit_record(e: $crate::monitor::AuditEntry) -> ();
+                audit_list(limit: u32) -> Vec<$crate::monitor::AuditEntry>;
             }
         }
     };

@@ -29,6 +29,9 @@ pub(crate) const PROCESSES: &str = "anp:processes";
 /// Zset: deploy markers (JSON) by time (µs); the newest 1000 are kept.
 pub(crate) const DEPLOYS: &str = "anp:deploys";
 
+/// List: audit entries (JSON), newest first (LPUSH); the newest 10,000 are kept.
+pub(crate) const AUDIT: &str = "anp:audit";
+
 /// Hash: schedule name → the queue whose slot holds the schedule's keys.
 pub(crate) const SCHEDULES: &str = "anp:schedules";
 

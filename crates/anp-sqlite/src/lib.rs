@@ -63,7 +63,7 @@ pub use store::SqliteStore;
 
 /// The schema version this build creates and understands: the number of the newest migration.
 /// A database with a newer version is refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

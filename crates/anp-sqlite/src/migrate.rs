@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 6] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -44,6 +44,11 @@ const MIGRATIONS: [Migration; 6] = [
         version: 6,
         name: "0006_args_off_the_hot_row",
         sql: include_str!("../migrations/0006_args_off_the_hot_row.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_audit",
+        sql: include_str!("../migrations/0007_audit.sql"),
     },
 ];
 

@@ -244,8 +244,9 @@ async fn a_schema_5_file_is_migrated_to_6_without_losing_a_field() {
     let rowids = write_v5(&path, &want);
 
     let s = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
-    assert_eq!(SCHEMA_VERSION, 6);
-    assert_eq!(s.store_ping().await.unwrap().schema_version, 6);
+    // Opening migrates to the newest schema (6, then 7's audit table, which adds a table only).
+    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(s.store_ping().await.unwrap().schema_version, 7);
 
     // Every job, field by field.
     for w in &want {
@@ -286,8 +287,9 @@ async fn a_schema_5_file_is_migrated_to_6_without_losing_a_field() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(versions.len(), 6);
+        assert_eq!(versions.len(), 7);
         assert_eq!(versions[5], (6, "0006_args_off_the_hot_row".to_owned()));
+        assert_eq!(versions[6], (7, "0007_audit".to_owned()));
         // Every index of schema 5 is still there, under its name.
         for index in [
             "jobs_fetch",

@@ -195,7 +195,7 @@ async fn a_newer_schema_is_refused_untouched() {
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute(
-            "INSERT INTO anp_schema (version, name, applied_at) VALUES (7, '0007_future', 0)",
+            "INSERT INTO anp_schema (version, name, applied_at) VALUES (8, '0008_future', 0)",
             [],
         )
         .unwrap();
@@ -204,7 +204,7 @@ async fn a_newer_schema_is_refused_untouched() {
     assert_eq!(
         e.message(),
         format!(
-            "{}: database schema version 7 is newer than this anp supports ({SCHEMA_VERSION}): upgrade anp",
+            "{}: database schema version 8 is newer than this anp supports ({SCHEMA_VERSION}): upgrade anp",
             path.display()
         )
     );

@@ -308,7 +308,13 @@ fn chunked_post(base: &str, path: &str, len: usize) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_wrong_methods_answer_the_error_form() {
     let t = Serving::start().await;
-    for path in ["/", "/api/nope", "/api/jobs/", "/api/queues/default/nope"] {
+    // (`/` is the dashboard's overview now: an HTML page, docs/dashboard.md.)
+    for path in [
+        "/nope",
+        "/api/nope",
+        "/api/jobs/",
+        "/api/queues/default/nope",
+    ] {
         let (status, h, v) = t.get(path).await;
         assert_eq!(status, 404, "GET {path}: {v}");
         assert_error(path, &v, "not_found", &format!("no endpoint GET {path}"));

@@ -22,7 +22,8 @@
 //! ```
 //!
 //! # Layout
-//! - `jobs.rs`: [`JobFilter`], [`DeadFilter`]; get, list, retry, retry dead, cancel, delete.
+//! - `jobs.rs`: [`JobFilter`], [`DeadFilter`]; get, list, search by text ([`JobSearchPage`]),
+//!   retry, retry dead, cancel, delete.
 //! - `queues.rs`: list, pause, resume, purge (in short batches, with progress).
 //! - `schedules.rs`: list, show with the fire log, trigger, pause, resume, delete.
 //! - `monitor.rs`: live processes, deploy markers ([`DeployMark`]), per-minute stats.
@@ -52,7 +53,7 @@ use crate::backend::Backend;
 pub use backup::{BackupCounts, BackupFile};
 pub use cache::{CacheNamespaceStats, GenerationMoved};
 pub use health::{Health, MAX_CLOCK_SKEW};
-pub use jobs::{DeadFilter, JobFilter};
+pub use jobs::{DeadFilter, JobFilter, JobSearchPage, SEARCH_SCAN_MAX};
 pub use monitor::{
     DeployMark, DeployMarked, DeployRollback, DeployRolledBack, ROLLBACK_PREFIX, STALE_AFTER,
 };
@@ -60,7 +61,7 @@ pub use queues::PURGE_BATCH;
 pub use schedules::ScheduleDetail;
 pub use status::{
     CacheStatus, DeployVerdict, DeployWindow, Failing, HttpCacheStatus, HttpRuleStatus, LastDeploy,
-    ProcessSeen, ScheduleProblem, Slow, Status, TopError, Up, Window,
+    ProcessSeen, ScheduleProblem, Slow, Status, StatusDetail, TopError, Up, Window,
 };
 
 /// Operator actions and questions on one store. Cheap to clone.

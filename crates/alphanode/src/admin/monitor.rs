@@ -1,9 +1,9 @@
-//! What operators watch: live processes, deploy markers, per-minute stats.
+//! What operators watch: live processes, deploy markers, per-minute stats, the audit log.
 
 use std::time::Duration;
 
 use anp_core::monitor::{
-    DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
+    AuditEntry, DeployMarker, ProcessInfo, ProcessListParams, StatCounts, StatKey, StatsQueryParams,
 };
 use anp_core::{Error, Result};
 use jiff::Timestamp;
@@ -140,6 +140,33 @@ impl Admin {
     /// The newest `limit` deploy markers, newest first.
     pub async fn deploy_list(&self, limit: u32) -> Result<Vec<DeployMarker>> {
         self.store().deploy_list(limit).await
+    }
+
+    /// Records an operator action in the store's audit log at the current time: `who` asked
+    /// (`"api token"`, `"dashboard session 3fa2c1d0"`), `action` on `target`, ending in
+    /// `result` (`"ok"`, `"error: …"`). The newest
+    /// [`AUDIT_KEEP`](anp_core::monitor::AUDIT_KEEP) entries are kept.
+    pub async fn audit_record(
+        &self,
+        who: &str,
+        action: &str,
+        target: &str,
+        result: &str,
+    ) -> Result<AuditEntry> {
+        let e = AuditEntry {
+            at: self.now(),
+            who: who.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            result: result.to_owned(),
+        };
+        self.store().audit_record(e.clone()).await?;
+        Ok(e)
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub async fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.store().audit_list(limit).await
     }
 
     /// Per-minute counts and latency histograms in `[from, until)`, by minute, queue and kind

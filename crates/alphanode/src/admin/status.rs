@@ -218,7 +218,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn of(c: &StatCounts) -> Window {
+    /// The figures of summed per-minute counts.
+    pub fn of(c: &StatCounts) -> Window {
         let attempts = c.completed + c.failed;
         Window {
             attempts,
@@ -232,6 +233,17 @@ impl Window {
             wait_p95_ms: c.wait.quantile_ms(0.95),
         }
     }
+}
+
+/// What [`Admin::status_detail`] answers: the status and the store reads it was made from.
+#[derive(Clone, Debug)]
+pub struct StatusDetail {
+    /// The four questions.
+    pub status: Status,
+    /// Every queue's counts, as [`Admin::queue_list`] gives them.
+    pub queues: Vec<anp_core::store::QueueInfo>,
+    /// Per-minute stats of the last 26 hours (by minute, queue and kind).
+    pub stats: Vec<(StatKey, StatCounts)>,
 }
 
 /// Is it slow: latencies now and the hour before, and how long the oldest job has waited.
@@ -392,6 +404,13 @@ impl Admin {
     /// went dead in that time, a schedule's last run failed or it is overdue, or the newest
     /// deploy made the failure rate or p95 run time worse.
     pub async fn status(&self) -> Result<Status> {
+        Ok(self.status_detail().await?.status)
+    }
+
+    /// [`Admin::status`] with what it read on the way — every queue's counts and the per-minute
+    /// stats of the last 26 hours — for a caller that shows those too (the dashboard) without
+    /// reading them from the store a second time.
+    pub async fn status_detail(&self) -> Result<StatusDetail> {
         let now = self.now();
         let mut problems = Vec::new();
         let up = self.status_up(now, &mut problems).await?;
@@ -448,14 +467,18 @@ impl Admin {
         };
         let deploy = self.deploy_verdict(now, &rows, &mut problems).await?;
         let cache = self.cache_status(now, &deploy).await?;
-        Ok(Status {
-            ok: problems.is_empty(),
-            problems,
-            up,
-            slow,
-            failing,
-            deploy,
-            cache,
+        Ok(StatusDetail {
+            status: Status {
+                ok: problems.is_empty(),
+                problems,
+                up,
+                slow,
+                failing,
+                deploy,
+                cache,
+            },
+            queues,
+            stats: rows,
         })
     }
 

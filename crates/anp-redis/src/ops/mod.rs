@@ -5,6 +5,8 @@
 //! and `stats_histogram` (how the stats hash stores a histogram). The helpers below serve
 //! every op.
 
+pub(crate) mod audit_list;
+pub(crate) mod audit_record;
 pub(crate) mod cache_delete;
 pub(crate) mod cache_generation_move;
 pub(crate) mod cache_lease_acquire;

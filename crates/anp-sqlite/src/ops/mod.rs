@@ -7,6 +7,8 @@
 //! and `schedule_trigger` share. [`cache`] holds the [`CacheStore`](anp_core::cache::CacheStore)
 //! methods, one module each, the same way.
 
+pub(crate) mod audit_list;
+pub(crate) mod audit_record;
 pub(crate) mod cache;
 pub(crate) mod deploy_list;
 pub(crate) mod deploy_mark;

@@ -6,7 +6,9 @@
 //! an action (CSRF): the token must never move into a cookie or a URL. Every response carries
 //! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Cache-Control: no-store`,
 //! `Referrer-Policy: no-referrer` and a `Content-Security-Policy` that allows nothing
-//! (docs/security.md).
+//! (docs/security.md) — except dashboard pages, which set their own (the served script and
+//! stylesheet only). The dashboard's own sign-in (a session cookie holding a random id, never the
+//! token, plus a CSRF token per form) is in `dashboard/session.rs`.
 
 use alphanode::Error;
 use axum::extract::{Request, State};
@@ -67,8 +69,36 @@ pub(super) async fn guard(State(app): State<Shared>, req: Request, next: Next) -
     }
 }
 
+/// Records an API action that passed the guard in the audit log as `api token`: what
+/// (`POST /api/jobs/{id}/retry`, the route), on which path, and its HTTP status. A failure to
+/// record is logged; the answer is unchanged.
+pub(super) async fn audited(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let what = format!("{} {route}", req.method());
+    let target = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    let status = res.status();
+    let result = if status.is_success() {
+        format!("ok: HTTP {}", status.as_u16())
+    } else {
+        format!("error: HTTP {}", status.as_u16())
+    };
+    if let Err(e) = app
+        .admin
+        .audit_record("api token", &what, &target, &result)
+        .await
+    {
+        tracing::warn!(error = %e, what, "could not record an API action in the audit log");
+    }
+    res
+}
+
 /// Constant-time comparison, so response timing says nothing about the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -81,10 +111,14 @@ pub(super) async fn security_headers(mut r: Response) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    // Dashboard pages set their own (scripts and styles from 'self'); everything else allows
+    // nothing.
+    if !h.contains_key("content-security-policy") {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     r
 }

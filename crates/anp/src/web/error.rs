@@ -56,6 +56,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub(super) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The body: `{"error": {…}}`.
     pub(super) fn body(&self) -> serde_json::Value {
         let e = &self.error;
@@ -97,14 +102,17 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(res.headers()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(res.headers())
+        || is_html(res.headers())
+    {
         return res;
     }
     let allow = res.headers().get(header::ALLOW).cloned();
     let error = match status {
         StatusCode::NOT_FOUND => Error::not_found(
             "route",
-            format!("no endpoint {method} {path}: expected /healthz, /metrics or an /api/ endpoint listed in README.md (\"anp serve\")"),
+            format!("no endpoint {method} {path}: expected a dashboard page (/, /queues, /jobs, …; docs/dashboard.md), /healthz, /metrics or an /api/ endpoint listed in README.md (\"anp serve\")"),
         ),
         StatusCode::METHOD_NOT_ALLOWED => Error::invalid(
             "route",
@@ -142,6 +150,13 @@ pub(super) async fn json_errors(req: Request, next: Next) -> Response {
         out.headers_mut().insert(header::ALLOW, a);
     }
     out
+}
+
+/// True when the response is a dashboard page (its own error page).
+fn is_html(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// True when the response already says it is JSON.

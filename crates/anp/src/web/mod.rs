@@ -22,10 +22,16 @@
 //!   `prometheus-client` (OpenMetrics when the scraper asks for it, else Prometheus text 0.0.4);
 //!   `metrics/collector.rs`: the metric families and how a scrape's snapshot fills them.
 //! - `health.rs`: `/healthz`.
+//! - `dashboard/`: the web dashboard (pages at `/`, login, CSRF-checked actions, live
+//!   snapshot); docs/dashboard.md.
+//!
+//! Every action, API and dashboard, is recorded in the store's audit log (`Admin::audit_record`):
+//! API actions by `auth::audited`, dashboard ones by `dashboard/actions.rs`.
 
 mod actions;
 mod api;
 mod auth;
+mod dashboard;
 mod error;
 mod health;
 mod input;
@@ -57,6 +63,40 @@ pub struct ServeArgs {
     /// get, as with `anp enqueue` [default: ANP_CONFIG, else ./anp.toml if it exists].
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Mount everything (dashboard, API, /healthz, /metrics) under this path, for a reverse
+    /// proxy that forwards e.g. /anp/ to this server: links, forms, assets and the session
+    /// cookie's Path use it. Starts with `/`, no trailing `/`.
+    #[arg(long, value_name = "/PREFIX")]
+    pub base_path: Option<String>,
+    /// The dashboard's live figures are read from the store at most once per this interval,
+    /// however many tabs are open (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = live_interval)]
+    pub live_interval: std::time::Duration,
+}
+
+/// Parses `--live-interval`.
+fn live_interval(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration("--live-interval", s).map_err(|e| e.to_string())
+}
+
+/// Checks `--base-path`: empty, or `/` then path segments without a trailing `/`.
+fn base_path(p: Option<&str>) -> Result<String, Error> {
+    let Some(p) = p.filter(|p| !p.is_empty() && *p != "/") else {
+        return Ok(String::new());
+    };
+    let ok = p.starts_with('/')
+        && !p.ends_with('/')
+        && !p.contains("//")
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+    if ok {
+        Ok(p.to_owned())
+    } else {
+        Err(Error::invalid(
+            "--base-path",
+            format!("{p:?} is not a path prefix: expected / then letters, digits, - _ . ~ separated by /, without a trailing / (e.g. /anp)"),
+        ))
+    }
 }
 
 /// What every handler shares.
@@ -72,6 +112,12 @@ struct App {
     token: Option<String>,
     /// When this server started: `/metrics` counters count from its minute.
     started: jiff::Timestamp,
+    /// `--base-path` ("" at the root).
+    base_path: String,
+    /// Dashboard sessions.
+    sessions: dashboard::session::Sessions,
+    /// The dashboard's shared live snapshot.
+    live: dashboard::live::Live,
 }
 
 /// The state handlers get.
@@ -80,6 +126,7 @@ type Shared = Arc<App>;
 /// Runs `anp serve` until SIGTERM/SIGINT.
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     let token = auth::token_from_env()?;
+    let base = base_path(a.base_path.as_deref())?;
     // A config given with --config must check; one found on its own is used as `anp enqueue`
     // uses it (its limits skipped, with a warning, when it does not check).
     let file = match &a.config {
@@ -104,6 +151,9 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         admin: Admin::new(backend),
         token,
         started: jiff::Timestamp::now(),
+        base_path: base.clone(),
+        sessions: Default::default(),
+        live: dashboard::live::Live::new(a.live_interval),
     });
     let listener = tokio::net::TcpListener::bind(a.bind).await.map_err(|e| {
         Error::invalid(
@@ -114,7 +164,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
             ),
         )
     })?;
-    tracing::info!(addr = %a.bind, "anp serve listening");
+    tracing::info!(addr = %a.bind, base_path = %base, "anp serve listening");
     axum::serve(listener, router(app))
         .with_graceful_shutdown(alphanode::process::wait_for_signal())
         .await?;
@@ -156,9 +206,22 @@ fn router(app: Shared) -> Router {
             "/api/schedules/{name}/trigger",
             action(&app, actions::schedule_trigger),
         )
+        .merge(dashboard::routes())
         .fallback(|req| input::refuse(StatusCode::NOT_FOUND, req))
         .method_not_allowed_fallback(|req| input::refuse(StatusCode::METHOD_NOT_ALLOWED, req))
-        .with_state(app);
+        .with_state(app.clone());
+    // Mounted under --base-path when given.
+    let routes = if app.base_path.is_empty() {
+        routes
+    } else {
+        let home = app.base_path.clone();
+        Router::new()
+            .route(
+                &format!("{}/", app.base_path),
+                get(move || async move { axum::response::Redirect::permanent(&home) }),
+            )
+            .nest(&app.base_path, routes)
+    };
     // A router around the routes, so the net sees the answer as axum finishes it (`Allow`).
     Router::new()
         .fallback_service(routes)
@@ -183,5 +246,6 @@ where
 {
     post(handler)
         .route_layer(from_fn(input::limit_body))
+        .route_layer(from_fn_with_state(app.clone(), auth::audited))
         .route_layer(from_fn_with_state(app.clone(), auth::guard))
 }

@@ -20,6 +20,13 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Owns a spawned server process (killed when dropped).
+    pub(crate) fn new(child: Child) -> Server {
+        Server(child)
+    }
+}
+
 /// A port nothing listens on right now.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
