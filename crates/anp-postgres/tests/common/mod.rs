@@ -13,10 +13,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use anp_core::Store;
 use anp_postgres::PostgresStore;
 
 /// Where the test server listens.
@@ -236,41 +235,6 @@ impl Drop for TestDb {
     }
 }
 
-/// The conformance harness: a database per test.
-pub(crate) struct PgHarness {
-    db: TestDb,
-    dir: tempfile::TempDir,
-}
-
-#[async_trait::async_trait]
-impl anp_conformance::Harness for PgHarness {
-    async fn new() -> Self {
-        let db = tokio::task::spawn_blocking(TestDb::new)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        PgHarness {
-            db,
-            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
-        }
-    }
-
-    async fn store(&self) -> Arc<dyn Store> {
-        Arc::new(
-            PostgresStore::open(&self.db.url)
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-    }
-
-    fn url(&self) -> String {
-        self.db.url.clone()
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.dir.path().to_owned()
-    }
-}
-
 /// A port that was free a moment ago.
 pub(crate) fn free_port() -> u16 {
     loop {
@@ -403,7 +367,7 @@ impl PrivateCluster {
             self.data.display()
         );
         let script = if is_root() {
-            format!("runuser -u postgres -- {inner} & pid=$!; read _; kill -9 $pid; pkill -9 -P $pid 2>/dev/null; wait")
+            format!("runuser -u postgres -- {inner} & pid=$!; read _; pkill -9 -P $pid 2>/dev/null; kill -9 $pid; wait")
         } else {
             format!("{inner} & pid=$!; read _; kill -9 $pid; wait")
         };
@@ -432,6 +396,14 @@ impl PrivateCluster {
 
     /// Kills the server at once (SIGKILL to the postmaster: what a crash looks like).
     pub(crate) fn kill(&self) {
+        // The postmaster's pid is the first line of postmaster.pid (under runuser it is not
+        // the shell's child).
+        if let Some(pid) = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_owned))
+        {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
         if let Some(mut child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
             drop(child.stdin.take());
             let _ = child.wait();
