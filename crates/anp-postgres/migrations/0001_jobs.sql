@@ -12,8 +12,10 @@ CREATE TABLE anp_schema (
     applied_at BIGINT  NOT NULL
 );
 
--- Fencing tokens of job leases: every fetch takes fresh ones, never reused.
-CREATE SEQUENCE anp_lease_tokens;
+-- Fencing tokens of job leases: every fetch takes fresh ones. job_import_many moves it past the
+-- tokens of restored running jobs; CYCLE, so a restored token near the top (SQLite's tokens are
+-- random) cannot exhaust it.
+CREATE SEQUENCE anp_lease_tokens CYCLE;
 
 CREATE TABLE jobs (
     id               TEXT COLLATE "C" NOT NULL PRIMARY KEY, -- UUIDv7, hyphenated lower case

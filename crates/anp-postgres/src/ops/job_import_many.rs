@@ -52,6 +52,14 @@ async fn sql(c: &dyn Conn, jobs: &[Job]) -> OpResult<u64> {
         added += n;
         available |= n == 1 && j.state == JobState::Available;
     }
+    // Fresh leases must never reuse a restored running job's token (fencing).
+    if let Some(max) = jobs.iter().filter_map(|j| j.lease_token).max() {
+        c.query(
+            include_str!("../../sql/job_import_many_tokens.sql"),
+            &[&max],
+        )
+        .await?;
+    }
     if available {
         notify(c).await?;
     }
