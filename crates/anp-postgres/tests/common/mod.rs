@@ -1,7 +1,7 @@
 //! PostgreSQL for tests: a database of its own per test, created from a migrated template
 //! (`CREATE DATABASE … TEMPLATE`, much faster than migrating) and dropped (`WITH (FORCE)`) when
 //! the harness drops. The server is the one answering on 127.0.0.1:5432 (trust auth, user
-//! `postgres`), or, when none does (or `ANP_PG_PRIVATE=1`), a private cluster this process
+//! `postgres`), or, when none does so (or `ANP_PG_PRIVATE=1`), a private cluster this process
 //! starts with `initdb` + `postgres` (from PATH or /usr/lib/postgresql/*/bin) on a free port in
 //! a temp dir, killed when the process exits. Databases are named `anp_t<pid>_<n>` (template
 //! `anp_t<pid>_tpl`); leftovers of test processes that are gone are dropped at start. No other
@@ -78,12 +78,16 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 /// The test server, found or started once per process.
 pub(crate) fn server() -> &'static Server {
     SERVER.get_or_init(|| {
+        // The shared server only if it lets user postgres in without a password (trust, as
+        // the tests expect); a server installed with Debian's defaults (scram on TCP) is left
+        // alone and a private cluster used instead.
         let shared = std::env::var("ANP_PG_PRIVATE").ok().as_deref() != Some("1")
             && TcpStream::connect_timeout(
                 &"127.0.0.1:5432".parse().unwrap_or_else(|e| panic!("{e}")),
                 Duration::from_secs(1),
             )
-            .is_ok();
+            .is_ok()
+            && admin("127.0.0.1", 5432, vec!["SELECT 1".into()]).is_ok();
         let s = if shared {
             Server {
                 host: "127.0.0.1".into(),
