@@ -62,6 +62,10 @@ impl Failure {
 /// a `Conflict`; anything else `Internal`.
 pub(crate) fn pg_error(op: &str, url: &str, e: tokio_postgres::Error) -> Error {
     let Some(db) = e.as_db_error() else {
+        let detail = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
         let what = if e.is_closed() {
             "the connection was closed"
         } else {
@@ -69,7 +73,7 @@ pub(crate) fn pg_error(op: &str, url: &str, e: tokio_postgres::Error) -> Error {
         };
         return Error::unavailable(
             op,
-            format!("PostgreSQL at {url}: {what} ({e}); expected a reachable server; retry safe, nothing was committed"),
+            format!("PostgreSQL at {url}: {what} ({detail}); expected a reachable server (nothing was committed)"),
         )
         .with_source(e);
     };
@@ -79,14 +83,14 @@ pub(crate) fn pg_error(op: &str, url: &str, e: tokio_postgres::Error) -> Error {
     if code == SqlState::QUERY_CANCELED {
         return Error::unavailable(
             op,
-            format!("PostgreSQL at {url} cancelled the statement ({msg}): it ran past statement_timeout or was cancelled; expected it to finish in time; retry safe, nothing was committed"),
+            format!("PostgreSQL at {url} cancelled the statement ({msg}): it ran past statement_timeout or was cancelled; expected it to finish in time (nothing was committed)"),
         )
         .with_source(e);
     }
     if code == SqlState::UNIQUE_VIOLATION {
         return Error::conflict(
             op,
-            format!("PostgreSQL at {url} refused a duplicate ({msg}): expected no other live row with that key; retry safe, nothing was committed"),
+            format!("PostgreSQL at {url} refused a duplicate ({msg}): expected no other live row with that key (nothing was committed)"),
         )
         .with_source(e);
     }
@@ -103,7 +107,7 @@ pub(crate) fn pg_error(op: &str, url: &str, e: tokio_postgres::Error) -> Error {
     if transient {
         return Error::unavailable(
             op,
-            format!("PostgreSQL at {url} is unavailable ({} {msg}); expected a server accepting work; retry safe, nothing was committed", code.code()),
+            format!("PostgreSQL at {url} is unavailable ({} {msg}); expected a server accepting work (nothing was committed)", code.code()),
         )
         .with_source(e);
     }

@@ -153,7 +153,7 @@ impl PostgresStore {
             Error::unavailable(
                 op,
                 format!(
-                    "no connection to PostgreSQL at {}: {detail}; expected a reachable server with free connections; retry safe, nothing was done",
+                    "no connection to PostgreSQL at {}: {detail}; expected a reachable server with free connections (nothing was done)",
                     self.inner.url
                 ),
             )

@@ -266,7 +266,7 @@ async fn existing(
     }
     Err(Error::unavailable(
         OP,
-        format!("job {id} was neither inserted nor found (the job holding its unique key finished meanwhile): expected one or the other; retry safe"),
+        format!("job {id} was neither inserted nor found (the job holding its unique key finished meanwhile): expected one or the other"),
     )
     .into())
 }
