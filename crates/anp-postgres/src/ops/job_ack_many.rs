@@ -1,6 +1,13 @@
 //! `job_ack_many`: one transaction for the batch, one conditional UPDATE per acknowledgement
 //! (`id`, `state = 'running'` and the lease token must all match, else `LeaseLost`); a failed
 //! attempt's history entry is appended in the same UPDATE.
+//!
+//! The batch's stats are added in a second, short transaction right after, committed without
+//! waiting for the WAL flush (`synchronous_commit = off`): every acknowledgement updates the
+//! same per-minute row, so holding its lock through the acknowledgement's durable commit would
+//! serialize all workers' commits on it. A server crash can lose the last fraction of a
+//! second of stats, never an acknowledgement; a failure there is logged, not returned (the
+//! acknowledgements did apply).
 
 use anp_core::monitor::{minute_of, StatKey, StatsRecordParams};
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
@@ -17,10 +24,18 @@ pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<Ac
     if p.acks.is_empty() {
         return Ok(Vec::new());
     }
-    in_tx!(s, "job_ack_many", |tx| sql(tx, &p))
+    let (out, stats) = in_tx!(s, "job_ack_many", |tx| sql(tx, &p))?;
+    if !stats.deltas.is_empty() {
+        if let Err(e) = in_tx!(s, "job_ack_many", |tx| super::stats_record::sql_lazy(
+            tx, &stats
+        )) {
+            tracing::warn!(error = %e, "job_ack_many: the batch's stats were not recorded");
+        }
+    }
+    Ok(out)
 }
 
-async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<Vec<AckResult>> {
+async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, StatsRecordParams)> {
     let now = micros(p.now);
     let mut out = Vec::with_capacity(p.acks.len());
     let mut handed_back = false;
@@ -92,11 +107,8 @@ async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<Vec<AckResult>> {
             out.push(AckResult::LeaseLost);
         }
     }
-    if !stats.deltas.is_empty() {
-        super::stats_record::sql(c, &stats).await?;
-    }
     if handed_back {
         notify(c).await?;
     }
-    Ok(out)
+    Ok((out, stats))
 }

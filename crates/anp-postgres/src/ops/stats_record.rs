@@ -17,6 +17,14 @@ pub(crate) async fn run(s: &PostgresStore, p: StatsRecordParams) -> Result<()> {
     in_tx!(s, "stats_record", |tx| sql(tx, &p))
 }
 
+/// Records in the caller's transaction, committed without waiting for the WAL flush (the
+/// acknowledgements' stats: see `job_ack_many`).
+pub(crate) async fn sql_lazy(c: &dyn Conn, p: &StatsRecordParams) -> OpResult<()> {
+    c.execute(include_str!("../../sql/stats_record_lazy.sql"), &[])
+        .await?;
+    sql(c, p).await
+}
+
 /// Records inside the caller's transaction.
 pub(crate) async fn sql(c: &dyn Conn, p: &StatsRecordParams) -> OpResult<()> {
     for (k, d) in &p.deltas {
