@@ -3,6 +3,8 @@
 //! plus unique-key lookups only for jobs that have a key. A duplicate within the batch resolves
 //! to the first job, already inserted when the second is looked up.
 
+use std::collections::HashSet;
+
 use anp_core::job::{ts_sub, Enqueued};
 use anp_core::store::JobEnqueueManyParams;
 use anp_core::{Error, JobId, JobState, NewJob, Result, Unique};
@@ -36,6 +38,17 @@ pub(crate) async fn sql(c: &dyn Conn, p: &JobEnqueueManyParams) -> OpResult<Vec<
 pub(crate) trait EnqueueDb: Send {
     /// `job_enqueue_many.sql`: rows inserted (0 or 1).
     async fn insert(&mut self, row: &Insert<'_>) -> OpResult<u64>;
+    /// Jobs without a unique key, all at once; the ids inserted. By default one
+    /// [`EnqueueDb::insert`] each; tokio-postgres runs `job_enqueue_many_plain.sql`.
+    async fn insert_plain(&mut self, rows: &[Insert<'_>]) -> OpResult<HashSet<String>> {
+        let mut inserted = HashSet::new();
+        for r in rows {
+            if self.insert(r).await? == 1 {
+                inserted.insert(r.id.to_owned());
+            }
+        }
+        Ok(inserted)
+    }
     /// `job_enqueue_many_live.sql`: `(id, state)` of the live holder of a key.
     async fn live(&mut self, queue: &str, key: &str) -> OpResult<Option<(String, String)>>;
     /// `job_enqueue_many_recent.sql`: `(id, state)` of the newest job with a key since `since`.
@@ -72,6 +85,40 @@ pub(crate) struct Pg<'a>(pub(crate) &'a dyn Conn);
 
 #[async_trait]
 impl EnqueueDb for Pg<'_> {
+    async fn insert_plain(&mut self, rows: &[Insert<'_>]) -> OpResult<HashSet<String>> {
+        let Some(first) = rows.first() else {
+            return Ok(HashSet::new());
+        };
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
+        let queues: Vec<&str> = rows.iter().map(|r| r.queue).collect();
+        let args: Vec<&str> = rows.iter().map(|r| r.args).collect();
+        let states: Vec<&str> = rows.iter().map(|r| r.state).collect();
+        let priorities: Vec<i16> = rows.iter().map(|r| r.priority).collect();
+        let max_attempts: Vec<i32> = rows.iter().map(|r| r.max_attempts).collect();
+        let run_at: Vec<i64> = rows.iter().map(|r| r.run_at).collect();
+        let out = self
+            .0
+            .query(
+                include_str!("../../sql/job_enqueue_many_plain.sql"),
+                &[
+                    &ids,
+                    &kinds,
+                    &queues,
+                    &args,
+                    &states,
+                    &priorities,
+                    &max_attempts,
+                    &run_at,
+                    &first.created_at,
+                ],
+            )
+            .await?;
+        out.iter()
+            .map(|r| row::text(r, 0).map(str::to_owned))
+            .collect()
+    }
+
     async fn insert(&mut self, r: &Insert<'_>) -> OpResult<u64> {
         self.0
             .execute(
@@ -155,57 +202,76 @@ fn parse_found(found: Option<(String, String)>) -> OpResult<Option<(JobId, JobSt
         .transpose()
 }
 
-/// The batch, on any [`EnqueueDb`].
+/// The batch, on any [`EnqueueDb`]: the jobs without a unique key in one statement, then the
+/// others one by one in input order (a duplicate key within the batch resolves to the first).
 pub(crate) async fn enqueue(
     db: &mut dyn EnqueueDb,
     p: &JobEnqueueManyParams,
 ) -> OpResult<Vec<Enqueued>> {
     let now = micros(p.now);
+    for job in &p.jobs {
+        job.validate()?;
+    }
+    let ids: Vec<String> = p.jobs.iter().map(|j| j.id.to_string()).collect();
+    let states: Vec<JobState> = p
+        .jobs
+        .iter()
+        .map(|j| {
+            if j.run_at.unwrap_or(p.now) <= p.now {
+                JobState::Available
+            } else {
+                JobState::Scheduled
+            }
+        })
+        .collect();
+    let row = |i: usize| {
+        let job = &p.jobs[i];
+        Insert {
+            id: &ids[i],
+            kind: job.kind.as_str(),
+            queue: job.queue.as_str(),
+            args: job.args.as_json(),
+            state: states[i].as_str(),
+            priority: i16::from(job.priority),
+            max_attempts: i32_param(job.max_attempts),
+            run_at: micros(job.run_at.unwrap_or(p.now)),
+            created_at: now,
+            unique_key: job.unique.as_ref().map(|u| u.key.as_str()),
+        }
+    };
+    let plain: Vec<Insert<'_>> = (0..p.jobs.len())
+        .filter(|&i| p.jobs[i].unique.is_none())
+        .map(row)
+        .collect();
+    let mut plain_inserted = db.insert_plain(&plain).await?;
     let mut out = Vec::with_capacity(p.jobs.len());
     let mut any_available = false;
     let mut counted: Vec<(&str, &str, i64)> = Vec::new();
-    for job in &p.jobs {
-        job.validate()?;
-        if let Some(unique) = &job.unique {
-            if let Some(dup) = duplicate(db, job, unique, p).await? {
-                out.push(dup);
-                continue;
+    for (i, job) in p.jobs.iter().enumerate() {
+        let inserted = match &job.unique {
+            // Taken out once: the same id later in the batch is a duplicate of this one.
+            None => plain_inserted.remove(&ids[i]),
+            Some(unique) => {
+                if let Some(dup) = duplicate(db, job, unique, p).await? {
+                    out.push(dup);
+                    continue;
+                }
+                db.insert(&row(i)).await? == 1
             }
-        }
-        let run_at = job.run_at.unwrap_or(p.now);
-        let state = if run_at <= p.now {
-            JobState::Available
-        } else {
-            JobState::Scheduled
         };
-        let id = job.id.to_string();
-        let inserted = db
-            .insert(&Insert {
-                id: &id,
-                kind: job.kind.as_str(),
-                queue: job.queue.as_str(),
-                args: job.args.as_json(),
-                state: state.as_str(),
-                priority: i16::from(job.priority),
-                max_attempts: i32_param(job.max_attempts),
-                run_at: micros(run_at),
-                created_at: now,
-                unique_key: job.unique.as_ref().map(|u| u.key.as_str()),
-            })
-            .await?;
-        if inserted == 1 {
+        if inserted {
             match counted.last_mut() {
                 Some((q, k, n)) if *q == job.queue.as_str() && *k == job.kind.as_str() => *n += 1,
                 _ => counted.push((job.queue.as_str(), job.kind.as_str(), 1)),
             }
-            any_available |= state == JobState::Available;
+            any_available |= states[i] == JobState::Available;
             out.push(Enqueued {
                 id: job.id,
                 duplicate: false,
-                state,
+                state: states[i],
             });
         } else {
-            out.push(existing(db, job, &id, p).await?);
+            out.push(existing(db, job, &ids[i], p).await?);
         }
     }
     if !counted.is_empty() {
