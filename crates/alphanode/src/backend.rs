@@ -14,8 +14,8 @@ use anp_core::{Error, Result, Store};
 pub const DEFAULT_URL: &str = "sqlite://anp.db";
 
 /// The URL forms [`connect`] takes, for messages.
-const FORMS: &str = "sqlite://PATH (e.g. sqlite://anp.db), redis://host:port, rediss://host:port \
-                     or redis+cluster://host:port,host:port";
+const FORMS: &str = "sqlite://PATH (e.g. sqlite://anp.db), redis://host:port, rediss://host:port, \
+                     redis+cluster://host:port,host:port or postgres://user@host:port/database";
 
 /// An open store: the SQLite file or the Redis server (or Cluster) jobs live in. Cheap to clone
 /// (one `Arc`); clones share connections. Get one from [`connect`].
@@ -46,6 +46,7 @@ impl Default for ConnectOptions {
 /// | `sqlite://anp.db`, `sqlite:///var/lib/anp/anp.db?synchronous=full` | embedded SQLite file (created and migrated when missing) | `sqlite` (default) |
 /// | `redis://[user:pass@]host:port[/db]`, `rediss://…[?ca=/path/ca.pem]` | Redis 6.2+ / Valkey, TLS with `rediss` | `redis` (default) |
 /// | `redis+cluster://host:port,host:port`, `rediss+cluster://…` | Redis Cluster | `redis` (default) |
+/// | `postgres://user[:pass]@host:port/db[?sslmode=verify-full]`, `postgresql://…` | PostgreSQL 13+ (migrated when new; password also from `PGPASSWORD`) | `postgres` (default) |
 ///
 /// Errors: `InvalidInput` for a URL of no known form (the message shows it with its password
 /// hidden) or of a backend this build left out; otherwise what the backend's own open says
@@ -70,6 +71,7 @@ pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Backend>
     let store: Arc<dyn Store> = match scheme.as_deref() {
         Some("sqlite") => open_sqlite(url, options).await?,
         Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster") => open_redis(url).await?,
+        Some("postgres" | "postgresql") => open_postgres(url).await?,
         _ => {
             return Err(Error::invalid(
                 "connect",
@@ -102,7 +104,17 @@ async fn open_redis(url: &str) -> Result<Arc<dyn Store>> {
     Err(left_out(url, "redis"))
 }
 
-#[cfg(not(all(feature = "sqlite", feature = "redis")))]
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(anp_postgres::PostgresStore::open(url).await?))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+    Err(left_out(url, "postgres"))
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "redis", feature = "postgres")))]
 fn left_out(url: &str, feature: &str) -> Error {
     Error::invalid(
         "connect",
@@ -115,7 +127,7 @@ fn left_out(url: &str, feature: &str) -> Error {
 }
 
 impl Backend {
-    /// Which backend: `sqlite` or `redis`.
+    /// Which backend: `sqlite`, `redis` or `postgres`.
     pub fn name(&self) -> &'static str {
         self.store.backend()
     }

@@ -66,6 +66,8 @@ pub mod cache;
 pub mod client;
 pub mod handler;
 pub mod maintenance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod process;
 pub mod scheduler;
 pub mod worker;

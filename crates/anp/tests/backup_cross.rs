@@ -1,10 +1,15 @@
 //! A backup taken from SQLite while a real `anp work` runs restores into Redis exactly as it
 //! was (every field, the error history, per-queue/state counts, lease tokens kept unique), and
-//! a backup of that Redis store restores into SQLite exactly as well. Redis is a private
-//! `redis-server` on a free port (never 127.0.0.1:6379).
+//! a backup of that Redis store restores into SQLite exactly as well; the same backup restores
+//! into PostgreSQL exactly, and a backup of that PostgreSQL store into SQLite. Redis is a
+//! private `redis-server` on a free port (never 127.0.0.1:6379); PostgreSQL a database of this
+//! test's own (anp-postgres/tests/common), dropped at the end.
 
 #[path = "../../anp-redis/tests/common/mod.rs"]
 mod common;
+
+#[path = "../../anp-postgres/tests/common/mod.rs"]
+mod pg;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -317,4 +322,71 @@ command = ["sleep", "60"]
         by_queue,
         "sqlite counts per queue/state"
     );
+
+    // The first backup into a fresh PostgreSQL database…
+    let pg_db = tokio::task::spawn_blocking(pg::TestDb::new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    anp(&pg_db.url, &["restore", "--from"], &file);
+    let postgres = anp_postgres::PostgresStore::open(&pg_db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_same_jobs(&postgres, &jobs, "postgres").await;
+    assert_eq!(
+        counts(&postgres).await,
+        by_queue,
+        "postgres counts per queue/state"
+    );
+    // Fresh leases never reuse a restored token: the sequence is past every one of them.
+    let all_max_token = jobs
+        .iter()
+        .filter_map(|j| j.get("lease_token").and_then(Value::as_i64))
+        .max()
+        .unwrap_or(0);
+    let (host, port, name) = (
+        pg::server().host.clone(),
+        pg::server().port,
+        pg_db.name.clone(),
+    );
+    let last = tokio::task::spawn_blocking(move || {
+        let url = format!("host={host} port={port} user=postgres dbname={name}");
+        pg::block_on(async move {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tokio::spawn(conn);
+            c.query_one("SELECT last_value FROM anp_lease_tokens", &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .get::<_, i64>(0)
+        })
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        last >= all_max_token,
+        "anp_lease_tokens {last} < restored token {all_max_token}"
+    );
+    let again: Vec<anp_core::Job> = jobs
+        .iter()
+        .map(|j| serde_json::from_value(j.clone()).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(postgres.job_import_many(again).await.ok(), Some(0));
+    // …and a backup of it into a fresh SQLite file.
+    let file3 = dir.path().join("backup3.jsonl");
+    anp(&pg_db.url, &["backup", "--to"], &file3);
+    let (jobs3, by_queue3) = read_backup(&file3);
+    assert_eq!(jobs3.len(), jobs.len());
+    assert_eq!(by_queue3, by_queue);
+    let db3 = dir.path().join("c.db");
+    let sqlite3_url = format!("sqlite://{}", db3.display());
+    anp(&sqlite3_url, &["restore", "--from"], &file3);
+    let back3 = open_sqlite(&db3).await;
+    assert_same_jobs(&back3, &jobs, "sqlite after postgres").await;
+    assert_eq!(
+        counts(&back3).await,
+        by_queue,
+        "sqlite counts after postgres"
+    );
+    drop(postgres);
 }

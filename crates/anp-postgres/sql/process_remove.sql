@@ -1,0 +1,2 @@
+-- process_remove.
+DELETE FROM processes WHERE id = $1

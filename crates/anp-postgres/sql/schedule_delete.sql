@@ -1,0 +1,2 @@
+-- schedule_delete.
+DELETE FROM schedules WHERE name = $1

@@ -1,0 +1,2 @@
+-- schedule_delete: its fire log.
+DELETE FROM schedule_fires WHERE schedule = $1

@@ -1,0 +1,2 @@
+-- stats_record: retention.
+DELETE FROM stats WHERE minute < $1

@@ -1,0 +1,2 @@
+-- store_ping and opening: the schema version.
+SELECT coalesce(max(version), 0) FROM anp_schema

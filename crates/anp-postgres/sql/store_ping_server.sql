@@ -1,0 +1,2 @@
+-- store_ping: the server's version.
+SELECT current_setting('server_version')

@@ -1,0 +1,114 @@
+//! `job_ack_many`: one transaction for the batch, one conditional UPDATE per acknowledgement
+//! (`id`, `state = 'running'` and the lease token must all match, else `LeaseLost`); a failed
+//! attempt's history entry is appended in the same UPDATE.
+//!
+//! The batch's stats are added in a second, short transaction right after, committed without
+//! waiting for the WAL flush (`synchronous_commit = off`): every acknowledgement updates the
+//! same per-minute row, so holding its lock through the acknowledgement's durable commit would
+//! serialize all workers' commits on it. A server crash can lose the last fraction of a
+//! second of stats, never an acknowledgement; a failure there is logged, not returned (the
+//! acknowledgements did apply).
+
+use anp_core::monitor::{minute_of, StatKey, StatsRecordParams};
+use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
+use anp_core::Result;
+
+use crate::conn::{Conn, OpResult};
+use crate::ops::notify;
+use crate::row::{micros, to_json};
+use crate::store::in_tx;
+use crate::PostgresStore;
+
+/// Acknowledges the batch in one transaction.
+pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<AckResult>> {
+    if p.acks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (out, stats) = in_tx!(s, "job_ack_many", |tx| sql(tx, &p))?;
+    if !stats.deltas.is_empty() {
+        if let Err(e) = in_tx!(s, "job_ack_many", |tx| super::stats_record::sql_lazy(
+            tx, &stats
+        )) {
+            tracing::warn!(error = %e, "job_ack_many: the batch's stats were not recorded");
+        }
+    }
+    Ok(out)
+}
+
+async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, StatsRecordParams)> {
+    let now = micros(p.now);
+    let mut out = Vec::with_capacity(p.acks.len());
+    let mut handed_back = false;
+    let mut stats = StatsRecordParams::default();
+    for ack in &p.acks {
+        let id = ack.lease.id.to_string();
+        let token = ack.lease.token;
+        let changed = match &ack.outcome {
+            AckOutcome::Complete => {
+                let none: Option<String> = None;
+                c.execute(
+                    include_str!("../../sql/job_ack_complete.sql"),
+                    &[&id, &token, &now, &none],
+                )
+                .await?
+            }
+            AckOutcome::Retry { at, error } => {
+                c.execute(
+                    include_str!("../../sql/job_ack_retry.sql"),
+                    &[&id, &token, &micros(*at), &to_json(error, "job_ack_many")?],
+                )
+                .await?
+            }
+            AckOutcome::Dead { error } => {
+                let e = Some(to_json(error, "job_ack_many")?);
+                c.execute(
+                    include_str!("../../sql/job_ack_dead.sql"),
+                    &[&id, &token, &now, &e],
+                )
+                .await?
+            }
+            AckOutcome::Snooze { at } => {
+                c.execute(
+                    include_str!("../../sql/job_ack_snooze.sql"),
+                    &[&id, &token, &micros(*at)],
+                )
+                .await?
+            }
+            AckOutcome::Cancel { error } => {
+                let e = Some(to_json(error, "job_ack_many")?);
+                c.execute(
+                    include_str!("../../sql/job_ack_cancel.sql"),
+                    &[&id, &token, &now, &e],
+                )
+                .await?
+            }
+            AckOutcome::HandBack => {
+                let n = c
+                    .execute(
+                        include_str!("../../sql/job_ack_hand_back.sql"),
+                        &[&id, &token],
+                    )
+                    .await?;
+                handed_back |= n == 1;
+                n
+            }
+        };
+        if changed == 1 {
+            if let Some(st) = &ack.stats {
+                let key = StatKey {
+                    minute: minute_of(p.now),
+                    queue: ack.lease.queue.clone(),
+                    kind: st.kind.clone(),
+                };
+                ack.outcome.count(st, stats.deltas.entry(key).or_default());
+            }
+            out.push(AckResult::Applied);
+        } else {
+            out.push(AckResult::LeaseLost);
+        }
+    }
+    if handed_back {
+        notify(c).await?;
+    }
+    Ok((out, stats))
+}
