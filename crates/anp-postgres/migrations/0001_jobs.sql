@@ -122,6 +122,17 @@ CREATE TABLE deploys (
     note     TEXT
 );
 
+-- The audit log of operator actions (`anp serve`: JSON API and dashboard); the newest
+-- AUDIT_KEEP (10,000) are kept, `audit_record` trims in the same transaction.
+CREATE TABLE audit (
+    id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at     BIGINT NOT NULL,
+    who    TEXT   NOT NULL,
+    action TEXT   NOT NULL,
+    target TEXT   NOT NULL,
+    result TEXT   NOT NULL
+);
+
 -- The application cache (docs/cache.md); times in milliseconds.
 CREATE TABLE cache_entries (
     ns         TEXT COLLATE "C" NOT NULL,

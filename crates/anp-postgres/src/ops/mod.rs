@@ -4,6 +4,8 @@
 //! `job_enqueue_many::sql` on the application's transaction). [`cache`] holds the
 //! [`CacheStore`](anp_core::cache::CacheStore) methods the same way.
 
+pub(crate) mod audit_list;
+pub(crate) mod audit_record;
 pub(crate) mod cache;
 pub(crate) mod deploy_list;
 pub(crate) mod deploy_mark;
