@@ -261,7 +261,26 @@ async fn dashboard_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("anp.db");
     let seeded = seed(&db).await;
-    let (_server, origin) = serve(&db, &["--base-path", "/ops", "--live-interval", "500ms"]).await;
+    // A config naming the example HTTP cache rules file: the cache page shows its rules with
+    // their examples checked.
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/cache.toml");
+    std::fs::copy(rules, dir.path().join("cache.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("anp.toml");
+    std::fs::write(&config, "[http_cache]\nrules = \"cache.toml\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = config.display().to_string();
+    let (_server, origin) = serve(
+        &db,
+        &[
+            "--base-path",
+            "/ops",
+            "--live-interval",
+            "500ms",
+            "--config",
+            &config,
+        ],
+    )
+    .await;
     let base = format!("{origin}/ops");
 
     // Refused actions, over plain HTTP: without a session, and with a session but no CSRF token.
@@ -412,6 +431,14 @@ async fn dashboard_in_a_real_browser() {
     visit("/workers".into(), "workers").await;
     visit("/deploys".into(), "deploys").await;
     visit("/cache".into(), "cache").await;
+    let cache = b.source().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cache.contains("cache.toml")
+            && cache.contains("account")
+            && cache.contains("must bypass: <code>GET /account</code>")
+            && !cache.contains("FAILS"),
+        "the cache page lists the rules file's rules with their examples, all holding: {cache}"
+    );
 
     // Sign in through the form.
     visit("/login".into(), "login").await;

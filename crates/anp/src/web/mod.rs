@@ -118,6 +118,9 @@ struct App {
     sessions: dashboard::session::Sessions,
     /// The dashboard's shared live snapshot.
     live: dashboard::live::Live,
+    /// The config's `[http_cache] rules` file, loaded at start (the cache page shows its rules
+    /// and examples): `None` when the config names none, `Err` with why it cannot be used.
+    http_rules: Option<Result<anp_http::rules::Rules, String>>,
 }
 
 /// The state handlers get.
@@ -145,6 +148,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     if token.is_none() {
         tracing::warn!("ANP_TOKEN is not set: action endpoints (enqueue, retry, cancel, pause, trigger, deploy mark) are refused");
     }
+    let http_rules = file.as_ref().and_then(http_rules);
     let app = Arc::new(App {
         client: Client::new(backend.clone()),
         limits,
@@ -154,6 +158,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         base_path: base.clone(),
         sessions: Default::default(),
         live: dashboard::live::Live::new(a.live_interval),
+        http_rules,
     });
     let listener = tokio::net::TcpListener::bind(a.bind).await.map_err(|e| {
         Error::invalid(
@@ -169,6 +174,19 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(alphanode::process::wait_for_signal())
         .await?;
     Ok(())
+}
+
+/// The config's `[http_cache] rules` file, loaded; a file that cannot be used is logged and
+/// reported on the cache page rather than stopping `anp serve`.
+fn http_rules(file: &ConfigFile) -> Option<Result<anp_http::rules::Rules, String>> {
+    let loaded = match file.http_cache_rules() {
+        Ok(path) => path.map(|p| anp_http::rules::Rules::load(&p).map_err(|e| e.to_string())),
+        Err(e) => Some(Err(e)),
+    };
+    if let Some(Err(e)) = &loaded {
+        tracing::warn!(error = %e, "the HTTP cache rules file named in the config cannot be used; the dashboard's cache page says so");
+    }
+    loaded
 }
 
 /// Every route with its guards; around them the net that puts axum's own 404/405 answers into

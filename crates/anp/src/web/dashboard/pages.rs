@@ -720,6 +720,95 @@ struct Cache {
     rows: Vec<Vec<String>>,
     misses: Vec<(String, String, String)>,
     rules: Vec<Vec<String>>,
+    /// The rules file: its name and rules, or why it cannot be used; `None` when the config
+    /// names none.
+    rules_file: Option<Result<RulesFile, String>>,
+}
+
+/// The config's HTTP cache rules file as the cache page shows it.
+struct RulesFile {
+    /// The file's name.
+    name: String,
+    /// Every rule, in file order.
+    rules: Vec<RuleRow>,
+}
+
+/// One rule of the rules file, with its examples checked.
+struct RuleRow {
+    name: String,
+    /// `cache: edge 1h, browser 5m, tags …` or `bypass: <reason>`.
+    action: String,
+    owner: String,
+    expected: String,
+    rollback: String,
+    /// Each example: `(must, line, holds)`, `must` being `cache` or `bypass`.
+    examples: Vec<(&'static str, String, bool)>,
+}
+
+/// The rules with their examples checked against the whole file (as `anp cache rules check`).
+fn rules_file(rules: &anp_http::rules::Rules) -> RulesFile {
+    use anp_http::rules::RuleAction;
+    let failures = rules.check();
+    let fails = |rule: &str, example: &str| {
+        failures
+            .iter()
+            .any(|f| f.rule == rule && f.example == example)
+    };
+    let secs = rules_duration;
+    let rows = rules
+        .rules()
+        .iter()
+        .map(|r| {
+            let action = match &r.action {
+                RuleAction::Cache(c) => {
+                    let mut a = format!(
+                        "cache: edge {}, browser {}",
+                        secs(c.edge_ttl),
+                        secs(c.browser_ttl)
+                    );
+                    if !c.stale_while_revalidate.is_zero() {
+                        a.push_str(&format!(", swr {}", secs(c.stale_while_revalidate)));
+                    }
+                    if !c.tags.is_empty() {
+                        a.push_str(&format!(", tags {}", c.tags.join(" ")));
+                    }
+                    a
+                }
+                RuleAction::Bypass { reason } => format!("bypass: {reason}"),
+            };
+            let examples = r
+                .should_cache
+                .iter()
+                .map(|e| ("cache", e))
+                .chain(r.should_bypass.iter().map(|e| ("bypass", e)))
+                .map(|(must, e)| (must, e.text.clone(), !fails(&r.name, &e.text)))
+                .collect();
+            RuleRow {
+                name: r.name.clone(),
+                action,
+                owner: r.owner.clone(),
+                expected: r.expected.clone(),
+                rollback: r.rollback.clone(),
+                examples,
+            }
+        })
+        .collect();
+    RulesFile {
+        name: rules.file().to_owned(),
+        rules: rows,
+    }
+}
+
+/// A duration as the rules file writes it (`90s`, `5m`, `1h`, `2d`).
+fn rules_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// `GET /cache`: namespaces with hit/miss/stale ratios over 15 minutes, top missed keys, the
@@ -783,6 +872,10 @@ pub(super) async fn cache(
             .unwrap_or_default(),
         Err(e) => return lib_error(f, e),
     };
+    let rules_file = app
+        .http_rules
+        .as_ref()
+        .map(|r| r.as_ref().map(rules_file).map_err(String::clone));
     render(
         StatusCode::OK,
         &Cache {
@@ -790,6 +883,7 @@ pub(super) async fn cache(
             rows,
             misses,
             rules,
+            rules_file,
         },
     )
 }
