@@ -364,11 +364,12 @@ impl PrivateCluster {
     pub(crate) fn spawn(&self) {
         let postgres = pg_bin("postgres");
         let inner = format!(
-            "{} -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            "{} -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 >>'{}' 2>&1",
             postgres.display(),
             self.data.display(),
             self.port,
-            self.data.display()
+            self.data.display(),
+            self.data.with_file_name("server.log").display()
         );
         let script = if is_root() {
             format!("runuser -u postgres -- {inner} & pid=$!; read _; pkill -9 -P $pid 2>/dev/null; kill -9 $pid; wait")
@@ -391,8 +392,9 @@ impl PrivateCluster {
             }
             assert!(
                 Instant::now() < deadline,
-                "the private PostgreSQL on port {} did not start within 30 s",
-                self.port
+                "the private PostgreSQL on port {} did not start within 30 s; its log ends:\n{}",
+                self.port,
+                self.log_tail()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -402,11 +404,26 @@ impl PrivateCluster {
     pub(crate) fn kill(&self) {
         // The postmaster's pid is the first line of postmaster.pid (under runuser it is not
         // the shell's child).
+        // Its children (backends, checkpointer, …) are killed too, as a crash of the server's
+        // machine would: a backend left running keeps the old shared memory attached, and a
+        // new postmaster on the same data directory then refuses to start. (Not SIGSTOP first:
+        // runuser stops itself when its child stops, and would never reap it.)
+        let mut children = Vec::new();
         if let Some(pid) = std::fs::read_to_string(self.data.join("postmaster.pid"))
             .ok()
             .and_then(|s| s.lines().next().map(str::to_owned))
         {
+            if let Ok(out) = Command::new("pgrep").args(["-P", &pid]).output() {
+                children = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+            }
             let _ = Command::new("kill").args(["-9", &pid]).status();
+            for child in &children {
+                let _ = Command::new("kill").args(["-9", child]).status();
+            }
+            children.push(pid);
         }
         if let Some(mut child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
             drop(child.stdin.take());
@@ -417,7 +434,36 @@ impl PrivateCluster {
         while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Until every old process has exited (a zombie has already let go of the shared
+        // memory), so the next start finds none of it in use.
+        while children.iter().any(|pid| alive(pid)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Every old process is gone: their lock files are stale. (A postmaster checks the pid
+        // in a lock file with kill(pid, 0), which a not-yet-reaped zombie still passes.)
         let _ = std::fs::remove_file(self.data.join("postmaster.pid"));
+        let _ = std::fs::remove_file(self.data.join(format!(".s.PGSQL.{}.lock", self.port)));
+        let _ = std::fs::remove_file(self.data.join(format!(".s.PGSQL.{}", self.port)));
+    }
+
+    /// The last lines the server wrote (its log file), for a failure message.
+    fn log_tail(&self) -> String {
+        let log =
+            std::fs::read_to_string(self.data.with_file_name("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+/// Whether process `pid` still runs (exists and is not a zombie).
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) S …`: the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
     }
 }
 
