@@ -195,10 +195,6 @@ fn request(method: &str, url: &str, headers: &[String]) -> Result<(Method, Uri, 
     Ok((method, uri, map))
 }
 
-fn secs(d: std::time::Duration) -> String {
-    output::span(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// A decision as `--json` shows it.
 fn decision_json(d: &Decision) -> Value {
     match d {
@@ -280,10 +276,10 @@ fn explain(ctx: &Ctx, rules: &Rules, ex: &Explanation) -> anyhow::Result<()> {
             t.push_str(&format!("  tags      {}\n", c.tags.join(", ")));
             t.push_str(&format!(
                 "  ttl       edge {} · browser {} · stale-while-revalidate {} · stale-if-error {}\n",
-                secs(c.edge_ttl),
-                secs(c.browser_ttl),
-                secs(c.stale_while_revalidate),
-                secs(c.stale_if_error)
+                output::span_of(c.edge_ttl),
+                output::span_of(c.browser_ttl),
+                output::span_of(c.stale_while_revalidate),
+                output::span_of(c.stale_if_error)
             ));
             let statuses: Vec<String> = c.statuses.iter().map(u16::to_string).collect();
             t.push_str(&format!("  statuses  {}\n", statuses.join(", ")));

@@ -174,6 +174,11 @@ pub fn span(secs: i64) -> String {
     format!("{}d", secs / 86_400)
 }
 
+/// A duration as [`span`] writes whole seconds (`90s`, `5m`, `2d`).
+pub fn span_of(d: std::time::Duration) -> String {
+    span(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// `3m ago`-style age, for humans (`in 5m` for a time ahead).
 pub fn age(t: Timestamp, now: Timestamp) -> String {
     let secs = now.duration_since(t).as_secs();

@@ -754,7 +754,7 @@ fn rules_file(rules: &anp_http::rules::Rules) -> RulesFile {
             .iter()
             .any(|f| f.rule == rule && f.example == example)
     };
-    let secs = rules_duration;
+    let secs = crate::output::span_of;
     let rows = rules
         .rules()
         .iter()
@@ -796,18 +796,6 @@ fn rules_file(rules: &anp_http::rules::Rules) -> RulesFile {
     RulesFile {
         name: rules.file().to_owned(),
         rules: rows,
-    }
-}
-
-/// A duration as the rules file writes it (`90s`, `5m`, `1h`, `2d`).
-fn rules_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => "0s".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
     }
 }
 
