@@ -200,6 +200,16 @@ async fn seed(db: &Path) -> Seeded {
 }
 
 /// The state of a job in the store.
+/// Finds the element and clicks it.
+async fn click(b: &fantoccini::Client, at: Locator<'_>) {
+    b.find(at)
+        .await
+        .unwrap_or_else(|e| panic!("{at:?}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{at:?}: {e}"));
+}
+
 async fn state(s: &SqliteStore, id: JobId) -> JobState {
     s.job_get(id).await.unwrap_or_else(|e| panic!("{e}")).state
 }
@@ -448,12 +458,7 @@ async fn dashboard_in_a_real_browser() {
         .send_keys(TOKEN)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    b.find(Locator::Css("form.login button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&b, Locator::Css("form.login button")).await;
     b.wait()
         .for_element(Locator::Css("header .session button"))
         .await
@@ -462,12 +467,7 @@ async fn dashboard_in_a_real_browser() {
     // Retry a dead job from its page.
     let dead = seeded.dead[0];
     visit(format!("/jobs/{dead}"), "job-dead-signed-in").await;
-    b.find(Locator::Id("retry"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&b, Locator::Id("retry")).await;
     b.wait()
         .for_element(Locator::Css("#job-state.state-available"))
         .await
@@ -476,12 +476,7 @@ async fn dashboard_in_a_real_browser() {
 
     // Bulk retry: a confirmation page with the count first; nothing changes until confirmed.
     visit("/jobs?state=dead".into(), "jobs-dead").await;
-    b.find(Locator::Id("bulk-retry"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&b, Locator::Id("bulk-retry")).await;
     let confirm = b
         .wait()
         .for_element(Locator::Id("confirm-count"))
@@ -492,12 +487,7 @@ async fn dashboard_in_a_real_browser() {
     let shot = b.screenshot().await.unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(shots.join("confirm-retry-dead.png"), shot).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(state(&seeded.store, seeded.dead[1]).await, JobState::Dead);
-    b.find(Locator::Id("confirm"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&b, Locator::Id("confirm")).await;
     b.wait()
         .for_element(Locator::Css("p.notice"))
         .await
