@@ -251,11 +251,29 @@ fn bypass_conditions_win_over_a_cache_rule_listed_first() {
             d => panic!("{method} {headers:?}: expected bypass, got {d:?}"),
         }
     }
-    for path in ["/a/../account", "/a//b", "/a/%2e%2e/b", "/a%2Fb"] {
+    for path in [
+        "/a/../account",
+        "/a//b",
+        "/a/%2e%2e/b",
+        "/a%2Fb",
+        "/a/%2E",
+        "/a/./b",
+        "/a/..",
+        "/a%5cb",
+        "/a%5Cb",
+        "//",
+    ] {
         match decide(&rules, "GET", path, &[]) {
             Decision::Bypass(b) => assert_eq!(b.rule.as_deref(), Some("bypass.path")),
             d => panic!("{path}: expected bypass, got {d:?}"),
         }
+    }
+    // Percent signs and dots that do not spell a traversal are fine.
+    for path in ["/100%25", "/a/.well-known/x", "/a/b..c", "/%41"] {
+        assert!(
+            matches!(decide(&rules, "GET", path, &[]), Decision::Cache(_)),
+            "{path}"
+        );
     }
     // A cookie that only looks like a session cookie does not bypass.
     assert!(matches!(
@@ -350,6 +368,13 @@ fn keys_hold_no_cookie_value_unless_named_and_head_shares_get() {
         &[host, ("accept-language", "fr|cookie:currency=EUR")],
     ));
     assert_ne!(a, c);
+
+    // The key's escape character and separator are escaped wherever they appear.
+    let rules = parse(&cache_everything(""));
+    assert_eq!(
+        key_of(&decide(&rules, "GET", "/p%41?q=a%7Cb&k=x|y", &[])),
+        "GET||/p%2541|?k=x%7Cy&q=a%257Cb"
+    );
 
     // query = "all" sorts the parameters.
     let rules = parse(&cache_everything(""));

@@ -1,6 +1,7 @@
 //! Header rules: which responses may be stored, which headers belong to one hop only, and the
 //! diagnostic headers (`X-Cache`, `Cache-Status`, `Server-Timing`) the layer adds.
 
+use std::fmt::Write;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -167,7 +168,8 @@ pub(crate) struct Status {
 impl Status {
     /// The `Cache-Status` member (RFC 9211; structured-field syntax, RFC 8941).
     pub(crate) fn cache_status(&self) -> String {
-        let mut s = String::from(CACHE_NAME);
+        let mut s = String::with_capacity(64);
+        s.push_str(CACHE_NAME);
         if self.hit {
             s.push_str("; hit");
         }
@@ -175,11 +177,12 @@ impl Status {
             s.push_str("; fwd=");
             s.push_str(f);
         }
+        // Writing into a String cannot fail.
         if let Some(st) = self.fwd_status {
-            s.push_str(&format!("; fwd-status={st}"));
+            let _ = write!(s, "; fwd-status={st}");
         }
         if let Some(t) = self.ttl {
-            s.push_str(&format!("; ttl={t}"));
+            let _ = write!(s, "; ttl={t}");
         }
         match self.stored {
             Some(true) => s.push_str("; stored"),
@@ -191,7 +194,7 @@ impl Status {
         }
         if let Some(d) = &self.detail {
             s.push_str("; detail=\"");
-            s.push_str(&sf_string(d));
+            push_sf_string(&mut s, d);
             s.push('"');
         }
         s
@@ -206,27 +209,31 @@ impl Status {
         upstream: Option<Duration>,
     ) {
         headers.insert(X_CACHE.clone(), HeaderValue::from_static(self.x_cache));
-        if let Ok(v) = HeaderValue::from_str(&self.cache_status()) {
+        if let Ok(v) = HeaderValue::try_from(self.cache_status()) {
             headers.append(CACHE_STATUS.clone(), v);
         }
-        let mut timing = format!("cache;dur={:.3}", ms(cache));
+        let mut timing = String::with_capacity(48);
+        timing.push_str("cache;dur=");
+        push_ms(&mut timing, cache);
         if let Some(u) = upstream {
-            timing.push_str(&format!(", upstream;dur={:.3}", ms(u)));
+            timing.push_str(", upstream;dur=");
+            push_ms(&mut timing, u);
         }
-        if let Ok(v) = HeaderValue::from_str(&timing) {
+        if let Ok(v) = HeaderValue::try_from(timing) {
             headers.append(SERVER_TIMING.clone(), v);
         }
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// Appends `d` in milliseconds with three decimals (microseconds), e.g. `0.412`.
+fn push_ms(out: &mut String, d: Duration) {
+    let us = d.as_micros();
+    let _ = write!(out, "{}.{:03}", us / 1000, us % 1000);
 }
 
-/// The content of a structured-field string: printable ASCII, `"` and `\` escaped, anything
-/// else replaced by `?`.
-fn sf_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends the content of a structured-field string: printable ASCII, `"` and `\\` escaped,
+/// anything else replaced by `?`.
+fn push_sf_string(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '"' | '\\' => {
@@ -237,7 +244,6 @@ fn sf_string(s: &str) -> String {
             _ => out.push('?'),
         }
     }
-    out
 }
 
 /// Whether an `If-None-Match` list matches `etag` (weak comparison, RFC 9110 §13.1.2).

@@ -1,6 +1,7 @@
 //! [`LayerMetrics`]: per-rule counters and the upstream time histogram, as Prometheus text.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use alphanode::cache::{Cache, RequestOutcome};
@@ -51,6 +52,10 @@ pub struct LayerMetrics {
 struct Inner {
     registry: Registry,
     requests: Family<Labels, Counter>,
+    /// The `requests` counters of each rule, by [`Outcome`] index, looked up by `&str`: the
+    /// per-request count is a map read and an atomic add (the family's lookup wants an owned
+    /// label set). Rule names come from the rules file and the built-in bypasses: bounded.
+    by_rule: RwLock<HashMap<String, Arc<RuleCounters>>>,
     upstream_errors: Family<RuleLabel, Counter>,
     upstream_seconds: Seconds,
     /// Where the same counts go for `anp status` / `anp cache stats`: the layer's namespace,
@@ -64,6 +69,10 @@ impl Default for LayerMetrics {
     }
 }
 
+/// One rule's request counters, created in the family on first use (an outcome never seen is
+/// not rendered).
+type RuleCounters = [OnceLock<Counter>; 5];
+
 /// One outcome of a request, as counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -75,6 +84,16 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    fn index(self) -> usize {
+        match self {
+            Outcome::Hit => 0,
+            Outcome::Miss => 1,
+            Outcome::Stale => 2,
+            Outcome::Bypass => 3,
+            Outcome::Uncacheable => 4,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Outcome::Hit => "hit",
@@ -112,6 +131,7 @@ impl LayerMetrics {
             inner: Arc::new(Inner {
                 registry,
                 requests,
+                by_rule: RwLock::default(),
                 upstream_errors,
                 upstream_seconds,
                 recorder: None,
@@ -140,11 +160,34 @@ impl LayerMetrics {
             };
             cache.record_request(rule.unwrap_or(NO_RULE), Some(o), None);
         }
-        self.inner
-            .requests
-            .get_or_create(&Labels {
-                rule: rule.unwrap_or(NO_RULE).to_owned(),
-                outcome: outcome.label(),
+        let rule = rule.unwrap_or(NO_RULE);
+        let known = self
+            .inner
+            .by_rule
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(rule)
+            .cloned();
+        let counters = match known {
+            Some(c) => c,
+            None => self
+                .inner
+                .by_rule
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(rule.to_owned())
+                .or_default()
+                .clone(),
+        };
+        counters[outcome.index()]
+            .get_or_init(|| {
+                self.inner
+                    .requests
+                    .get_or_create(&Labels {
+                        rule: rule.to_owned(),
+                        outcome: outcome.label(),
+                    })
+                    .clone()
             })
             .inc();
     }

@@ -737,7 +737,7 @@ fn serve_stored(
     headers.remove(header::EXPIRES);
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_str(&format!("public, max-age={}", action.browser_ttl.as_secs()))
+        HeaderValue::try_from(format!("public, max-age={}", action.browser_ttl.as_secs()))
             .unwrap_or_else(|_| HeaderValue::from_static("public")),
     );
     let age = (now_ms() - w.stored_at_ms).max(0) / 1000;

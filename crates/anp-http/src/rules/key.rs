@@ -1,5 +1,7 @@
 //! The cache key and the tags of one request under a `cache` rule.
 
+use std::fmt::Write;
+
 use http::HeaderName;
 
 use super::matcher::Req;
@@ -28,56 +30,75 @@ pub enum QueryKey {
     Only(Vec<String>),
 }
 
-/// Escapes the key's separator (`|`) and the escape character itself, so parts chosen by
-/// the client cannot imitate other parts.
-fn esc(s: &str) -> String {
-    s.replace('%', "%25").replace('|', "%7C")
+/// A query pair's name (`a` of `a=1`).
+fn name(pair: &str) -> Option<&str> {
+    pair.split('=').next()
+}
+
+/// Appends `s` with the key's separator (`|`) and the escape character itself escaped, so
+/// parts chosen by the client cannot imitate other parts.
+fn push_escaped(key: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find(['%', '|']) {
+        key.push_str(&rest[..i]);
+        key.push_str(if rest.as_bytes()[i] == b'%' {
+            "%25"
+        } else {
+            "%7C"
+        });
+        rest = &rest[i + 1..];
+    }
+    key.push_str(rest);
 }
 
 /// The key: `GET|host|/path|?sorted=query|header=value|cookie:name=value`. HEAD and GET
 /// share it (a HEAD is answered from a GET's entry). A header or cookie named by the key
 /// but absent from the request appears without `=`.
 pub(crate) fn cache_key(req: &Req<'_>, spec: &KeySpec) -> String {
-    let mut key = format!("GET|{}|{}|?", esc(&req.host), esc(req.path));
-    let mut pairs: Vec<&str> = match &spec.query {
-        QueryKey::None => Vec::new(),
-        QueryKey::All => req
-            .query
-            .map(|q| q.split('&').filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default(),
-        QueryKey::Only(names) => req
-            .query
-            .map(|q| {
-                q.split('&')
-                    .filter(|p| names.iter().any(|n| p.split('=').next() == Some(n)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+    let mut key = String::with_capacity(8 + req.host.len() + req.path.len());
+    key.push_str("GET|");
+    push_escaped(&mut key, &req.host);
+    key.push('|');
+    push_escaped(&mut key, req.path);
+    key.push_str("|?");
+    let mut pairs: Vec<&str> = match (&spec.query, req.query) {
+        (QueryKey::None, _) | (_, None) => Vec::new(),
+        (QueryKey::All, Some(q)) => q.split('&').filter(|p| !p.is_empty()).collect(),
+        (QueryKey::Only(names), Some(q)) => q
+            .split('&')
+            .filter(|p| names.iter().any(|n| name(p) == Some(n)))
+            .collect(),
     };
-    pairs.sort_by(|a, b| a.split('=').next().cmp(&b.split('=').next()).then(a.cmp(b)));
-    key.push_str(&esc(&pairs.join("&")));
+    pairs.sort_by(|a, b| name(a).cmp(&name(b)).then(a.cmp(b)));
+    for (i, p) in pairs.iter().enumerate() {
+        if i > 0 {
+            key.push('&');
+        }
+        push_escaped(&mut key, p);
+    }
     for h in &spec.headers {
+        key.push('|');
+        key.push_str(h.as_str());
         // Each value escaped; a value that is not UTF-8 as `%XX` bytes (which an escaped
         // value cannot look like: its `%` became `%25`).
-        let values: Vec<String> = req
-            .headers
-            .get_all(h)
-            .iter()
-            .map(|v| match v.to_str() {
-                Ok(s) => esc(s),
-                Err(_) => v.as_bytes().iter().map(|b| format!("%{b:02X}")).collect(),
-            })
-            .collect();
-        if values.is_empty() {
-            key.push_str(&format!("|{h}"));
-        } else {
-            key.push_str(&format!("|{h}={}", values.join(",")));
+        for (i, v) in req.headers.get_all(h).iter().enumerate() {
+            key.push(if i == 0 { '=' } else { ',' });
+            match v.to_str() {
+                Ok(s) => push_escaped(&mut key, s),
+                Err(_) => {
+                    for b in v.as_bytes() {
+                        let _ = write!(key, "%{b:02X}");
+                    }
+                }
+            }
         }
     }
     for c in &spec.cookies {
-        match req.cookie(c) {
-            Some(v) => key.push_str(&format!("|cookie:{}={}", esc(c), esc(v))),
-            None => key.push_str(&format!("|cookie:{}", esc(c))),
+        key.push_str("|cookie:");
+        push_escaped(&mut key, c);
+        if let Some(v) = req.cookie(c) {
+            key.push('=');
+            push_escaped(&mut key, v);
         }
     }
     key
@@ -86,6 +107,12 @@ pub(crate) fn cache_key(req: &Req<'_>, spec: &KeySpec) -> String {
 /// The rule's tags with `{path}` and `{host}` resolved.
 pub(crate) fn tags(req: &Req<'_>, tags: &[String]) -> Vec<String> {
     tags.iter()
-        .map(|t| t.replace("{path}", req.path).replace("{host}", &req.host))
+        .map(|t| {
+            if t.contains('{') {
+                t.replace("{path}", req.path).replace("{host}", &req.host)
+            } else {
+                t.clone()
+            }
+        })
         .collect()
 }

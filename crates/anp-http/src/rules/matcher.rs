@@ -2,6 +2,8 @@
 //! condition holds or not (for `explain`), and whether one match covers another (for the
 //! shadowed-rule lint).
 
+use std::borrow::Cow;
+
 use http::header::{COOKIE, HOST};
 use http::{HeaderMap, HeaderName, Method, Uri};
 
@@ -45,8 +47,9 @@ pub enum QueryCondition {
 #[derive(Debug)]
 pub(crate) struct Req<'a> {
     pub(crate) method: &'a Method,
-    /// From `Host`, else the URI's authority; lowercase, without the port.
-    pub(crate) host: String,
+    /// From `Host`, else the URI's authority; lowercase, without the port (borrowed when it
+    /// was lowercase already, as it nearly always is).
+    pub(crate) host: Cow<'a, str>,
     pub(crate) path: &'a str,
     /// `None` for no query or an empty one.
     pub(crate) query: Option<&'a str>,
@@ -83,7 +86,11 @@ impl<'a> Req<'a> {
             .collect();
         Req {
             method,
-            host: host.to_ascii_lowercase(),
+            host: if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(host.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(host)
+            },
             path,
             query: uri.query().filter(|q| !q.is_empty()),
             headers,
@@ -91,10 +98,10 @@ impl<'a> Req<'a> {
         }
     }
 
-    /// The extension of the last path segment, lowercase.
-    pub(crate) fn extension(&self) -> Option<String> {
+    /// The extension of the last path segment, as written (compare it ignoring ASCII case).
+    pub(crate) fn extension(&self) -> Option<&'a str> {
         let last = self.path.rsplit('/').next().unwrap_or("");
-        last.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())
+        last.rsplit_once('.').map(|(_, e)| e)
     }
 
     pub(crate) fn cookie(&self, name: &str) -> Option<&'a str> {
@@ -115,34 +122,58 @@ fn list(items: &[impl AsRef<str>]) -> String {
 
 impl Match {
     /// Whether the request matches: `Ok` with what held, `Err` with the first condition that
-    /// did not.
+    /// did not (for `explain`).
     pub(crate) fn check(&self, req: &Req<'_>) -> Result<Vec<String>, String> {
+        self.evaluate(req, true)
+    }
+
+    /// Whether the request matches, without saying why: the per-request path, which
+    /// allocates nothing.
+    pub(crate) fn holds(&self, req: &Req<'_>) -> bool {
+        self.evaluate(req, false).is_ok()
+    }
+
+    /// The one evaluation behind [`Match::check`] and [`Match::holds`]: the words are only
+    /// written when `explain` is set (otherwise `held` stays empty and an `Err` is empty).
+    fn evaluate(&self, req: &Req<'_>, explain: bool) -> Result<Vec<String>, String> {
         let mut held = Vec::new();
+        let mut note = |words: &dyn Fn() -> String| {
+            if explain {
+                held.push(words());
+            }
+        };
+        let fail = |words: &dyn Fn() -> String| if explain { words() } else { String::new() };
         if !self.methods.is_empty() {
             if !self.methods.contains(req.method) {
-                return Err(format!(
-                    "method {} is not {}",
-                    req.method,
-                    list(&self.methods.iter().map(Method::as_str).collect::<Vec<_>>())
-                ));
+                return Err(fail(&|| {
+                    format!(
+                        "method {} is not {}",
+                        req.method,
+                        list(&self.methods.iter().map(Method::as_str).collect::<Vec<_>>())
+                    )
+                }));
             }
-            held.push(format!("method {}", req.method));
+            note(&|| format!("method {}", req.method));
         }
         if !self.hosts.is_empty() {
-            if !self.hosts.contains(&req.host) {
-                return Err(format!("host `{}` is not {}", req.host, list(&self.hosts)));
+            if !self.hosts.iter().any(|h| *h == req.host) {
+                return Err(fail(&|| {
+                    format!("host `{}` is not {}", req.host, list(&self.hosts))
+                }));
             }
-            held.push(format!("host `{}`", req.host));
+            note(&|| format!("host `{}`", req.host));
         }
         if !self.paths.is_empty() {
             match self.paths.iter().find(|g| g.is_match(req.path)) {
-                Some(g) => held.push(format!("path `{}` matches `{}`", req.path, g.as_str())),
+                Some(g) => note(&|| format!("path `{}` matches `{}`", req.path, g.as_str())),
                 None => {
-                    return Err(format!(
-                        "path `{}` does not match {}",
-                        req.path,
-                        list(&self.paths.iter().map(PathGlob::as_str).collect::<Vec<_>>())
-                    ))
+                    return Err(fail(&|| {
+                        format!(
+                            "path `{}` does not match {}",
+                            req.path,
+                            list(&self.paths.iter().map(PathGlob::as_str).collect::<Vec<_>>())
+                        )
+                    }))
                 }
             }
         }
@@ -152,55 +183,71 @@ impl Match {
                 .iter()
                 .find(|p| req.path.starts_with(p.as_str()))
             {
-                Some(p) => held.push(format!("path `{}` starts with `{p}`", req.path)),
+                Some(p) => note(&|| format!("path `{}` starts with `{p}`", req.path)),
                 None => {
-                    return Err(format!(
-                        "path `{}` does not start with {}",
-                        req.path,
-                        list(&self.prefixes)
-                    ))
+                    return Err(fail(&|| {
+                        format!(
+                            "path `{}` does not start with {}",
+                            req.path,
+                            list(&self.prefixes)
+                        )
+                    }))
                 }
             }
         }
         if !self.extensions.is_empty() {
             match req.extension() {
-                Some(e) if self.extensions.contains(&e) => held.push(format!("extension `{e}`")),
+                Some(e) if self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)) => {
+                    note(&|| format!("extension `{}`", e.to_ascii_lowercase()))
+                }
                 Some(e) => {
-                    return Err(format!("extension `{e}` is not {}", list(&self.extensions)))
+                    return Err(fail(&|| {
+                        format!(
+                            "extension `{}` is not {}",
+                            e.to_ascii_lowercase(),
+                            list(&self.extensions)
+                        )
+                    }))
                 }
                 None => {
-                    return Err(format!(
-                        "path `{}` has no extension (expected {})",
-                        req.path,
-                        list(&self.extensions)
-                    ))
+                    return Err(fail(&|| {
+                        format!(
+                            "path `{}` has no extension (expected {})",
+                            req.path,
+                            list(&self.extensions)
+                        )
+                    }))
                 }
             }
         }
         match (self.query, req.query) {
             (QueryCondition::Absent, Some(q)) => {
-                return Err(format!("the query `{q}` is present (query = \"absent\")"))
+                return Err(fail(&|| {
+                    format!("the query `{q}` is present (query = \"absent\")")
+                }))
             }
             (QueryCondition::Present, None) => {
-                return Err("there is no query (query = \"present\")".to_owned())
+                return Err(fail(&|| {
+                    "there is no query (query = \"present\")".to_owned()
+                }))
             }
-            (QueryCondition::Absent, None) => held.push("no query".to_owned()),
-            (QueryCondition::Present, Some(_)) => held.push("a query".to_owned()),
+            (QueryCondition::Absent, None) => note(&|| "no query".to_owned()),
+            (QueryCondition::Present, Some(_)) => note(&|| "a query".to_owned()),
             (QueryCondition::Any, _) => {}
         }
         for h in &self.headers {
             if !req.headers.contains_key(h) {
-                return Err(format!("header `{h}` is absent"));
+                return Err(fail(&|| format!("header `{h}` is absent")));
             }
-            held.push(format!("header `{h}` present"));
+            note(&|| format!("header `{h}` present"));
         }
         for c in &self.cookies {
             if req.cookie(c).is_none() {
-                return Err(format!("cookie `{c}` is absent"));
+                return Err(fail(&|| format!("cookie `{c}` is absent")));
             }
-            held.push(format!("cookie `{c}` present"));
+            note(&|| format!("cookie `{c}` present"));
         }
-        if held.is_empty() {
+        if explain && held.is_empty() {
             held.push("no conditions: matches every request".to_owned());
         }
         Ok(held)

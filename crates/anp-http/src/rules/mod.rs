@@ -285,33 +285,34 @@ impl Rules {
         None
     }
 
-    /// The first rule whose match holds, with what `explain` says about each rule looked at.
+    /// The first rule whose match holds, with what `explain` says about each rule looked at
+    /// (only worded when `steps` is given).
     fn first_match(&self, req: &Req<'_>, steps: Option<&mut Vec<RuleStep>>) -> Option<usize> {
-        let mut steps = steps;
+        let Some(steps) = steps else {
+            return self.rules.iter().position(|r| r.matches.holds(req));
+        };
         for (i, rule) in self.rules.iter().enumerate() {
             let result = rule.matches.check(req);
-            if let Some(s) = steps.as_deref_mut() {
-                s.push(RuleStep {
-                    rule: rule.name.clone(),
-                    line: rule.line,
-                    matched: result.is_ok(),
-                    why: match &result {
-                        Ok(held) => held.clone(),
-                        Err(why) => vec![why.clone()],
-                    },
-                });
-            }
-            if result.is_ok() {
+            let matched = result.is_ok();
+            steps.push(RuleStep {
+                rule: rule.name.clone(),
+                line: rule.line,
+                matched,
+                why: match result {
+                    Ok(held) => held,
+                    Err(why) => vec![why],
+                },
+            });
+            if matched {
                 return Some(i);
             }
         }
         None
     }
 
-    fn decide_req(&self, req: &Req<'_>, matched: Option<usize>) -> Decision {
-        if let Some(b) = self.builtin_bypass(req) {
-            return Decision::Bypass(b);
-        }
+    /// The decision once no built-in bypass holds: the matched rule's action, or bypass when
+    /// no rule matched.
+    fn decide_matched(&self, req: &Req<'_>, matched: Option<usize>) -> Decision {
         let Some(rule) = matched.and_then(|i| self.rules.get(i)) else {
             return Decision::Bypass(BypassAction {
                 rule: None,
@@ -340,16 +341,20 @@ impl Rules {
     /// fired, and the decision (with the key, tags and TTLs of a cache decision).
     pub fn explain(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Explanation {
         let req = Req::new(method, uri, headers);
+        let builtin = self.builtin_bypass(&req);
         let mut steps = Vec::new();
         let matched = self.first_match(&req, Some(&mut steps));
         Explanation {
             method: method.clone(),
             uri: uri.to_string(),
-            host: req.host.clone(),
-            builtin_bypass: self.builtin_bypass(&req),
+            host: req.host.to_string(),
+            builtin_bypass: builtin.clone(),
             steps,
             matched,
-            decision: self.decide_req(&req, matched),
+            decision: match builtin {
+                Some(b) => Decision::Bypass(b),
+                None => self.decide_matched(&req, matched),
+            },
         }
     }
 
@@ -398,13 +403,24 @@ impl Rules {
 
 /// Whether a path has no dot segments, empty segments or encoded separators and dots.
 fn path_is_normalized(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    !(lower.contains("//")
-        || lower.contains('\\')
-        || lower.contains("%2e")
-        || lower.contains("%2f")
-        || lower.contains("%5c")
-        || lower.split('/').any(|s| s == "." || s == ".."))
+    let bytes = path.as_bytes();
+    let encoded = |i: usize| {
+        // `%2e`, `%2f`, `%5c` in either case.
+        matches!(
+            (
+                bytes.get(i + 1),
+                bytes.get(i + 2).map(u8::to_ascii_lowercase)
+            ),
+            (Some(b'2'), Some(b'e' | b'f')) | (Some(b'5'), Some(b'c'))
+        )
+    };
+    let bad_byte = bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\\' => true,
+        b'/' => bytes.get(i + 1) == Some(&b'/'),
+        b'%' => encoded(i),
+        _ => false,
+    });
+    !(bad_byte || path.split('/').any(|s| s == "." || s == ".."))
 }
 
 impl Decide for Rules {
@@ -414,6 +430,6 @@ impl Decide for Rules {
             return Decision::Bypass(b);
         }
         let matched = self.first_match(&req, None);
-        self.decide_req(&req, matched)
+        self.decide_matched(&req, matched)
     }
 }
