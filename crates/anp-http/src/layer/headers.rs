@@ -1,7 +1,6 @@
 //! Header rules: which responses may be stored, which headers belong to one hop only, and the
 //! diagnostic headers (`X-Cache`, `Cache-Status`, `Server-Timing`) the layer adds.
 
-use std::fmt::Write;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -177,12 +176,14 @@ impl Status {
             s.push_str("; fwd=");
             s.push_str(f);
         }
-        // Writing into a String cannot fail.
+        let mut digits = itoa::Buffer::new();
         if let Some(st) = self.fwd_status {
-            let _ = write!(s, "; fwd-status={st}");
+            s.push_str("; fwd-status=");
+            s.push_str(digits.format(st));
         }
         if let Some(t) = self.ttl {
-            let _ = write!(s, "; ttl={t}");
+            s.push_str("; ttl=");
+            s.push_str(digits.format(t));
         }
         match self.stored {
             Some(true) => s.push_str("; stored"),
@@ -228,7 +229,12 @@ impl Status {
 /// Appends `d` in milliseconds with three decimals (microseconds), e.g. `0.412`.
 fn push_ms(out: &mut String, d: Duration) {
     let us = d.as_micros();
-    let _ = write!(out, "{}.{:03}", us / 1000, us % 1000);
+    let mut digits = itoa::Buffer::new();
+    out.push_str(digits.format(us / 1000));
+    out.push('.');
+    let frac = digits.format(us % 1000 + 1000);
+    // `1xyz`: the thousand keeps the leading zeros of the three decimals.
+    out.push_str(&frac[1..]);
 }
 
 /// Appends the content of a structured-field string: printable ASCII, `"` and `\\` escaped,
@@ -248,18 +254,21 @@ fn push_sf_string(out: &mut String, s: &str) {
 
 /// Whether an `If-None-Match` list matches `etag` (weak comparison, RFC 9110 §13.1.2).
 pub(crate) fn if_none_match(request: &HeaderMap, etag: &str) -> Option<bool> {
-    let mut any = false;
-    let ours = etag.trim_start_matches("W/");
-    for v in request.get_all(header::IF_NONE_MATCH) {
-        any = true;
+    let mut values = request.get_all(header::IF_NONE_MATCH).iter().peekable();
+    values.peek()?;
+    fn weak(t: &str) -> &str {
+        t.strip_prefix("W/").unwrap_or(t)
+    }
+    let ours = weak(etag);
+    for v in values {
         let Ok(v) = v.to_str() else { continue };
         for tag in v.split(',').map(str::trim) {
-            if tag == "*" || tag.trim_start_matches("W/") == ours {
+            if tag == "*" || weak(tag) == ours {
                 return Some(true);
             }
         }
     }
-    any.then_some(false)
+    Some(false)
 }
 
 /// Whether `If-Modified-Since` is at or after `last_modified` (both HTTP dates).
@@ -301,6 +310,42 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn diagnostic_headers_are_written_exactly() {
+        let status = Status {
+            x_cache: "MISS",
+            fwd: Some("uri-miss"),
+            fwd_status: Some(200),
+            ttl: Some(-3),
+            stored: Some(true),
+            collapsed: true,
+            detail: Some("say \"hi\"\u{e9}".to_owned()),
+            ..Status::default()
+        };
+        let mut h = HeaderMap::new();
+        status.apply(
+            &mut h,
+            Duration::from_micros(1_002_034),
+            Some(Duration::from_micros(7)),
+        );
+        assert_eq!(h["x-cache"], "MISS");
+        assert_eq!(
+            h["cache-status"],
+            "alphanode; fwd=uri-miss; fwd-status=200; ttl=-3; stored; collapsed; detail=\"say \\\"hi\\\"?\""
+        );
+        assert_eq!(h["server-timing"], "cache;dur=1002.034, upstream;dur=0.007");
+        let hit = Status {
+            x_cache: "HIT",
+            hit: true,
+            ttl: Some(59),
+            ..Status::default()
+        };
+        let mut h = HeaderMap::new();
+        hit.apply(&mut h, Duration::from_micros(120), None);
+        assert_eq!(h["cache-status"], "alphanode; hit; ttl=59");
+        assert_eq!(h["server-timing"], "cache;dur=0.120");
     }
 
     #[test]

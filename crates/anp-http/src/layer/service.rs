@@ -734,7 +734,6 @@ fn serve_stored(
 ) -> Response<CacheBody> {
     let w = &r.wire;
     let mut headers = r.headers.clone();
-    headers.remove(header::EXPIRES);
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::try_from(format!("public, max-age={}", action.browser_ttl.as_secs()))
@@ -768,7 +767,6 @@ fn serve_stored(
         headers = trimmed;
         (StatusCode::NOT_MODIFIED, CacheBody::empty())
     } else {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(w.body.len()));
         let body = if head {
             CacheBody::empty()
         } else {

@@ -68,6 +68,8 @@ pub(crate) struct Wire {
 #[derive(Debug)]
 pub(crate) struct StoredResponse {
     pub(crate) wire: Wire,
+    /// The headers as every answer from this entry starts: the kept ones without `Expires`
+    /// (the layer says `Cache-Control` instead), with the body's `Content-Length`.
     pub(crate) headers: HeaderMap,
 }
 
@@ -80,20 +82,26 @@ impl Serialize for StoredResponse {
 impl<'de> Deserialize<'de> for StoredResponse {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let wire = Wire::deserialize(d)?;
-        let headers = header_map(&wire.headers).map_err(serde::de::Error::custom)?;
+        let headers =
+            served_headers(&wire.headers, wire.body.len()).map_err(serde::de::Error::custom)?;
         Ok(StoredResponse { wire, headers })
     }
 }
 
-fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, String> {
-    let mut map = HeaderMap::with_capacity(pairs.len());
+/// [`StoredResponse::headers`] from the stored pairs.
+fn served_headers(pairs: &[(String, String)], body_len: usize) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::with_capacity(pairs.len() + 1);
     for (n, v) in pairs {
         let name = HeaderName::from_bytes(n.as_bytes())
             .map_err(|e| format!("stored header name {n:?}: {e}"))?;
+        if name == header::EXPIRES || name == header::CONTENT_LENGTH {
+            continue;
+        }
         let value = HeaderValue::from_bytes(v.as_bytes())
             .map_err(|e| format!("stored value of header {n}: {e}"))?;
         map.append(name, value);
     }
+    map.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
     Ok(map)
 }
 
@@ -119,7 +127,7 @@ impl StoredResponse {
             .iter()
             .find(|(n, _)| n == header::LAST_MODIFIED.as_str())
             .map(|(_, v)| v.clone());
-        let headers = header_map(&kept)?;
+        let headers = served_headers(&kept, body.len())?;
         Ok(StoredResponse {
             wire: Wire {
                 status,
