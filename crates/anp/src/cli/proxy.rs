@@ -290,7 +290,9 @@ pub async fn run(ctx: &Ctx, a: ProxyArgs) -> anyhow::Result<()> {
         let f = forwarder.clone();
         async move { Ok::<_, Infallible>(f.send(req).await) }
     });
-    let app = Router::new().fallback_service(layer.layer(forward));
+    // The layer serves every path: it is the service itself, not a Router fallback (a Router
+    // would match the path and build URL params per request for nothing).
+    let app = tower::ServiceExt::map_response(layer.layer(forward), |r| r.map(Body::new));
     if !a.bind.ip().is_loopback() {
         tracing::warn!(bind = %a.bind, "anp proxy listens on a non-loopback address");
     }
@@ -319,7 +321,7 @@ pub async fn run(ctx: &Ctx, a: ProxyArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %a.bind, upstream = %upstream.authority, "anp proxy listening");
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        axum::ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(app),
     )
     .with_graceful_shutdown(stop.clone().cancelled_owned())
     .await?;
