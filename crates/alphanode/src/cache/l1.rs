@@ -82,6 +82,23 @@ impl Entry {
 
 type Key = (Namespace, CacheKey);
 
+/// A [`Key`] as borrowed parts, for lookups that clone nothing. Hashes exactly as the owned
+/// tuple does (each part as its `str`), as moka's [`Equivalent`](moka::Equivalent) requires.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str);
+
+impl moka::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.0.as_str() && self.1 == key.1.as_str()
+    }
+}
+
+impl<'a> KeyRef<'a> {
+    fn of(ns: &'a Namespace, key: &'a CacheKey) -> KeyRef<'a> {
+        KeyRef(ns.as_str(), key.as_str())
+    }
+}
+
 /// The L1 cache. Disabled (every call a no-op) when its byte bound is 0.
 #[derive(Clone)]
 pub(crate) struct L1 {
@@ -126,7 +143,7 @@ impl L1 {
         now: i64,
     ) -> Option<Arc<Entry>> {
         let cache = self.cache.as_ref()?;
-        let e = cache.get(&(ns.clone(), key.clone()))?;
+        let e = cache.get(&KeyRef::of(ns, key))?;
         (e.generation == generation && now < e.meta.fresh).then_some(e)
     }
 
@@ -138,7 +155,7 @@ impl L1 {
 
     pub(crate) fn remove(&self, ns: &Namespace, key: &CacheKey) {
         if let Some(c) = &self.cache {
-            c.invalidate(&(ns.clone(), key.clone()));
+            c.invalidate(&KeyRef::of(ns, key));
         }
     }
 
