@@ -1,4 +1,6 @@
--- lib.lua: helpers prepended to every script by src/scripts.rs (Redis Lua has no `require`).
+-- lib.lua: helpers for the job scripts (Redis Lua has no `require`). src/scripts.rs prepends to
+-- each script the top-level definitions below (`local NAME` / `local function NAME` at the start
+-- of a line) that its body names, and those they name: a definition may use only earlier ones.
 -- Not a script of its own: it touches no key it is not handed.
 --
 -- A job lives in its queue's hash anp:{<queue>}:jobs under these fields:

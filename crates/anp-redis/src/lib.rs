@@ -68,6 +68,7 @@ mod store;
 mod url;
 
 pub use keys::is_documented_key;
+pub use scripts::script_source;
 pub use store::RedisStore;
 
 /// The key-layout version this build writes (`anp:schema`); a store holding a newer one is

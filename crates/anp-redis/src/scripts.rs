@@ -1,8 +1,10 @@
 //! The Lua scripts, one per state-changing operation (`lua/<method>.lua`), with the keys each
 //! is handed.
 //!
-//! Every job script is `lua/lib.lua` (shared helpers) followed by the operation's file; a cache
-//! script (`lua/cache_*.lua`) is its file alone (it needs none of the job helpers). Each gets a
+//! Every job script is the part of `lua/lib.lua` (shared helpers) it uses followed by the
+//! operation's file (Redis runs a script's top level on every call, so each helper left out is
+//! a closure or table not built per call); a cache script (`lua/cache_*.lua`) is its file alone
+//! (it needs none of the job helpers). Each gets a
 //! `#!lua` shebang on Redis 7+ (so a script that would run out of memory is refused before it
 //! writes anything, and read-only scripts are flagged `no-writes`). Scripts are loaded once
 //! per connection target with `SCRIPT LOAD` and called with `EVALSHA`; a `NOSCRIPT` reply
@@ -28,7 +30,7 @@ pub(crate) struct ScriptDef {
     /// Cache keys (cache scripts only, which take no per-queue keys): one each, except that
     /// the last may repeat (a tag purge takes one key per tag).
     pub(crate) cache: &'static [C],
-    /// Prepended with `lua/lib.lua` (job scripts).
+    /// Prepended with the parts of `lua/lib.lua` it uses (job scripts; see [`prelude`]).
     pub(crate) lib: bool,
     /// Only reads.
     pub(crate) read_only: bool,
@@ -292,6 +294,15 @@ impl Scripts {
     }
 }
 
+/// The text a script is sent as (`shebang`: Redis 7+), for `name` (a `lua/<name>.lua` file),
+/// or `None` for no such script: what `scripts/redis-callgrind` loads, so its counts are the
+/// store's.
+pub fn script_source(name: &str, shebang: bool) -> Option<String> {
+    ALL.iter()
+        .find(|d| d.name == name)
+        .map(|d| full_source(d, shebang))
+}
+
 fn full_source(def: &ScriptDef, shebang: bool) -> String {
     let first = match (shebang, def.read_only) {
         (true, true) => "#!lua flags=no-writes\n",
@@ -299,10 +310,75 @@ fn full_source(def: &ScriptDef, shebang: bool) -> String {
         (false, _) => "",
     };
     if def.lib {
-        format!("{first}{LIB}\n{}", def.source)
+        format!("{first}{}\n{}", prelude(def.source), def.source)
     } else {
         format!("{first}{}", def.source)
     }
+}
+
+/// One top-level definition of `lua/lib.lua` (`local NAME …` or `local function NAME …` at the
+/// start of a line, up to the next one): the name it defines and its text.
+struct Piece {
+    name: &'static str,
+    text: &'static str,
+}
+
+/// `lua/lib.lua` cut into its top-level definitions, in file order (the header comment before
+/// the first one is left out).
+fn lib_pieces() -> Vec<Piece> {
+    let mut starts: Vec<(usize, &'static str)> = Vec::new();
+    let mut at = 0;
+    for line in LIB.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("local ") {
+            let rest = rest.strip_prefix("function ").unwrap_or(rest);
+            let end = rest.find(|c: char| !is_ident_char(c)).unwrap_or(rest.len());
+            starts.push((at, &rest[..end]));
+        }
+        at += line.len();
+    }
+    let mut pieces = Vec::with_capacity(starts.len());
+    for (i, &(start, name)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(LIB.len(), |&(next, _)| next);
+        pieces.push(Piece {
+            name,
+            text: &LIB[start..end],
+        });
+    }
+    pieces
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The identifiers `code` mentions outside comments.
+fn words(code: &str) -> std::collections::HashSet<&str> {
+    code.lines()
+        .map(|l| l.find("--").map_or(l, |i| &l[..i]))
+        .flat_map(|l| l.split(|c: char| !is_ident_char(c)))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// The part of `lua/lib.lua` a script needs: the definitions its body names and, transitively,
+/// those they name (a definition only uses earlier ones, so one backward pass finds them all),
+/// in file order. Each definition left out is a closure or table Redis would otherwise build on
+/// every call (the whole prelude cost ~17,600 instructions per call, docs/callgrind.md).
+fn prelude(source: &str) -> String {
+    let pieces = lib_pieces();
+    let mut needed = words(source);
+    let mut keep = vec![false; pieces.len()];
+    for (i, p) in pieces.iter().enumerate().rev() {
+        if needed.contains(p.name) {
+            keep[i] = true;
+            needed.extend(words(p.text));
+        }
+    }
+    pieces
+        .iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p.text))
+        .collect()
 }
 
 #[cfg(test)]
@@ -407,6 +483,61 @@ mod tests {
             .iter()
             .filter(|d| !d.name.starts_with("cache_"))
             .all(|d| d.lib));
+    }
+
+    /// lib.lua cuts into definitions that each use only earlier ones (so `prelude`'s one
+    /// backward pass finds everything a script needs), and nothing after the header is lost.
+    #[test]
+    fn lib_pieces_use_only_earlier_definitions() {
+        let pieces = lib_pieces();
+        assert!(pieces.len() > 20, "{} pieces", pieces.len());
+        let joined: String = pieces.iter().map(|p| p.text).collect();
+        assert!(LIB.ends_with(&joined));
+        assert!(LIB[..LIB.len() - joined.len()]
+            .lines()
+            .all(|l| l.is_empty() || l.starts_with("--")));
+        for (i, p) in pieces.iter().enumerate() {
+            let used = words(p.text);
+            for later in &pieces[i + 1..] {
+                assert!(
+                    !used.contains(later.name),
+                    "lib.lua: {} uses {}, defined after it",
+                    p.name,
+                    later.name
+                );
+            }
+        }
+    }
+
+    /// Each job script gets every lib definition its body names, and the hot paths leave out
+    /// what they do not use.
+    #[test]
+    fn preludes_hold_what_each_script_uses() {
+        let names: Vec<&str> = lib_pieces().iter().map(|p| p.name).collect();
+        for def in ALL.iter().filter(|d| d.lib) {
+            let sent = full_source(def, true);
+            let pre = prelude(def.source);
+            for w in words(def.source) {
+                if names.contains(&w) {
+                    assert!(
+                        pre.contains(&format!("local {w} "))
+                            || pre.contains(&format!("local function {w}(")),
+                        "{}: prelude lacks {w}",
+                        def.name
+                    );
+                }
+            }
+            assert!(sent.ends_with(def.source), "{}", def.name);
+        }
+        for (def, absent) in [
+            (&JOB_FETCH, "enqueue_one"),
+            (&JOB_ACK_MANY, "rfc3339"),
+            (&JOB_ENQUEUE_MANY, "jobs_delete"),
+        ] {
+            assert!(!prelude(def.source).contains(absent), "{}", def.name);
+        }
+        assert!(script_source("job_fetch", true).is_some_and(|s| s.starts_with("#!lua\n")));
+        assert!(script_source("no_such_script", true).is_none());
     }
 
     /// Every file in lua/ (but the shared lib) is a script in the table.
