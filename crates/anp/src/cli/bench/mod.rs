@@ -32,11 +32,13 @@
 //! - `process.rs`: the `anp work` child processes of B and C.
 //! - `report.rs`: the figures of a run, the human table and the `--json` object.
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
+//! - `plot.rs`: `anp bench --plots DIR --from FILE…`, earlier results as SVG charts.
 
 mod cache;
 mod latency;
 mod phases;
 mod plan;
+mod plot;
 mod process;
 mod queues;
 mod report;
@@ -49,6 +51,7 @@ use alphanode::{Admin, Backend, Client, Error, Kind, QueueName};
 use clap::Args as ClapArgs;
 
 use crate::cli::Ctx;
+use crate::output;
 use plan::{Plan, DEFAULT_BATCH};
 
 const AFTER_HELP: &str = "\
@@ -165,10 +168,28 @@ pub struct BenchArgs {
     /// Cache bench: entries carrying the purged tag.
     #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cache")]
     pub tag_entries: u64,
+    /// Measure nothing: draw the scaling series of the --from files as SVG charts in DIR
+    /// (`<dimension>-<figure>.svg`, e.g. queues-b-process.svg). No store is needed.
+    #[arg(long, value_name = "DIR", requires = "from")]
+    pub plots: Option<PathBuf>,
+    /// With --plots: a file of `anp bench --json` results or peers-harness JSON lines
+    /// (repeatable; NAME=FILE names its alphanode series, default `alphanode <backend>`).
+    #[arg(long, value_name = "[NAME=]FILE", requires = "plots")]
+    pub from: Vec<String>,
 }
 
 /// Runs `anp bench`.
 pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &a.plots {
+        let written = plot::write_plots(dir, &a.from)?;
+        if ctx.json {
+            return output::json(&serde_json::json!({ "plots": written }));
+        }
+        for f in written {
+            println!("{}", f.display());
+        }
+        return Ok(());
+    }
     let url = ctx.store_url.clone().ok_or_else(|| {
         Error::invalid(
             "bench",
