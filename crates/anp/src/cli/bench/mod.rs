@@ -101,7 +101,16 @@ Examples:
   anp bench --store sqlite:///tmp/b.db --phase B --jobs 1000000 --runs 1
   anp bench --store sqlite:///tmp/b.db --json --phase A,B,C --queues 100
   anp bench --store redis://127.0.0.1:6390 --json --phase B,C --workers 4
-  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240";
+  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240
+  anp bench --plots docs/bench --from before=old.jsonl --from after=new.jsonl --from peers.jsonl
+
+Plots (--plots DIR --from FILE...): nothing is measured and no store is needed. Each FILE holds
+`anp bench --json` results (one object, or one per line) and/or peers-harness JSON lines. Results
+of one series name (NAME=FILE, default \"alphanode <backend>\") that differ in one of --jobs,
+--queues, --workers, --payload-bytes, --concurrency make a line; every figure they have (B
+jobs/s, B peak RSS, A jobs/s, C p99) gets a chart DIR/<dimension>-<figure>.svg, with the peers'
+points at their jobs and concurrency (at 1 queue, 1 worker, {\"i\": n} args on the other
+charts). Axes are logarithmic where the values span two decades or more.";
 
 /// Options of `anp bench`.
 #[derive(ClapArgs, Debug)]

@@ -366,21 +366,10 @@ fn padded_y(lo: f64, hi: f64, log: bool) -> (f64, f64) {
     }
 }
 
-/// `12345.6` → `12,346`; small values keep decimals.
+/// `12345.6` → `12,346` (as the report's table); small values keep decimals.
 fn label(v: f64) -> String {
     if v.abs() >= 1000.0 {
-        let s = format!("{:.0}", v.abs());
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        if v < 0.0 {
-            out.insert(0, '-');
-        }
-        out
+        super::report::thousands(v)
     } else if v.fract().abs() < 1e-9 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
