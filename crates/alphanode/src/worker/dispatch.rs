@@ -56,20 +56,17 @@ pub(super) async fn dispatcher(
 
         // Wait for a slot to free up, the store to signal new work, or the poll interval.
         // With the worker-wide cap reached no queue has room, whatever its own concurrency:
-        // only a finished job matters (looping "right away" here would spin on a full worker
-        // until a job ends, which halved B with 10 queues in `anp bench`).
+        // looping "right away" would spin on a full worker until a job ends (which halved B
+        // with 10 queues in `anp bench`). Drained queues are still waited on, so new work in
+        // them clears their flag and they are offered the next free slot, as before.
         let total: usize = slots.iter().map(|s| s.running).sum();
         let cap_reached = inner.options.max_concurrency.is_some_and(|m| total >= m);
-        let waiting: Vec<QueueName> = if cap_reached {
-            Vec::new()
-        } else {
-            queues
-                .iter()
-                .zip(&slots)
-                .filter(|(q, s)| s.drained && s.running < q.concurrency)
-                .map(|(q, _)| q.name.clone())
-                .collect()
-        };
+        let waiting: Vec<QueueName> = queues
+            .iter()
+            .zip(&slots)
+            .filter(|(q, s)| s.drained && s.running < q.concurrency)
+            .map(|(q, _)| q.name.clone())
+            .collect();
         let all_full = cap_reached
             || queues
                 .iter()
