@@ -14,6 +14,8 @@
 //! - [`jobs`]: jobs through the Store seam:
 //!   - [`jobs::enqueue`]: what is stored, state by `run_at`, repeated ids, batch atomicity;
 //!   - [`jobs::fetch`]: order, limits, leases, paused queues, concurrent fetchers;
+//!   - [`jobs::fetch_queues`]: one fetch over several queues: limits per queue and in all,
+//!     queue order, paused queues, order within a queue, fencing;
 //!   - [`jobs::ack`]: every ack outcome, and mixed batches;
 //!   - [`jobs::lease`]: heartbeats, rescue of expired leases, fencing of the old worker;
 //!   - [`jobs::promote`]: scheduled and retryable jobs becoming due;
@@ -109,6 +111,13 @@ macro_rules! conformance_suite {
             fetch_respects_limit_and_queue,
             fetch_skips_paused_queue,
             concurrent_fetchers_never_share_a_job
+        );
+        // jobs/fetch_queues.rs
+        $crate::conformance_suite!(@store $h;
+            fetch_queues_splits_limits_in_order,
+            fetch_queues_skips_paused_queue,
+            fetch_queues_orders_each_queue_by_priority_then_run_at_then_id,
+            fetch_queues_fences_each_lease
         );
         // jobs/ack.rs
         $crate::conformance_suite!(@store $h;
@@ -316,6 +325,7 @@ pub mod cases {
     pub use crate::jobs::cancel_delete::*;
     pub use crate::jobs::enqueue::*;
     pub use crate::jobs::fetch::*;
+    pub use crate::jobs::fetch_queues::*;
     pub use crate::jobs::lease::*;
     pub use crate::jobs::list::*;
     pub use crate::jobs::promote::*;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anp_core::job::ts_add;
 use anp_core::store::{
     AckOutcome, AckResult, AckStats, JobAck, JobAckManyParams, JobEnqueueManyParams,
-    JobFetchParams, QueuePurgeParams,
+    JobFetchParams, JobFetchQueuesParams, QueueFetch, QueuePurgeParams,
 };
 use anp_core::{Args, AttemptError, Job, JobState, Kind, NewJob, QueueName, Store};
 use jiff::Timestamp;
@@ -107,6 +107,32 @@ pub async fn fetch(store: &dyn Store, queue: &str, limit: u32, now: Timestamp) -
         })
         .await
         .unwrap_or_else(|e| panic!("fetch: {e}"))
+}
+
+/// Leases from several queues in one [`Store::job_fetch_queues`] call: `(queue, limit)` in
+/// order, at most `total` in all, as `test-worker` with a 30 s lease; panics on error.
+pub async fn fetch_queues(
+    store: &dyn Store,
+    queues: &[(&str, u32)],
+    total: u32,
+    now: Timestamp,
+) -> Vec<Job> {
+    store
+        .job_fetch_queues(JobFetchQueuesParams {
+            queues: queues
+                .iter()
+                .map(|&(name, limit)| QueueFetch {
+                    queue: q(name),
+                    limit,
+                })
+                .collect(),
+            limit: total,
+            worker: "test-worker".into(),
+            now,
+            lease_until: ts_add(now, Duration::from_secs(30)),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("fetch_queues: {e}"))
 }
 
 /// Acks one job with `outcome`.

@@ -75,6 +75,49 @@ pub struct JobFetchParams {
     pub lease_until: Timestamp,
 }
 
+/// One queue of a [`Store::job_fetch_queues`] call, with its own limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueFetch {
+    /// Queue to fetch from. A paused queue yields nothing.
+    pub queue: QueueName,
+    /// At most this many jobs from this queue (the worker's free slots for it).
+    pub limit: u32,
+}
+
+/// Parameters of [`Store::job_fetch_queues`]: one fetch over several queues, in order.
+#[derive(Clone, Debug)]
+pub struct JobFetchQueuesParams {
+    /// The queues, in the order their free slots are offered (the worker's fetch order); each
+    /// queue at most once.
+    pub queues: Vec<QueueFetch>,
+    /// At most this many jobs in all (the worker's free slots across queues): queue `i` gets
+    /// up to `min(its limit, total limit − jobs leased from queues 0..i)`.
+    pub limit: u32,
+    /// Worker id recorded as lease owner.
+    pub worker: String,
+    /// Now; becomes `attempted_at`.
+    pub now: Timestamp,
+    /// Lease expiry given to every fetched job.
+    pub lease_until: Timestamp,
+}
+
+impl JobFetchQueuesParams {
+    /// The single-queue fetch for queue `q` when `taken` jobs were already leased from the
+    /// queues before it, or `None` when nothing is left to ask for (its limit or the total is
+    /// used up). Every backend sizes each queue's share with this, so all split alike.
+    pub fn queue_params(&self, q: &QueueFetch, taken: usize) -> Option<JobFetchParams> {
+        let left = u64::from(self.limit).saturating_sub(taken as u64);
+        let limit = u32::try_from(left.min(u64::from(q.limit))).unwrap_or(u32::MAX);
+        (limit > 0).then(|| JobFetchParams {
+            queue: q.queue.clone(),
+            limit,
+            worker: self.worker.clone(),
+            now: self.now,
+            lease_until: self.lease_until,
+        })
+    }
+}
+
 /// How one attempt ended, as the worker reports it to the store.
 #[derive(Clone, Debug)]
 pub enum AckOutcome {
@@ -443,6 +486,42 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// priority first (lowest number), FIFO (`run_at`, then id) within a priority; increments
     /// each job's `attempt`. No job is ever held by two live leases.
     async fn job_fetch(&self, p: JobFetchParams) -> Result<Vec<Job>>;
+
+    /// Leases jobs from several queues in one call, as [`Store::job_fetch`] would from each
+    /// queue in turn: queue by queue in the given order, each up to its own limit and what is
+    /// left of the total (see [`JobFetchQueuesParams::queue_params`]), paused queues skipped
+    /// (they use none of the total). The result holds each queue's jobs together, queues in the
+    /// given order, each queue's jobs in `job_fetch`'s order.
+    ///
+    /// The default calls `job_fetch` once per queue (each its own transaction or script); a
+    /// backend overrides it where one transaction for all queues is cheaper (SQLite). Unlike
+    /// the methods in [`forward_store_ops!`](crate::forward_store_ops), this one has a default
+    /// because that default is correct on every backend: an override is only an optimization.
+    /// When a later queue's fetch fails after earlier queues leased jobs, the default returns
+    /// the jobs leased so far (the failed queue looks drained, and the caller's next fetch
+    /// retries it), so no lease is left without a worker, and logs the error with the queue
+    /// (warning); the error is returned only when nothing was leased.
+    async fn job_fetch_queues(&self, p: JobFetchQueuesParams) -> Result<Vec<Job>> {
+        let mut jobs = Vec::new();
+        for q in &p.queues {
+            if let Some(one) = p.queue_params(q, jobs.len()) {
+                match self.job_fetch(one).await {
+                    Ok(batch) => jobs.extend(batch),
+                    Err(e) if jobs.is_empty() => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(
+                            queue = %q.queue,
+                            error = %e,
+                            leased = jobs.len(),
+                            "fetch failed after other queues leased jobs; those are kept, this queue is retried next round"
+                        );
+                        return Ok(jobs);
+                    }
+                }
+            }
+        }
+        Ok(jobs)
+    }
 
     /// Applies acknowledgements in one batch. Each is applied only if the job is still running
     /// under that lease; otherwise its result is [`AckResult::LeaseLost`] and nothing changes.

@@ -18,7 +18,8 @@
 //!   `BEGIN IMMEDIATE` transaction (other processes wait up to `busy_timeout`, then the call is
 //!   `Unavailable`, retry safe); a separate reader connection for operators' reads. All SQLite
 //!   work runs on Tokio's blocking pool.
-//! - One transaction per call, batches included; one `UPDATE … RETURNING` leases a whole fetch.
+//! - One transaction per call, batches included; one `UPDATE … RETURNING` leases a whole fetch,
+//!   and `job_fetch_queues` runs it for every queue a worker serves in one transaction.
 //! - Opening refuses, without changing a byte, a file that is not SQLite, a SQLite database that
 //!   is not alphanode's, and a schema newer than [`SCHEMA_VERSION`].
 //! - The application cache ([`CacheStore`](anp_core::cache::CacheStore), migration 0004) lives

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anp_core::cache::CacheStore;
-use anp_core::store::{StoreCheck, StoreInfo};
-use anp_core::{Error, Result, Store};
+use anp_core::store::{JobFetchQueuesParams, StoreCheck, StoreInfo};
+use anp_core::{Error, Job, Result, Store};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
@@ -247,6 +247,14 @@ anp_core::forward_store_ops!(impl_store! {
                 ..SqliteOptions::default()
             };
             Ok(Some(Arc::new(SqliteStore::open(opts).await?)))
+        }
+
+        // Not in `forward_store_ops!` (the trait has a default that calls `job_fetch` per
+        // queue): here all queues share one write transaction.
+        async fn job_fetch_queues(&self, p: JobFetchQueuesParams) -> Result<Vec<Job>> {
+            ops::job_fetch_queues::run(self, p)
+                .instrument(tracing::debug_span!("anp.store.job_fetch_queues"))
+                .await
         }
 
         async fn store_ping(&self) -> Result<StoreInfo> {

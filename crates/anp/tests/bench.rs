@@ -294,3 +294,135 @@ fn bad_scaling_values_exit_2_saying_what_was_expected() {
     // Nothing was created: the checks come before any store write.
     assert_no_queue_left(&url);
 }
+
+/// An `anp bench --json` result as the plots read it: the figures and the options in `runs`.
+fn result(backend: &str, queues: u64, jobs: u64, process: f64, rss: f64) -> serde_json::Value {
+    serde_json::json!({
+        "store": "sqlite:///tmp/x.db",
+        "process_per_s": process,
+        "peak_rss_mib": rss,
+        "enqueue_per_s": null,
+        "runs": {
+            "backend": backend, "jobs": jobs, "queues": queues, "workers": 1,
+            "concurrency": 50, "payload_bytes": null, "args_bytes": {"min": 7, "max": 11}
+        }
+    })
+}
+
+/// `--plots DIR --from …`: one chart per figure of each dimension that varies within one
+/// store's results (here queues 1/10/100 and backlog 1,000/1,000,000 on SQLite), the peers'
+/// points and the `NAME=` series on the same axes, labelled axes with units, log axes where
+/// the values span decades; no store is needed. Files without a series are refused, saying
+/// what was expected.
+#[test]
+fn plots_draw_each_scaling_series_with_the_peers() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let write = |name: &str, lines: &[serde_json::Value]| {
+        let path = dir.path().join(name);
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        std::fs::write(&path, text.join("\n")).unwrap_or_else(|e| panic!("write: {e}"));
+        path.display().to_string()
+    };
+    let ours = write(
+        "ours.jsonl",
+        &[
+            result("sqlite", 1, 50_000, 43_000.0, 14.5),
+            result("sqlite", 10, 50_000, 41_000.0, 14.6),
+            result("sqlite", 100, 50_000, 39_000.0, 14.9),
+            result("sqlite", 1, 1_000, 23_000.0, 12.0),
+            result("sqlite", 1, 1_000_000, 47_000.0, 15.0),
+        ],
+    );
+    let before = write(
+        "before.json",
+        &[result("sqlite", 10, 50_000, 25_000.0, 14.6)],
+    );
+    let before_1 = write(
+        "before1.json",
+        &[result("sqlite", 1, 50_000, 43_000.0, 14.5)],
+    );
+    let peers = write(
+        "peers.jsonl",
+        &[
+            serde_json::json!({"peer": "rust-apalis-sqlite", "version": "1.0.0", "workload": "B",
+                "jobs": 100000, "per_s": 6181.0, "peak_rss_mib": 29.8, "backend": "sqlite",
+                "concurrency": 50}),
+            serde_json::json!({"peer": "rust-apalis-sqlite", "version": "1.0.0", "workload": "A",
+                "jobs": 100000, "per_s": 50000.0, "backend": "sqlite", "error": null}),
+        ],
+    );
+    let out_dir = dir.path().join("plots");
+    let out = anp()
+        .args(["--json", "bench", "--plots"])
+        .arg(&out_dir)
+        .args(["--from", &ours, "--from", &peers])
+        .args(["--from", &format!("before={before}")])
+        .args(["--from", &format!("before={before_1}")])
+        .output()
+        .unwrap_or_else(|e| panic!("run anp bench --plots: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "anp bench --plots failed: {stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stderr}"));
+    let mut names: Vec<String> = v["plots"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no plots in {v}"))
+        .iter()
+        .map(|p| {
+            let p = std::path::PathBuf::from(p.as_str().unwrap_or_default());
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "backlog-b-process.svg",
+            "backlog-b-rss.svg",
+            "queues-b-process.svg",
+            "queues-b-rss.svg"
+        ]
+    );
+    let svg = |name: &str| {
+        std::fs::read_to_string(out_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let queues = svg("queues-b-process.svg");
+    assert!(queues.starts_with("<svg"), "{queues}");
+    for text in [
+        "B. process vs queues",
+        "queues served by one worker (log scale)",
+        "B: jobs processed per second",
+        "alphanode sqlite",
+        "before",
+        "rust-apalis-sqlite 1.0.0 (sqlite) (peer)",
+        "43,000",
+    ] {
+        assert!(
+            queues.contains(text),
+            "{text} missing in queues-b-process.svg"
+        );
+    }
+    let backlog = svg("backlog-b-process.svg");
+    assert!(
+        backlog.contains("(log scale)") && !backlog.contains("before"),
+        "the backlog chart is log-scaled and holds no series of one point"
+    );
+    assert!(svg("queues-b-rss.svg").contains("B: worker peak RSS (MiB)"));
+
+    let lone = write("lone.json", &[result("sqlite", 1, 50_000, 43_000.0, 14.5)]);
+    let out = anp()
+        .args(["bench", "--plots"])
+        .arg(&out_dir)
+        .args(["--from", &lone])
+        .output()
+        .unwrap_or_else(|e| panic!("run anp bench --plots: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no scaling series") && stderr.contains("--queues"),
+        "{stderr}"
+    );
+}

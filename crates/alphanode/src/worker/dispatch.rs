@@ -1,12 +1,13 @@
-//! The dispatcher: fetches jobs in batches sized to the free slots of each queue, spawns one
-//! task per job, and waits on the store ([`Store::job_wait`](anp_core::Store::job_wait)) when
+//! The dispatcher: fetches jobs in batches sized to the free slots of each queue (all queues in
+//! one [`Store::job_fetch_queues`](anp_core::Store::job_fetch_queues) call), spawns one task per
+//! job, and waits on the store ([`Store::job_wait`](anp_core::Store::job_wait)) when
 //! every queue with room came up short.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anp_core::job::ts_add;
-use anp_core::store::{JobAck, JobFetchParams, JobWaitParams};
+use anp_core::store::{JobAck, JobFetchQueuesParams, JobWaitParams, QueueFetch};
 use anp_core::{Job, QueueName};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -43,51 +44,7 @@ pub(super) async fn dispatcher(
         if inner.shutdown.is_cancelled() {
             return;
         }
-        let mut store_failed = false;
-        for qi in fetch_order(inner) {
-            let total: usize = slots.iter().map(|s| s.running).sum();
-            let global_free = inner
-                .options
-                .max_concurrency
-                .map_or(usize::MAX, |m| m.saturating_sub(total));
-            let slot = &mut slots[qi];
-            let want = (queues[qi].concurrency - slot.running).min(global_free);
-            if want == 0 || slot.drained {
-                continue;
-            }
-            let now = inner.clock.now();
-            let fetched = inner
-                .store
-                .job_fetch(JobFetchParams {
-                    queue: queues[qi].name.clone(),
-                    limit: u32::try_from(want).unwrap_or(u32::MAX),
-                    worker: inner.options.id.clone(),
-                    now,
-                    lease_until: ts_add(now, inner.options.lease),
-                })
-                .await;
-            match fetched {
-                Ok(batch) => {
-                    error_backoff = Duration::from_millis(100);
-                    slot.drained = batch.len() < want;
-                    if !batch.is_empty() {
-                        let _ = inner.events.send(WorkerEvent::Fetched {
-                            queue: queues[qi].name.clone(),
-                            count: batch.len(),
-                        });
-                    }
-                    slot.running += batch.len();
-                    for job in batch {
-                        spawn_job(inner, jobs, ack_tx, qi, job);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, queue = %queues[qi].name, "fetch failed; retrying with backoff");
-                    store_failed = true;
-                }
-            }
-        }
-        if store_failed {
+        if !fetch_round(inner, &mut slots, jobs, ack_tx).await {
             tokio::select! {
                 _ = inner.shutdown.cancelled() => return,
                 _ = tokio::time::sleep(error_backoff) => {}
@@ -95,18 +52,26 @@ pub(super) async fn dispatcher(
             error_backoff = (error_backoff * 2).min(Duration::from_secs(5));
             continue;
         }
+        error_backoff = Duration::from_millis(100);
 
         // Wait for a slot to free up, the store to signal new work, or the poll interval.
+        // With the worker-wide cap reached no queue has room, whatever its own concurrency:
+        // looping "right away" would spin on a full worker until a job ends (which halved B
+        // with 10 queues in `anp bench`). Drained queues are still waited on, so new work in
+        // them clears their flag and they are offered the next free slot, as before.
+        let total: usize = slots.iter().map(|s| s.running).sum();
+        let cap_reached = inner.options.max_concurrency.is_some_and(|m| total >= m);
         let waiting: Vec<QueueName> = queues
             .iter()
             .zip(&slots)
             .filter(|(q, s)| s.drained && s.running < q.concurrency)
             .map(|(q, _)| q.name.clone())
             .collect();
-        let all_full = queues
-            .iter()
-            .zip(&slots)
-            .all(|(q, s)| s.running >= q.concurrency);
+        let all_full = cap_reached
+            || queues
+                .iter()
+                .zip(&slots)
+                .all(|(q, s)| s.running >= q.concurrency);
         let store_wait = async {
             if waiting.is_empty() {
                 // Every queue is busy or has work: only a finished job matters.
@@ -146,6 +111,95 @@ pub(super) async fn dispatcher(
             _ = idle => {}
         }
     }
+}
+
+/// One fetch for every queue with free slots and not drained, in [`fetch_order`], as one
+/// [`Store::job_fetch_queues`](anp_core::Store::job_fetch_queues) call (one write transaction
+/// on SQLite); spawns what it leased. Queue `i` is offered `min(its free slots, the global
+/// free slots left after the queues before it)`, the split the store applies too, and is
+/// marked drained when it came back short. `false` when the store failed.
+async fn fetch_round(
+    inner: &Arc<Inner>,
+    slots: &mut [Slot],
+    jobs: &mut JoinSet<usize>,
+    ack_tx: &mpsc::UnboundedSender<JobAck>,
+) -> bool {
+    let queues = &inner.queues;
+    let total: usize = slots.iter().map(|s| s.running).sum();
+    let global_free = inner
+        .options
+        .max_concurrency
+        .map_or(usize::MAX, |m| m.saturating_sub(total));
+    // (queue index, its free slots) of every queue worth asking, in fetch order.
+    let asks: Vec<(usize, usize)> = fetch_order(inner)
+        .into_iter()
+        .filter(|&qi| !slots[qi].drained)
+        .map(|qi| (qi, queues[qi].concurrency.saturating_sub(slots[qi].running)))
+        .filter(|&(_, free)| free > 0)
+        .collect();
+    if asks.is_empty() || global_free == 0 {
+        return true;
+    }
+    let now = inner.clock.now();
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let fetched = inner
+        .store
+        .job_fetch_queues(JobFetchQueuesParams {
+            queues: asks
+                .iter()
+                .map(|&(qi, free)| QueueFetch {
+                    queue: queues[qi].name.clone(),
+                    limit: to_u32(free),
+                })
+                .collect(),
+            limit: to_u32(global_free),
+            worker: inner.options.id.clone(),
+            now,
+            lease_until: ts_add(now, inner.options.lease),
+        })
+        .await;
+    let batch = match fetched {
+        Ok(batch) => batch,
+        Err(e) => {
+            let names: Vec<&str> = asks
+                .iter()
+                .map(|&(qi, _)| queues[qi].name.as_str())
+                .collect();
+            tracing::warn!(error = %e, queues = ?names, "fetch failed; retrying with backoff");
+            return false;
+        }
+    };
+    let mut by_queue: Vec<Vec<Job>> = queues.iter().map(|_| Vec::new()).collect();
+    for job in batch {
+        match queues.iter().position(|q| q.name == job.queue) {
+            Some(qi) => by_queue[qi].push(job),
+            None => {
+                tracing::error!(job.id = %job.id, queue = %job.queue, "store returned a job of a queue this worker did not ask for");
+            }
+        }
+    }
+    let mut left = global_free;
+    for (qi, free) in asks {
+        let want = free.min(left);
+        let got = std::mem::take(&mut by_queue[qi]);
+        left = left.saturating_sub(got.len());
+        if want == 0 {
+            // Not asked this round (no global slot was left for it): not drained.
+            continue;
+        }
+        slots[qi].drained = got.len() < want;
+        if !got.is_empty() {
+            let _ = inner.events.send(WorkerEvent::Fetched {
+                queue: queues[qi].name.clone(),
+                count: got.len(),
+            });
+        }
+        slots[qi].running += got.len();
+        for job in got {
+            spawn_job(inner, jobs, ack_tx, qi, job);
+        }
+    }
+    true
 }
 
 fn free_slot(slots: &mut [Slot], done: std::result::Result<usize, tokio::task::JoinError>) {

@@ -5,6 +5,7 @@ pub mod ack;
 pub mod cancel_delete;
 pub mod enqueue;
 pub mod fetch;
+pub mod fetch_queues;
 pub mod lease;
 pub mod list;
 pub mod promote;

@@ -18,7 +18,7 @@ pub(crate) async fn run(s: &SqliteStore, p: JobFetchParams) -> Result<Vec<Job>> 
 }
 
 /// The leased jobs in (priority, run_at, id) order.
-fn sql(c: &Connection, p: &JobFetchParams) -> OpResult<Vec<Job>> {
+pub(crate) fn sql(c: &Connection, p: &JobFetchParams) -> OpResult<Vec<Job>> {
     let mut stmt = c.prepare_cached(include_str!("../../sql/job_fetch.sql"))?;
     let rows = stmt.query(params![
         micros(p.now),

@@ -18,6 +18,7 @@ pub(crate) mod job_delete;
 pub(crate) mod job_enqueue_many;
 pub(crate) mod job_export;
 pub(crate) mod job_fetch;
+pub(crate) mod job_fetch_queues;
 pub(crate) mod job_get;
 pub(crate) mod job_heartbeat_many;
 pub(crate) mod job_import_many;

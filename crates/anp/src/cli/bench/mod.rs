@@ -32,11 +32,13 @@
 //! - `process.rs`: the `anp work` child processes of B and C.
 //! - `report.rs`: the figures of a run, the human table and the `--json` object.
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
+//! - `plot.rs`: `anp bench --plots DIR --from FILE…`, earlier results as SVG charts.
 
 mod cache;
 mod latency;
 mod phases;
 mod plan;
+mod plot;
 mod process;
 mod queues;
 mod report;
@@ -49,6 +51,7 @@ use alphanode::{Admin, Backend, Client, Error, Kind, QueueName};
 use clap::Args as ClapArgs;
 
 use crate::cli::Ctx;
+use crate::output;
 use plan::{Plan, DEFAULT_BATCH};
 
 const AFTER_HELP: &str = "\
@@ -98,7 +101,16 @@ Examples:
   anp bench --store sqlite:///tmp/b.db --phase B --jobs 1000000 --runs 1
   anp bench --store sqlite:///tmp/b.db --json --phase A,B,C --queues 100
   anp bench --store redis://127.0.0.1:6390 --json --phase B,C --workers 4
-  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240";
+  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240
+  anp bench --plots docs/bench --from before=old.jsonl --from after=new.jsonl --from peers.jsonl
+
+Plots (--plots DIR --from FILE...): nothing is measured and no store is needed. Each FILE holds
+`anp bench --json` results (one object, or one per line) and/or peers-harness JSON lines. Results
+of one series name (NAME=FILE, default \"alphanode <backend>\") that differ in one of --jobs,
+--queues, --workers, --payload-bytes, --concurrency make a line; every figure they have (B
+jobs/s, B peak RSS, A jobs/s, C p99) gets a chart DIR/<dimension>-<figure>.svg, with the peers'
+points at their jobs and concurrency (at 1 queue, 1 worker, {\"i\": n} args on the other
+charts). Axes are logarithmic where the values span two decades or more.";
 
 /// Options of `anp bench`.
 #[derive(ClapArgs, Debug)]
@@ -165,10 +177,28 @@ pub struct BenchArgs {
     /// Cache bench: entries carrying the purged tag.
     #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cache")]
     pub tag_entries: u64,
+    /// Measure nothing: draw the scaling series of the --from files as SVG charts in DIR
+    /// (`<dimension>-<figure>.svg`, e.g. queues-b-process.svg). No store is needed.
+    #[arg(long, value_name = "DIR", requires = "from")]
+    pub plots: Option<PathBuf>,
+    /// With --plots: a file of `anp bench --json` results or peers-harness JSON lines
+    /// (repeatable; NAME=FILE names its alphanode series, default `alphanode <backend>`).
+    #[arg(long, value_name = "[NAME=]FILE", requires = "plots")]
+    pub from: Vec<String>,
 }
 
 /// Runs `anp bench`.
 pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &a.plots {
+        let written = plot::write_plots(dir, &a.from)?;
+        if ctx.json {
+            return output::json(&serde_json::json!({ "plots": written }));
+        }
+        for f in written {
+            println!("{}", f.display());
+        }
+        return Ok(());
+    }
     let url = ctx.store_url.clone().ok_or_else(|| {
         Error::invalid(
             "bench",

@@ -255,6 +255,8 @@ mod tests {
                 value_bytes: 1024,
                 cache_reads: 1,
                 tag_entries: 1,
+                plots: None,
+                from: Vec::new(),
             })
             .unwrap_or_else(|e| panic!("plan: {e}"))
         };

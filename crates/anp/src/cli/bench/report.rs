@@ -253,7 +253,7 @@ pub(super) fn report(
 }
 
 /// `12345.6` → `12,346` (negative rates, which do not occur, as 0).
-fn thousands(x: f64) -> String {
+pub(super) fn thousands(x: f64) -> String {
     format!("{:.0}", HumanFloatCount(x.max(0.0)))
 }
 
