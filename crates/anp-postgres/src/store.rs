@@ -185,10 +185,37 @@ impl PostgresStore {
 /// transaction on a pooled connection, commits, and maps failures; a transaction PostgreSQL
 /// rolled back (serialization failure, deadlock) runs again, up to [`TX_TRIES`] times.
 /// `snapshot` makes it a read-only REPEATABLE READ transaction (one consistent view).
+/// `single` is for a body of one statement: it runs without BEGIN and COMMIT (PostgreSQL makes
+/// the statement its own transaction), two round trips fewer — what the fetch and the wait's
+/// check do on every wake-up.
 macro_rules! in_tx {
     ($s:expr, $op:expr, |$tx:ident| $body:expr) => {
         in_tx!(@run $s, $op, false, |$tx| $body)
     };
+    ($s:expr, $op:expr, single, |$tx:ident| $body:expr) => {{
+        let store: &$crate::PostgresStore = $s;
+        let mut tries = 0u32;
+        loop {
+            let client = match store.client($op).await {
+                Ok(c) => c,
+                Err(e) => break Err(e),
+            };
+            let pooled = $crate::conn::Pooled(&client);
+            let result: $crate::conn::OpResult<_> = {
+                let $tx = &pooled;
+                $body
+            }
+            .await;
+            match result {
+                Ok(v) => break Ok::<_, anp_core::Error>(v),
+                Err(f) if f.is_retryable() && tries + 1 < $crate::store::TX_TRIES => {
+                    tries += 1;
+                    tracing::debug!(op = $op, tries, "statement rolled back by PostgreSQL; running it again");
+                }
+                Err(f) => break Err(store.error($op, f)),
+            }
+        }
+    }};
     ($s:expr, $op:expr, snapshot, |$tx:ident| $body:expr) => {
         in_tx!(@run $s, $op, true, |$tx| $body)
     };

@@ -1,5 +1,6 @@
 //! `job_fetch`: one statement picks (`FOR UPDATE SKIP LOCKED`, so concurrent fetchers never
-//! wait on each other nor lease the same job) and leases the batch.
+//! wait on each other nor lease the same job) and leases the batch; it is its own transaction
+//! (no BEGIN/COMMIT round trips).
 
 use anp_core::store::JobFetchParams;
 use anp_core::{Job, Result};
@@ -14,7 +15,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobFetchParams) -> Result<Vec<Job>
     if p.limit == 0 {
         return Ok(Vec::new());
     }
-    in_tx!(s, "job_fetch", |tx| sql(tx, &p))
+    in_tx!(s, "job_fetch", single, |tx| sql(tx, &p))
 }
 
 /// The leased jobs in (priority, run_at, id) order.

@@ -34,6 +34,7 @@
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
 
 mod cache;
+mod churn;
 mod latency;
 mod phases;
 mod plan;
@@ -49,6 +50,7 @@ use alphanode::{Admin, Backend, Client, Error, Kind, QueueName};
 use clap::Args as ClapArgs;
 
 use crate::cli::Ctx;
+use crate::output;
 use plan::{Plan, DEFAULT_BATCH};
 
 const AFTER_HELP: &str = "\
@@ -165,6 +167,27 @@ pub struct BenchArgs {
     /// Cache bench: entries carrying the purged tag.
     #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cache")]
     pub tag_entries: u64,
+    /// Instead of the phases: a churn run. Enqueues --rate jobs/s (10 bulk calls a second)
+    /// for this long into --workers workers whose maintenance is on: it prunes completed jobs
+    /// older than --churn-keep in EVERY queue of the store (use a store of its own).
+    #[arg(long, value_name = "DURATION", conflicts_with = "cache")]
+    pub churn: Option<String>,
+    /// Churn run: the workers' keep_finished_for.
+    #[arg(
+        long,
+        default_value = "1m",
+        value_name = "DURATION",
+        requires = "churn"
+    )]
+    pub churn_keep: String,
+    /// Churn run: a progress line (JSON, on stderr) this often.
+    #[arg(
+        long,
+        default_value = "30s",
+        value_name = "DURATION",
+        requires = "churn"
+    )]
+    pub churn_every: String,
 }
 
 /// Runs `anp bench`.
@@ -237,13 +260,24 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         args_max: AtomicU64::new(0),
     });
 
-    // The phases run in a spawned task, on the runtime's worker threads like a request handler
-    // of a web service (not on the thread blocked in `block_on`, which would add a thread
-    // hand-off to every store call).
-    let mut task = tokio::spawn({
-        let bench = bench.clone();
-        async move { bench.all_runs().await }
-    });
+    if let Some(c) = bench.plan.churn.clone() {
+        let r = in_task(&bench, |b| async move { b.churn(&c).await }).await?;
+        return output::json(&serde_json::to_value(&r)?);
+    }
+    let runs = in_task(&bench, |b| async move { b.all_runs().await }).await?;
+    report::report(ctx, &bench, &info, &runs)
+}
+
+/// Runs `f` in a spawned task, on the runtime's worker threads like a request handler of a web
+/// service (not on the thread blocked in `block_on`, which would add a thread hand-off to every
+/// store call); on Ctrl-C stops it. Then deletes whatever jobs a failed or interrupted run left
+/// in the bench's queues (a finished run cleans up itself).
+async fn in_task<T, F>(bench: &Arc<Bench>, f: impl FnOnce(Arc<Bench>) -> F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    let mut task = tokio::spawn(f(bench.clone()));
     let outcome = tokio::select! {
         r = &mut task => r.unwrap_or_else(|e| Err(anyhow::anyhow!("bench: the run task failed: {e}"))),
         _ = tokio::signal::ctrl_c() => {
@@ -260,8 +294,7 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
             eprintln!("anp bench: warning: could not delete the jobs of queue {q}: {e}");
         }
     }
-    let runs = outcome?;
-    report::report(ctx, &bench, &info, &runs)
+    outcome
 }
 
 /// One invocation: the store, what to run, and what it has created so far. Its methods live
