@@ -38,6 +38,7 @@
 //! transactional enqueue.
 
 mod conn;
+mod hint;
 mod migrate;
 mod ops;
 mod options;

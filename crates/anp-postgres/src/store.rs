@@ -17,6 +17,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::Instrument;
 
 use crate::conn::Failure;
+use crate::hint::{Epoch, Hints};
 use crate::options::{PostgresOptions, TlsOptions};
 use crate::wake::Wake;
 use crate::{migrate, ops};
@@ -35,6 +36,8 @@ struct Inner {
     url: String,
     wake: Wake,
     tls: bool,
+    /// Where the next fetch of each queue may start (`crate::hint`).
+    hints: Hints,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -134,6 +137,7 @@ impl PostgresStore {
                 url: opts.redacted,
                 wake,
                 tls: opts.tls.is_some(),
+                hints: Hints::default(),
             }),
         };
         migrate::run(&store).await?;
@@ -178,6 +182,27 @@ impl PostgresStore {
     /// Whether connections use TLS.
     pub(crate) fn tls(&self) -> bool {
         self.inner.tls
+    }
+
+    /// The fetch hints.
+    pub(crate) fn hints(&self) -> &Hints {
+        &self.inner.hints
+    }
+
+    /// What this process has heard and done so far, for the fetch hints: a hint is trusted
+    /// only while this stays the same and the listening connection is up (else nothing would
+    /// tell of jobs made available elsewhere).
+    /// `None` while the listening connection is down.
+    pub(crate) fn fetch_epoch(&self) -> Option<Epoch> {
+        self.inner
+            .wake
+            .listening()
+            .then(|| self.inner.hints.epoch(self.inner.wake.heard()))
+    }
+
+    /// Jobs were made available by this process (after its commit): no fetch hint holds now.
+    pub(crate) fn made_available(&self) {
+        self.inner.hints.made_available();
     }
 }
 
