@@ -32,6 +32,7 @@
 //! - `process.rs`: the `anp work` child processes of B and C.
 //! - `report.rs`: the figures of a run, the human table and the `--json` object.
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
+//! - `churn.rs`: `anp bench --churn`, a steady enqueue-and-process run with pruning on.
 
 mod cache;
 mod churn;
@@ -63,7 +64,14 @@ queue its entry in the set of queues and a lease counter; the wake-up key expire
 delete operation and stays: with --queues N, N times as much per phase and run.
 
 The worker of phases B and C is this binary's `anp work`, started as a separate process with \
-the store URL in ANP_STORE and ANP_LOG=warn.
+the store URL in ANP_STORE and ANP_LOG=warn. B and C end when the per-minute stats count every \
+job completed (a few rows, whatever the backlog), confirmed once by queue_list.
+
+--churn DURATION replaces the phases: --rate jobs/s are enqueued (10 bulk calls a second) for \
+that long into --workers workers whose maintenance is ON, so they prune completed jobs older \
+than --churn-keep in EVERY queue of the store (and rescue and promote): run it on a store of \
+its own. Progress lines (JSON) go to stderr every --churn-every; the result is one JSON object. \
+bench/postgres-churn.sh samples PostgreSQL's dead tuples and table size beside it.
 
 Latency (C) is attempted_at - created_at of each job as stored: created_at is the enqueuing \
 client's clock just before the enqueue call, attempted_at the worker's clock as it sent the \
@@ -100,7 +108,8 @@ Examples:
   anp bench --store sqlite:///tmp/b.db --phase B --jobs 1000000 --runs 1
   anp bench --store sqlite:///tmp/b.db --json --phase A,B,C --queues 100
   anp bench --store redis://127.0.0.1:6390 --json --phase B,C --workers 4
-  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240";
+  anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240
+  anp bench --store postgres://postgres@127.0.0.1/anp_churn --churn 10m --rate 1000";
 
 /// Options of `anp bench`.
 #[derive(ClapArgs, Debug)]
