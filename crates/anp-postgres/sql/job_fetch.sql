@@ -1,9 +1,11 @@
 -- job_fetch: picks up to $5 available jobs of queue $4 in (priority, run_at, id) order from
 -- jobs_fetch, skipping rows another fetcher holds (FOR UPDATE SKIP LOCKED), unless the queue is
--- paused, and leases them in the same statement; each gets a fresh fencing token.
+-- paused, and leases them in the same statement; each gets a fresh fencing token. The scan
+-- starts at the key ($6, $7, $8): the fetch hint (src/hint.rs), or a key below every job
+-- (priority -1) for a scan from the head of the index.
 WITH picked AS (
     SELECT id FROM jobs
-    WHERE queue = $4 AND state = 'available'
+    WHERE queue = $4 AND state = 'available' AND (priority, run_at, id) >= ($6, $7, $8)
       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = $4 AND paused)
     ORDER BY priority, run_at, id
     LIMIT $5

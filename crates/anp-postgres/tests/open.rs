@@ -31,6 +31,17 @@ fn on_db(db: &TestDb, sql: &'static str) -> Vec<String> {
     })
 }
 
+/// Opens the store on `db` (migrating it) and checks it reports this build's schema version.
+async fn opens_at_the_newest_schema(db: &TestDb) {
+    let s = PostgresStore::open(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.store_ping().await.map(|i| i.schema_version).ok(),
+        Some(anp_postgres::SCHEMA_VERSION)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_statement_prepares_against_the_schema() {
     let db = tokio::task::spawn_blocking(TestDb::new)
@@ -64,14 +75,7 @@ async fn a_newer_schema_is_refused() {
     let db = tokio::task::spawn_blocking(TestDb::new)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let s = PostgresStore::open(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        s.store_ping().await.map(|i| i.schema_version).ok(),
-        Some(anp_postgres::SCHEMA_VERSION)
-    );
-    drop(s);
+    opens_at_the_newest_schema(&db).await;
     let db = tokio::task::spawn_blocking(move || {
         on_db(
             &db,
@@ -162,14 +166,7 @@ async fn a_schema_1_database_is_migrated_with_its_jobs_kept() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let s = PostgresStore::open(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        s.store_ping().await.map(|i| i.schema_version).ok(),
-        Some(anp_postgres::SCHEMA_VERSION)
-    );
-    drop(s);
+    opens_at_the_newest_schema(&db).await;
     let got = tokio::task::spawn_blocking(move || {
         let versions = on_db(
             &db,
