@@ -16,6 +16,7 @@ ANP="${ANP:-$DIR/../../target/release/anp}"
 ROUNDS="${ROUNDS:-3}"
 read -r -a PEERS <<<"${PEERS:-graphile-worker pg-boss rust-apalis-postgres}"
 OUT="${OUT:-$(mktemp -d /tmp/pg-same-run.XXXXXX)}"
+mkdir -p "$OUT"
 LINES="$OUT/lines.jsonl"
 [ -x "$ANP" ] || { echo "no anp binary at $ANP: cargo build --release -p anp" >&2; exit 2; }
 export RESULTS_FILE=""
