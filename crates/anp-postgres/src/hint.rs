@@ -5,7 +5,7 @@
 //! them until vacuum removes them: measured 1,465 index pages and 40 ms per fetch after 30,000
 //! jobs of a 1,000,000-job backlog (BENCHMARKS.md), which capped the whole worker at about
 //! 1,000 jobs/s. So a fetch remembers the key (priority, run_at, id) of the first job it got,
-//! and the next fetch of that queue starts its scan there (`job_fetch.sql`'s lower bound).
+//! and the next fetch of that queue starts its scan there (`job_fetch_after.sql`).
 //!
 //! Starting there skips only jobs that were not available when that fetch ran (fetched by
 //! someone, or locked by a concurrent fetch). A job can become available below the hint

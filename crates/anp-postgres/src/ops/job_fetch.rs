@@ -46,9 +46,6 @@ pub(crate) async fn run(s: &PostgresStore, p: JobFetchParams) -> Result<Vec<Job>
     Ok(jobs)
 }
 
-/// Below every job's key (priorities are 0-9): a scan from the head of `jobs_fetch`.
-const HEAD: (i16, i64, &str) = (-1, i64::MIN, "");
-
 /// Leases up to `limit` jobs in (priority, run_at, id) order, from `after` on if given.
 async fn sql(
     c: &dyn Conn,
@@ -58,17 +55,23 @@ async fn sql(
 ) -> OpResult<Vec<Job>> {
     let (now, until) = (micros(p.now), micros(p.lease_until));
     let (queue, limit) = (p.queue.as_str(), i64::from(limit));
-    let (priority, run_at, id) = match after {
-        Some((priority, run_at, id)) => (*priority, *run_at, id.as_str()),
-        None => HEAD,
+    let rows = match after {
+        None => {
+            c.query(
+                include_str!("../../sql/job_fetch.sql"),
+                &[&now, &p.worker, &until, &queue, &limit],
+            )
+            .await?
+        }
+        Some((priority, run_at, id)) => {
+            c.query(
+                include_str!("../../sql/job_fetch_after.sql"),
+                &[
+                    &now, &p.worker, &until, &queue, &limit, priority, run_at, id,
+                ],
+            )
+            .await?
+        }
     };
-    let rows = c
-        .query(
-            include_str!("../../sql/job_fetch.sql"),
-            &[
-                &now, &p.worker, &until, &queue, &limit, &priority, &run_at, &id,
-            ],
-        )
-        .await?;
     row::jobs(&rows)
 }
