@@ -155,6 +155,23 @@ impl Conn for deadpool_postgres::Transaction<'_> {
     }
 }
 
+/// A pooled connection outside a transaction: each statement commits on its own (`in_tx!`'s
+/// `single` mode); statements are prepared once per connection, as in a transaction.
+pub(crate) struct Pooled<'a>(pub(crate) &'a deadpool_postgres::Object);
+
+#[async_trait]
+impl Conn for Pooled<'_> {
+    async fn query(&self, sql: &'static str, params: Params<'_>) -> OpResult<Vec<Row>> {
+        let stmt = self.0.prepare_cached(sql).await?;
+        Ok(self.0.query(&stmt, params).await?)
+    }
+
+    async fn execute(&self, sql: &'static str, params: Params<'_>) -> OpResult<u64> {
+        let stmt = self.0.prepare_cached(sql).await?;
+        Ok(self.0.execute(&stmt, params).await?)
+    }
+}
+
 /// Any tokio-postgres client or transaction of the application.
 pub(crate) struct Plain<'a, C>(pub(crate) &'a C);
 

@@ -38,6 +38,7 @@
 //! transactional enqueue.
 
 mod conn;
+mod hint;
 mod migrate;
 mod ops;
 mod options;
@@ -59,4 +60,4 @@ pub use tx::enqueue_in_tx;
 
 /// The schema version this build creates and understands: the number of the newest migration.
 /// A database with a newer version is refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

@@ -16,11 +16,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "0001_jobs",
-    sql: include_str!("../migrations/0001_jobs.sql"),
-}];
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "0001_jobs",
+        sql: include_str!("../migrations/0001_jobs.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_jobs_autovacuum",
+        sql: include_str!("../migrations/0002_jobs_autovacuum.sql"),
+    },
+];
 
 const _: () = assert!(MIGRATIONS.len() == SCHEMA_VERSION as usize);
 

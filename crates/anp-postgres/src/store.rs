@@ -17,6 +17,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::Instrument;
 
 use crate::conn::Failure;
+use crate::hint::{Epoch, Hints};
 use crate::options::{PostgresOptions, TlsOptions};
 use crate::wake::Wake;
 use crate::{migrate, ops};
@@ -35,6 +36,8 @@ struct Inner {
     url: String,
     wake: Wake,
     tls: bool,
+    /// Where the next fetch of each queue may start (`crate::hint`).
+    hints: Hints,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -134,6 +137,7 @@ impl PostgresStore {
                 url: opts.redacted,
                 wake,
                 tls: opts.tls.is_some(),
+                hints: Hints::default(),
             }),
         };
         migrate::run(&store).await?;
@@ -179,16 +183,64 @@ impl PostgresStore {
     pub(crate) fn tls(&self) -> bool {
         self.inner.tls
     }
+
+    /// The fetch hints.
+    pub(crate) fn hints(&self) -> &Hints {
+        &self.inner.hints
+    }
+
+    /// What this process has heard and done so far, for the fetch hints: a hint is trusted
+    /// only while this stays the same and the listening connection is up (else nothing would
+    /// tell of jobs made available elsewhere).
+    /// `None` while the listening connection is down.
+    pub(crate) fn fetch_epoch(&self) -> Option<Epoch> {
+        self.inner
+            .wake
+            .listening()
+            .then(|| self.inner.hints.epoch(self.inner.wake.heard()))
+    }
+
+    /// Jobs were made available by this process (after its commit): no fetch hint holds now.
+    pub(crate) fn made_available(&self) {
+        self.inner.hints.made_available();
+    }
 }
 
 /// Runs `|tx| body` (a future borrowing `tx: &deadpool_postgres::Transaction`) in one
 /// transaction on a pooled connection, commits, and maps failures; a transaction PostgreSQL
 /// rolled back (serialization failure, deadlock) runs again, up to [`TX_TRIES`] times.
 /// `snapshot` makes it a read-only REPEATABLE READ transaction (one consistent view).
+/// `single` is for a body of one statement: it runs without BEGIN and COMMIT (PostgreSQL makes
+/// the statement its own transaction), two round trips fewer — what the fetch and the wait's
+/// check do on every wake-up.
 macro_rules! in_tx {
     ($s:expr, $op:expr, |$tx:ident| $body:expr) => {
         in_tx!(@run $s, $op, false, |$tx| $body)
     };
+    ($s:expr, $op:expr, single, |$tx:ident| $body:expr) => {{
+        let store: &$crate::PostgresStore = $s;
+        let mut tries = 0u32;
+        loop {
+            let client = match store.client($op).await {
+                Ok(c) => c,
+                Err(e) => break Err(e),
+            };
+            let pooled = $crate::conn::Pooled(&client);
+            let result: $crate::conn::OpResult<_> = {
+                let $tx = &pooled;
+                $body
+            }
+            .await;
+            match result {
+                Ok(v) => break Ok::<_, anp_core::Error>(v),
+                Err(f) if f.is_retryable() && tries + 1 < $crate::store::TX_TRIES => {
+                    tries += 1;
+                    tracing::debug!(op = $op, tries, "statement rolled back by PostgreSQL; running it again");
+                }
+                Err(f) => break Err(store.error($op, f)),
+            }
+        }
+    }};
     ($s:expr, $op:expr, snapshot, |$tx:ident| $body:expr) => {
         in_tx!(@run $s, $op, true, |$tx| $body)
     };

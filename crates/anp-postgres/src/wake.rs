@@ -80,6 +80,11 @@ impl Wake {
         self.heard.clone()
     }
 
+    /// How many notifications (and reconnects) were heard so far.
+    pub(crate) fn heard(&self) -> u64 {
+        *self.heard.borrow()
+    }
+
     /// Whether the listening connection is up (else waiters poll).
     pub(crate) fn listening(&self) -> bool {
         self.listening.load(Ordering::SeqCst)

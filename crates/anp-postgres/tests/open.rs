@@ -31,6 +31,17 @@ fn on_db(db: &TestDb, sql: &'static str) -> Vec<String> {
     })
 }
 
+/// Opens the store on `db` (migrating it) and checks it reports this build's schema version.
+async fn opens_at_the_newest_schema(db: &TestDb) {
+    let s = PostgresStore::open(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.store_ping().await.map(|i| i.schema_version).ok(),
+        Some(anp_postgres::SCHEMA_VERSION)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_statement_prepares_against_the_schema() {
     let db = tokio::task::spawn_blocking(TestDb::new)
@@ -64,14 +75,7 @@ async fn a_newer_schema_is_refused() {
     let db = tokio::task::spawn_blocking(TestDb::new)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let s = PostgresStore::open(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        s.store_ping().await.map(|i| i.schema_version).ok(),
-        Some(anp_postgres::SCHEMA_VERSION)
-    );
-    drop(s);
+    opens_at_the_newest_schema(&db).await;
     let db = tokio::task::spawn_blocking(move || {
         on_db(
             &db,
@@ -141,4 +145,54 @@ async fn the_password_never_shows() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.retry_safe());
     assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_1_database_is_migrated_with_its_jobs_kept() {
+    let db = tokio::task::spawn_blocking(TestDb::new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A database as a build of schema 1 left it: migration 0001 only, one job in it.
+    let db = tokio::task::spawn_blocking(move || {
+        on_db(&db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+        on_db(&db, include_str!("../migrations/0001_jobs.sql"));
+        on_db(
+            &db,
+            "INSERT INTO anp_schema (version, name, applied_at) VALUES (1, '0001_jobs', 0);
+             INSERT INTO jobs (id, kind, queue, args, state, priority, max_attempts, run_at, created_at)
+             VALUES ('0190b2c4-0000-7000-8000-000000000001', 'k', 'q', '{}', 'available', 5, 25, 0, 0)",
+        );
+        db
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    opens_at_the_newest_schema(&db).await;
+    let got = tokio::task::spawn_blocking(move || {
+        let versions = on_db(
+            &db,
+            "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM anp_schema",
+        );
+        let options = on_db(
+            &db,
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'jobs'",
+        );
+        let jobs = on_db(&db, "SELECT count(*) FROM jobs");
+        (versions, options, jobs)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.0, vec!["1:0001_jobs,2:0002_jobs_autovacuum".to_owned()]);
+    let options = got.1.concat();
+    for want in [
+        "autovacuum_vacuum_scale_factor=0",
+        "autovacuum_vacuum_threshold=10000",
+        "autovacuum_vacuum_cost_delay=0",
+    ] {
+        assert!(options.contains(want), "{want} not in {options}");
+    }
+    assert_eq!(
+        got.2,
+        vec!["1".to_owned()],
+        "the job survived the migration"
+    );
 }

@@ -24,7 +24,10 @@ pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<Ac
     if p.acks.is_empty() {
         return Ok(Vec::new());
     }
-    let (out, stats) = in_tx!(s, "job_ack_many", |tx| sql(tx, &p))?;
+    let (out, stats, handed_back) = in_tx!(s, "job_ack_many", |tx| sql(tx, &p))?;
+    if handed_back {
+        s.made_available();
+    }
     if !stats.deltas.is_empty() {
         if let Err(e) = in_tx!(s, "job_ack_many", |tx| super::stats_record::sql_lazy(
             tx, &stats
@@ -35,7 +38,11 @@ pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<Ac
     Ok(out)
 }
 
-async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, StatsRecordParams)> {
+/// The results, the stats to add, and whether a job was handed back (made available).
+async fn sql(
+    c: &dyn Conn,
+    p: &JobAckManyParams,
+) -> OpResult<(Vec<AckResult>, StatsRecordParams, bool)> {
     let now = micros(p.now);
     let mut out = Vec::with_capacity(p.acks.len());
     let mut handed_back = false;
@@ -110,5 +117,5 @@ async fn sql(c: &dyn Conn, p: &JobAckManyParams) -> OpResult<(Vec<AckResult>, St
     if handed_back {
         notify(c).await?;
     }
-    Ok((out, stats))
+    Ok((out, stats, handed_back))
 }

@@ -23,7 +23,9 @@ pub(crate) async fn run(s: &PostgresStore, p: JobEnqueueManyParams) -> Result<Ve
     if p.jobs.is_empty() {
         return Ok(Vec::new());
     }
-    in_tx!(s, OP, |tx| sql(tx, &p))
+    let out = in_tx!(s, OP, |tx| sql(tx, &p));
+    s.made_available();
+    out
 }
 
 /// Enqueues the batch inside the caller's transaction `c` (the store's, a schedule claim's, or

@@ -13,7 +13,9 @@ pub(crate) async fn run(s: &PostgresStore, jobs: Vec<Job>) -> Result<u64> {
     if jobs.is_empty() {
         return Ok(0);
     }
-    in_tx!(s, "job_import_many", |tx| sql(tx, &jobs))
+    let out = in_tx!(s, "job_import_many", |tx| sql(tx, &jobs));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, jobs: &[Job]) -> OpResult<u64> {

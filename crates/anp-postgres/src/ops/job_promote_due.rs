@@ -14,7 +14,11 @@ pub(crate) async fn run(s: &PostgresStore, p: JobPromoteParams) -> Result<u64> {
     if p.limit == 0 {
         return Ok(0);
     }
-    in_tx!(s, "job_promote_due", |tx| sql(tx, &p))
+    let n = in_tx!(s, "job_promote_due", |tx| sql(tx, &p))?;
+    if n > 0 {
+        s.made_available();
+    }
+    Ok(n)
 }
 
 async fn sql(c: &dyn Conn, p: &JobPromoteParams) -> OpResult<u64> {

@@ -16,7 +16,11 @@ pub(crate) async fn run(s: &PostgresStore, p: JobRescueParams) -> Result<Vec<Res
     if p.limit == 0 {
         return Ok(Vec::new());
     }
-    in_tx!(s, "job_rescue_expired", |tx| sql(tx, &p))
+    let out = in_tx!(s, "job_rescue_expired", |tx| sql(tx, &p))?;
+    if !out.is_empty() {
+        s.made_available();
+    }
+    Ok(out)
 }
 
 async fn sql(c: &dyn Conn, p: &JobRescueParams) -> OpResult<Vec<Rescued>> {

@@ -13,7 +13,9 @@ const OP: &str = "job_retry";
 
 /// Retries the job in one transaction.
 pub(crate) async fn run(s: &PostgresStore, id: JobId, now: Timestamp) -> Result<Job> {
-    in_tx!(s, OP, |tx| sql(tx, id, now))
+    let out = in_tx!(s, OP, |tx| sql(tx, id, now));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, id: JobId, now: Timestamp) -> OpResult<Job> {

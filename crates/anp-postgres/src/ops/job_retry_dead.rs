@@ -15,7 +15,9 @@ pub(crate) async fn run(s: &PostgresStore, p: JobRetryDeadParams) -> Result<u64>
     if p.limit == 0 {
         return Ok(0);
     }
-    in_tx!(s, "job_retry_dead", |tx| sql(tx, &p))
+    let out = in_tx!(s, "job_retry_dead", |tx| sql(tx, &p));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, p: &JobRetryDeadParams) -> OpResult<u64> {

@@ -22,7 +22,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobWaitParams) -> Result<()> {
     loop {
         // Marked seen before the check: a notification after it wakes us.
         heard.borrow_and_update();
-        if in_tx!(s, OP, |tx| any_available(tx, &queues))? {
+        if in_tx!(s, OP, single, |tx| any_available(tx, &queues))? {
             return Ok(());
         }
         let step = if s.wake().listening() {

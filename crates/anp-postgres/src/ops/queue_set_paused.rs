@@ -16,7 +16,9 @@ pub(crate) async fn run(
     paused: bool,
     now: Timestamp,
 ) -> Result<()> {
-    in_tx!(s, "queue_set_paused", |tx| sql(tx, &queue, paused, now))
+    let out = in_tx!(s, "queue_set_paused", |tx| sql(tx, &queue, paused, now));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, queue: &QueueName, paused: bool, now: Timestamp) -> OpResult<()> {

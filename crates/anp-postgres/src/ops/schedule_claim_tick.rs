@@ -21,7 +21,9 @@ const OP: &str = "schedule_claim_tick";
 
 /// Claims in one transaction.
 pub(crate) async fn run(s: &PostgresStore, p: TickClaimParams) -> Result<TickClaim> {
-    in_tx!(s, OP, |tx| sql(tx, p.clone()))
+    let out = in_tx!(s, OP, |tx| sql(tx, p.clone()));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, p: TickClaimParams) -> OpResult<TickClaim> {

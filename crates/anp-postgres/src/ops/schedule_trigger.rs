@@ -14,7 +14,9 @@ use crate::PostgresStore;
 
 /// Triggers in one transaction.
 pub(crate) async fn run(s: &PostgresStore, p: ScheduleTriggerParams) -> Result<Enqueued> {
-    in_tx!(s, "schedule_trigger", |tx| sql(tx, &p))
+    let out = in_tx!(s, "schedule_trigger", |tx| sql(tx, &p));
+    s.made_available();
+    out
 }
 
 async fn sql(c: &dyn Conn, p: &ScheduleTriggerParams) -> OpResult<Enqueued> {

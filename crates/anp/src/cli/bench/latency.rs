@@ -22,6 +22,7 @@ impl Bench {
         r: &mut RunResult,
     ) -> anyhow::Result<()> {
         let n = self.plan.latency_jobs;
+        let baseline = self.stats_baseline(qs).await?;
         let mut workers = self.spawn_workers(qs)?;
         // Warm-up: one job per worker process proves the workers are up and fetching (with
         // several, not each one individually: any of them may take any warm-up job); then let
@@ -36,8 +37,15 @@ impl Bench {
             warmups.push(e.id);
         }
         let hidden = ProgressBar::hidden();
-        self.wait_completed(qs, self.plan.workers, &mut workers, &hidden, Instant::now())
-            .await?;
+        self.wait_completed(
+            qs,
+            self.plan.workers,
+            &baseline,
+            &mut workers,
+            &hidden,
+            Instant::now(),
+        )
+        .await?;
         tokio::time::sleep(SETTLE).await;
 
         let pb = self.progress(n, format!("{tag} C. latency"));
@@ -73,6 +81,7 @@ impl Bench {
         self.wait_completed(
             qs,
             n + self.plan.workers,
+            &baseline,
             &mut workers,
             &ProgressBar::hidden(),
             Instant::now(),

@@ -33,8 +33,10 @@
 //! - `report.rs`: the figures of a run, the human table and the `--json` object.
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
 //! - `plot.rs`: `anp bench --plots DIR --from FILE…`, earlier results as SVG charts.
+//! - `churn.rs`: `anp bench --churn`, a steady enqueue-and-process run with pruning on.
 
 mod cache;
+mod churn;
 mod latency;
 mod phases;
 mod plan;
@@ -64,7 +66,14 @@ queue its entry in the set of queues and a lease counter; the wake-up key expire
 delete operation and stays: with --queues N, N times as much per phase and run.
 
 The worker of phases B and C is this binary's `anp work`, started as a separate process with \
-the store URL in ANP_STORE and ANP_LOG=warn.
+the store URL in ANP_STORE and ANP_LOG=warn. B and C end when the per-minute stats count every \
+job completed (a few rows, whatever the backlog), confirmed once by queue_list.
+
+--churn DURATION replaces the phases: --rate jobs/s are enqueued (10 bulk calls a second) for \
+that long into --workers workers whose maintenance is ON, so they prune completed jobs older \
+than --churn-keep in EVERY queue of the store (and rescue and promote): run it on a store of \
+its own. Progress lines (JSON) go to stderr every --churn-every; the result is one JSON object. \
+bench/postgres-churn.sh samples PostgreSQL's dead tuples and table size beside it.
 
 Latency (C) is attempted_at - created_at of each job as stored: created_at is the enqueuing \
 client's clock just before the enqueue call, attempted_at the worker's clock as it sent the \
@@ -103,6 +112,7 @@ Examples:
   anp bench --store redis://127.0.0.1:6390 --json --phase B,C --workers 4
   anp bench --store redis://127.0.0.1:6390 --json --payload-bytes 10240
   anp bench --plots docs/bench --from before=old.jsonl --from after=new.jsonl --from peers.jsonl
+  anp bench --store postgres://postgres@127.0.0.1/anp_churn --churn 10m --rate 1000
 
 Plots (--plots DIR --from FILE...): nothing is measured and no store is needed. Each FILE holds
 `anp bench --json` results (one object, or one per line) and/or peers-harness JSON lines. Results
@@ -185,6 +195,27 @@ pub struct BenchArgs {
     /// (repeatable; NAME=FILE names its alphanode series, default `alphanode <backend>`).
     #[arg(long, value_name = "[NAME=]FILE", requires = "plots")]
     pub from: Vec<String>,
+    /// Instead of the phases: a churn run. Enqueues --rate jobs/s (10 bulk calls a second)
+    /// for this long into --workers workers whose maintenance is on: it prunes completed jobs
+    /// older than --churn-keep in EVERY queue of the store (use a store of its own).
+    #[arg(long, value_name = "DURATION", conflicts_with = "cache")]
+    pub churn: Option<String>,
+    /// Churn run: the workers' keep_finished_for.
+    #[arg(
+        long,
+        default_value = "1m",
+        value_name = "DURATION",
+        requires = "churn"
+    )]
+    pub churn_keep: String,
+    /// Churn run: a progress line (JSON, on stderr) this often.
+    #[arg(
+        long,
+        default_value = "30s",
+        value_name = "DURATION",
+        requires = "churn"
+    )]
+    pub churn_every: String,
 }
 
 /// Runs `anp bench`.
@@ -267,13 +298,24 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         args_max: AtomicU64::new(0),
     });
 
-    // The phases run in a spawned task, on the runtime's worker threads like a request handler
-    // of a web service (not on the thread blocked in `block_on`, which would add a thread
-    // hand-off to every store call).
-    let mut task = tokio::spawn({
-        let bench = bench.clone();
-        async move { bench.all_runs().await }
-    });
+    if let Some(c) = bench.plan.churn.clone() {
+        let r = in_task(&bench, |b| async move { b.churn(&c).await }).await?;
+        return output::json(&serde_json::to_value(&r)?);
+    }
+    let runs = in_task(&bench, |b| async move { b.all_runs().await }).await?;
+    report::report(ctx, &bench, &info, &runs)
+}
+
+/// Runs `f` in a spawned task, on the runtime's worker threads like a request handler of a web
+/// service (not on the thread blocked in `block_on`, which would add a thread hand-off to every
+/// store call); on Ctrl-C stops it. Then deletes whatever jobs a failed or interrupted run left
+/// in the bench's queues (a finished run cleans up itself).
+async fn in_task<T, F>(bench: &Arc<Bench>, f: impl FnOnce(Arc<Bench>) -> F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    let mut task = tokio::spawn(f(bench.clone()));
     let outcome = tokio::select! {
         r = &mut task => r.unwrap_or_else(|e| Err(anyhow::anyhow!("bench: the run task failed: {e}"))),
         _ = tokio::signal::ctrl_c() => {
@@ -290,8 +332,7 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
             eprintln!("anp bench: warning: could not delete the jobs of queue {q}: {e}");
         }
     }
-    let runs = outcome?;
-    report::report(ctx, &bench, &info, &runs)
+    outcome
 }
 
 /// One invocation: the store, what to run, and what it has created so far. Its methods live

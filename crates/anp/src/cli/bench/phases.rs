@@ -135,10 +135,11 @@ impl Bench {
     async fn process(&self, qs: &[QueueName], tag: &str) -> anyhow::Result<(f64, Vec<f64>)> {
         let n = self.plan.jobs;
         let pb = self.progress(n, format!("{tag} B. process"));
+        let baseline = self.stats_baseline(qs).await?;
         let started = Instant::now();
         let mut workers = self.spawn_workers(qs)?;
         let done = self
-            .wait_completed(qs, n, &mut workers, &pb, started)
+            .wait_completed(qs, n, &baseline, &mut workers, &pb, started)
             .await?;
         let secs = done.duration_since(started).as_secs_f64();
         let rss = workers.peak_rss_mib();

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use alphanode::{Error, QueueName};
 
+use super::churn::ChurnPlan;
 use super::BenchArgs;
 use crate::config::parse_duration;
 
@@ -77,6 +78,8 @@ pub(super) struct Plan {
     pub(super) workers: u64,
     /// Exact args size in bytes, or `None` for the workload's `{"i": n}`.
     pub(super) payload_bytes: Option<u64>,
+    /// `--churn`: a churn run instead of the phases.
+    pub(super) churn: Option<ChurnPlan>,
 }
 
 fn in_range(what: &str, v: u64, lo: u64, hi: u64) -> Result<u64, Error> {
@@ -107,6 +110,23 @@ impl Plan {
             ));
         }
         let timeout = parse_duration("--timeout", &a.timeout)?;
+        let churn = match &a.churn {
+            None => None,
+            Some(d) => {
+                let plan = ChurnPlan {
+                    duration: parse_duration("--churn", d)?,
+                    keep: parse_duration("--churn-keep", &a.churn_keep)?,
+                    every: parse_duration("--churn-every", &a.churn_every)?,
+                };
+                if plan.duration.is_zero() || plan.every.is_zero() {
+                    return Err(Error::invalid(
+                        "--churn",
+                        "--churn and --churn-every must be positive durations such as 10m and 30s",
+                    ));
+                }
+                Some(plan)
+            }
+        };
         if timeout.is_zero() {
             return Err(Error::invalid(
                 "--timeout",
@@ -129,6 +149,7 @@ impl Plan {
                 .payload_bytes
                 .map(|b| in_range("--payload-bytes", b, MIN_PAYLOAD, MAX_PAYLOAD))
                 .transpose()?,
+            churn,
         })
     }
 
@@ -257,6 +278,9 @@ mod tests {
                 tag_entries: 1,
                 plots: None,
                 from: Vec::new(),
+                churn: None,
+                churn_keep: "1m".into(),
+                churn_every: "30s".into(),
             })
             .unwrap_or_else(|e| panic!("plan: {e}"))
         };

@@ -18,18 +18,27 @@ use super::Bench;
 /// slots and `worker.max_concurrency` caps the total at `--concurrency`; equal weights, so
 /// free slots are offered to the queues in a fresh random order each round. Written by hand, not
 /// with `toml`: queue names are `[a-z0-9_-]` ([`QueueName`]), so nothing needs escaping, and the
-/// text stays exactly as the tests below pin it.
-fn worker_config(qs: &[QueueName], c: u64) -> String {
+/// text stays exactly as the tests below pin it. `keep` (`--churn`): the workers prune, keeping
+/// finished jobs that long (`worker.keep_finished_for`, whole seconds).
+fn worker_config(qs: &[QueueName], c: u64, keep: Option<Duration>) -> String {
+    let keep = keep
+        .map(|k| format!("keep_finished_for = \"{}s\"\n", k.as_secs().max(1)))
+        .unwrap_or_default();
     if let [q] = qs {
+        let worker = if keep.is_empty() {
+            String::new()
+        } else {
+            format!("[worker]\n{keep}\n")
+        };
         return format!(
-            "# anp bench: one queue, the builtin noop kind.\n\
+            "# anp bench: one queue, the builtin noop kind.\n{worker}\
              [[queue]]\nname = \"{q}\"\nconcurrency = {c}\n\n\
              [[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n"
         );
     }
     let mut text = format!(
         "# anp bench: {} queues sharing {c} slots, the builtin noop kind.\n\
-         [worker]\nmax_concurrency = {c}\n\n",
+         [worker]\nmax_concurrency = {c}\n{keep}\n",
         qs.len()
     );
     for q in qs {
@@ -40,15 +49,26 @@ fn worker_config(qs: &[QueueName], c: u64) -> String {
 }
 
 impl Bench {
-    /// Starts `--workers` processes of `anp work` serving the queues.
+    /// Starts `--workers` processes of `anp work` serving the queues, without maintenance.
     pub(super) fn spawn_workers(&self, qs: &[QueueName]) -> Result<Workers, Error> {
+        self.spawn_workers_pruning(qs, None)
+    }
+
+    /// Starts `--workers` processes of `anp work` serving the queues; with `keep`, their
+    /// maintenance runs too (pruning finished jobs older than `keep` in every queue of the
+    /// store, rescuing, promoting), else `--no-maintenance`.
+    pub(super) fn spawn_workers_pruning(
+        &self,
+        qs: &[QueueName],
+        keep: Option<Duration>,
+    ) -> Result<Workers, Error> {
         let first = qs
             .first()
             .ok_or_else(|| Error::internal("bench", "no queue to serve: expected at least one"))?;
         let config = self.dir.join(format!("{first}.toml"));
         let io =
             |what: &str, e: std::io::Error| Error::internal("bench", format!("cannot {what}: {e}"));
-        std::fs::write(&config, worker_config(qs, self.plan.concurrency))
+        std::fs::write(&config, worker_config(qs, self.plan.concurrency, keep))
             .map_err(|e| io("write the worker config", e))?;
         let count = self.plan.workers;
         let mut procs = Vec::new();
@@ -65,11 +85,12 @@ impl Bench {
                 )
             };
             let log = File::create(&log_path).map_err(|e| io("create the worker log", e))?;
-            let child = Command::new(&self.exe)
-                .arg("work")
-                .arg("--config")
-                .arg(&config)
-                .arg("--no-maintenance")
+            let mut cmd = Command::new(&self.exe);
+            cmd.arg("work").arg("--config").arg(&config);
+            if keep.is_none() {
+                cmd.arg("--no-maintenance");
+            }
+            let child = cmd
                 .arg("--no-scheduler")
                 .env("ANP_STORE", &self.url)
                 .env("ANP_LOG", "warn")
@@ -270,7 +291,7 @@ mod tests {
     fn one_queue_config_is_the_standard_one() {
         let qs = test_queues(1);
         assert_eq!(
-            worker_config(&qs, 50),
+            worker_config(&qs, 50, None),
             "# anp bench: one queue, the builtin noop kind.\n\
              [[queue]]\nname = \"anp-bench-0123456789ab-0\"\nconcurrency = 50\n\n\
              [[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n"
@@ -279,13 +300,27 @@ mod tests {
 
     #[test]
     fn many_queues_share_the_concurrency() {
-        let text = worker_config(&test_queues(3), 50);
+        let text = worker_config(&test_queues(3), 50, None);
         assert!(text.contains("[worker]\nmax_concurrency = 50\n"), "{text}");
         assert_eq!(text.matches("[[queue]]").count(), 3, "{text}");
         assert_eq!(text.matches("concurrency = 50\n").count(), 4, "{text}");
         assert!(
             text.contains("name = \"anp-bench-0123456789ab-2\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn churn_workers_keep_finished_jobs_as_asked() {
+        let one = worker_config(&test_queues(1), 50, Some(Duration::from_secs(60)));
+        assert!(
+            one.contains("[worker]\nkeep_finished_for = \"60s\"\n\n[[queue]]"),
+            "{one}"
+        );
+        let three = worker_config(&test_queues(3), 50, Some(Duration::from_millis(10)));
+        assert!(
+            three.contains("max_concurrency = 50\nkeep_finished_for = \"1s\"\n"),
+            "{three}"
         );
     }
 }

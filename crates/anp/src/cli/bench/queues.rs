@@ -17,6 +17,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// Longest pause between two count polls (keeps the progress bar moving).
 const POLL_MAX: Duration = Duration::from_millis(250);
 
+/// How long the stats may stand still before `queue_list` is asked whether they lost some.
+const STILL: Duration = Duration::from_secs(2);
+
 /// 12 random hex digits (the random tail of a UUIDv7).
 fn random_suffix() -> String {
     let id = JobId::new().to_string();
@@ -120,12 +123,47 @@ impl Bench {
         Ok(sum)
     }
 
-    /// Waits until the store counts `n` completed jobs in the queues; returns when it saw them.
-    /// Polls `queue_list`: every 20 ms near the end, less often while far from it.
+    /// Completed attempts of the queues in the per-minute stats since `since` (one
+    /// `stats_query` call over a few minutes: a handful of rows, whatever the backlog).
+    pub(super) async fn stats_completed(
+        &self,
+        qs: &[QueueName],
+        since: jiff::Timestamp,
+    ) -> Result<StatsSum, Error> {
+        let wanted: HashSet<&QueueName> = qs.iter().collect();
+        // Buckets are whole minutes: start at the one holding `since`.
+        let from = jiff::Timestamp::from_second(since.as_second().div_euclid(60) * 60)
+            .map_err(|e| Error::internal("bench", format!("cannot compute a stats window: {e}")))?;
+        let until = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(120))
+            .map_err(|e| Error::internal("bench", format!("cannot compute a stats window: {e}")))?;
+        let mut sum = StatsSum::default();
+        for (key, c) in self.admin.stats(from, until).await? {
+            if wanted.contains(&key.queue) {
+                sum.completed += c.completed;
+                sum.failed += c.failed + c.dead;
+            }
+        }
+        Ok(sum)
+    }
+
+    /// Waits until `n` jobs of the queues are completed; returns when it saw them.
+    ///
+    /// Polls the per-minute stats ([`Bench::stats_completed`], minus `baseline`, taken before
+    /// the workers started): reading them costs the store the same at any backlog, where
+    /// counting the queues' rows (`queue_list`) grows with the backlog and, on PostgreSQL, with
+    /// the dead row versions the run leaves behind (the 1M-backlog run spent its time
+    /// counting). Once the stats show `n`, `queue_list` confirms (untimed) that no job of the
+    /// queues is left unfinished, dead or cancelled. Stats are recorded after the
+    /// acknowledgement, so a store may lose a few (a crash, a failed stats write): while the
+    /// stats stand still, `queue_list`'s completed count is checked too. Every 20 ms near the
+    /// end, less often while far from it, and the polls' own load on the store kept to about
+    /// 5 % of the time.
     pub(super) async fn wait_completed(
         &self,
         qs: &[QueueName],
         n: u64,
+        baseline: &StatsBaseline,
         workers: &mut Workers,
         pb: &ProgressBar,
         started: Instant,
@@ -136,18 +174,36 @@ impl Bench {
             [q, ..] => format!("the {} queues {q}..", qs.len()),
             [] => "no queue".to_owned(),
         };
+        // The last count the stats moved to, and when.
+        let mut moved = (u64::MAX, Instant::now());
         loop {
             let asked = Instant::now();
-            let counts = self.counts(qs).await?;
+            let s = self.stats_completed(qs, baseline.since).await?;
             let now = Instant::now();
             let poll_cost = now.duration_since(asked);
-            let get = |s: JobState| counts.get(&s).copied().unwrap_or(0);
-            let done = get(JobState::Completed);
-            pb.set_position(done);
-            if done >= n {
-                return Ok(now);
+            let done = s.completed.saturating_sub(baseline.sum.completed);
+            let mut failed = s.failed.saturating_sub(baseline.sum.failed);
+            pb.set_position(done.min(n));
+            if moved.0 != done {
+                moved = (done, now);
             }
-            let failed = get(JobState::Dead) + get(JobState::Retryable) + get(JobState::Cancelled);
+            let still = now.duration_since(moved.1) >= STILL;
+            if still {
+                moved.1 = now;
+            }
+            if failed == 0 && (done >= n || still) {
+                let counts = self.counts(qs).await?;
+                let get = |s: JobState| counts.get(&s).copied().unwrap_or(0);
+                let unfinished = get(JobState::Available)
+                    + get(JobState::Running)
+                    + get(JobState::Scheduled)
+                    + get(JobState::Retryable);
+                failed = get(JobState::Dead) + get(JobState::Retryable) + get(JobState::Cancelled);
+                if failed == 0 && unfinished == 0 && (done >= n || get(JobState::Completed) >= n) {
+                    pb.set_position(n);
+                    return Ok(now);
+                }
+            }
             if failed > 0 {
                 return Err(Error::internal(
                     "bench",
@@ -172,19 +228,43 @@ impl Bench {
             }
             // Sleep about half the expected remaining time, within [POLL, POLL_MAX].
             let elapsed = now.duration_since(started).as_secs_f64();
-            let pause = if done > 0 && elapsed > 0.0 {
+            let pause = if done > 0 && done < n && elapsed > 0.0 {
                 let remaining = (n - done) as f64 / (done as f64 / elapsed);
                 Duration::from_secs_f64((remaining / 2.0).clamp(0.0, POLL_MAX.as_secs_f64()))
             } else {
                 POLL
             };
-            let mut pause = pause.max(POLL);
-            if qs.len() > 1 {
-                // `queue_list` costs the store work per known queue: keep this poll's own
-                // load on the store to about 5 % of the time.
-                pause = pause.max(poll_cost * 20);
-            }
+            let pause = pause.max(POLL).max(poll_cost * 20);
             tokio::time::sleep(pause).await;
         }
     }
+
+    /// The stats before the workers of a phase start: [`Bench::wait_completed`] counts from
+    /// here.
+    pub(super) async fn stats_baseline(&self, qs: &[QueueName]) -> Result<StatsBaseline, Error> {
+        let since = jiff::Timestamp::now();
+        Ok(StatsBaseline {
+            since,
+            sum: self.stats_completed(qs, since).await?,
+        })
+    }
+}
+
+/// Completed and failed attempts summed from the per-minute stats.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct StatsSum {
+    /// Attempts completed.
+    pub(super) completed: u64,
+    /// Attempts failed or gone dead.
+    pub(super) failed: u64,
+}
+
+/// Where [`Bench::wait_completed`] starts counting: the stats of the phase's queues up to the
+/// start of the minute holding `since` (a queue reused by `--queues N` already has some).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StatsBaseline {
+    /// When the phase started.
+    pub(super) since: jiff::Timestamp,
+    /// The stats summed from the start of that minute until then.
+    pub(super) sum: StatsSum,
 }
