@@ -5,4 +5,5 @@ SET state = 'dead', finalized_at = $3,
     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL,
     errors = CASE WHEN $4::text IS NULL THEN errors
                   ELSE coalesce(errors, '[]'::jsonb) || jsonb_build_array($4::text::jsonb) END
-WHERE id = $1 AND state = 'running' AND lease_token = $2
+-- The lease token alone implies state = 'running' (why no state test: job_ack_complete_many.sql).
+WHERE id = $1 AND lease_token = $2

@@ -2,4 +2,5 @@
 UPDATE jobs
 SET state = 'available', attempt = attempt - 1,
     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-WHERE id = $1 AND state = 'running' AND lease_token = $2
+-- The lease token alone implies state = 'running' (why no state test: job_ack_complete_many.sql).
+WHERE id = $1 AND lease_token = $2

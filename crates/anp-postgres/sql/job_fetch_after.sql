@@ -3,7 +3,7 @@
 -- the head of the index, where every job fetched since the last vacuum left a dead entry that
 -- each scan would step over again (PostgresStore's fetch hints say when the hint is trusted).
 WITH picked AS (
-    SELECT id FROM jobs
+    SELECT ctid FROM jobs
     WHERE queue = $4 AND state = 'available' AND (priority, run_at, id) >= ($6, $7, $8)
       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = $4 AND paused)
     ORDER BY priority, run_at, id
@@ -18,7 +18,7 @@ SET state = 'running',
     lease_expires_at = $3,
     lease_token = nextval('anp_lease_tokens')
 FROM picked
-WHERE j.id = picked.id
+WHERE j.ctid = picked.ctid
 RETURNING j.id, j.kind, j.queue, j.args, j.state, j.priority, j.attempt, j.max_attempts, j.run_at,
        j.created_at, j.attempted_at, j.finalized_at, j.unique_key, j.lease_owner,
        j.lease_expires_at, j.lease_token, coalesce(j.errors::text, '[]')

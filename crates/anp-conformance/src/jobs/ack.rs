@@ -168,8 +168,8 @@ pub async fn ack_cancel<H: Harness>(h: &H) {
     assert_eq!(got.lease_token, None);
 }
 
-/// One batch with every outcome and a forged token: each ack is applied on its own, in
-/// order, and the forged one is rejected without spoiling the rest.
+/// One batch with every outcome, a forged token and a repeated ack: each ack is applied on
+/// its own, and the forged and repeated ones are rejected without spoiling the rest.
 pub async fn ack_batch_applies_each_ack_on_its_own<H: Harness>(h: &H) {
     let s = h.store().await;
     let now = now();
@@ -205,11 +205,18 @@ pub async fn ack_batch_applies_each_ack_on_its_own<H: Harness>(h: &H) {
         outcome: AckOutcome::Complete,
         stats: None,
     });
+    // The same lease completed twice in one batch: the second finds it completed.
+    acks.push(JobAck {
+        lease: lease(0),
+        outcome: AckOutcome::Complete,
+        stats: None,
+    });
     let r = s
         .job_ack_many(JobAckManyParams { acks, now: at })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut want = vec![AckResult::Applied; 5];
+    want.push(AckResult::LeaseLost);
     want.push(AckResult::LeaseLost);
     assert_eq!(r, want);
     let mut states = Vec::new();

@@ -1,6 +1,7 @@
-//! `job_ack_many`: one transaction for the batch, one conditional UPDATE per acknowledgement
-//! (`id`, `state = 'running'` and the lease token must all match, else `LeaseLost`); a failed
-//! attempt's history entry is appended in the same UPDATE.
+//! `job_ack_many`: one transaction for the batch. The completed attempts go first, all in one
+//! UPDATE (`job_ack_complete_many.sql`); then one conditional UPDATE per other acknowledgement.
+//! Each applies only while the job still holds the acknowledged lease token, else `LeaseLost`;
+//! a failed attempt's history entry is appended in the same UPDATE.
 //!
 //! The batch's stats are added in a second, short transaction right after, committed without
 //! waiting for the WAL flush (`synchronous_commit = off`): every acknowledgement updates the
@@ -8,6 +9,8 @@
 //! serialize all workers' commits on it. A server crash can lose the last fraction of a
 //! second of stats, never an acknowledgement; a failure there is logged, not returned (the
 //! acknowledgements did apply).
+
+use std::collections::HashSet;
 
 use anp_core::monitor::{minute_of, StatKey, StatsRecordParams};
 use anp_core::store::{AckOutcome, AckResult, JobAckManyParams};
@@ -47,18 +50,14 @@ async fn sql(
     let mut out = Vec::with_capacity(p.acks.len());
     let mut handed_back = false;
     let mut stats = StatsRecordParams::default();
+    let mut completed = complete_all(c, p, now).await?;
     for ack in &p.acks {
         let id = ack.lease.id.to_string();
         let token = ack.lease.token;
         let changed = match &ack.outcome {
-            AckOutcome::Complete => {
-                let none: Option<String> = None;
-                c.execute(
-                    include_str!("../../sql/job_ack_complete.sql"),
-                    &[&id, &token, &now, &none],
-                )
-                .await?
-            }
+            // The UPDATE changed each (id, token) once: a second acknowledgement of the same
+            // lease in the batch finds the job completed already.
+            AckOutcome::Complete => u64::from(completed.remove(&(id, token))),
             AckOutcome::Retry { at, error } => {
                 c.execute(
                     include_str!("../../sql/job_ack_retry.sql"),
@@ -118,4 +117,31 @@ async fn sql(
         notify(c).await?;
     }
     Ok((out, stats, handed_back))
+}
+
+/// Completes every `Complete` acknowledgement of the batch in one statement; the (id, token)
+/// pairs it changed.
+async fn complete_all(
+    c: &dyn Conn,
+    p: &JobAckManyParams,
+    now: i64,
+) -> OpResult<HashSet<(String, i64)>> {
+    let (ids, tokens): (Vec<String>, Vec<i64>) = p
+        .acks
+        .iter()
+        .filter(|a| matches!(a.outcome, AckOutcome::Complete))
+        .map(|a| (a.lease.id.to_string(), a.lease.token))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = c
+        .query(
+            include_str!("../../sql/job_ack_complete_many.sql"),
+            &[&ids, &tokens, &now],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
