@@ -45,6 +45,7 @@ mod options;
 mod row;
 mod store;
 mod tx;
+mod vacuum;
 mod wake;
 
 pub use options::PostgresOptions;

@@ -17,6 +17,10 @@ pub struct PostgresOptions {
     pub tls: Option<TlsOptions>,
     /// Pooled connections at most (`pool_max`, default 16).
     pub pool_max: usize,
+    /// After this many jobs changed (fetched, acknowledged, pruned) since its last one, the
+    /// store runs `VACUUM jobs` itself when a worker runs out of work (`vacuum_every`, default
+    /// 20,000; 0: never; docs/postgres.md).
+    pub vacuum_every: u64,
     /// The URL with its password hidden.
     pub redacted: String,
 }
@@ -51,6 +55,7 @@ impl PostgresOptions {
         let mut tls = None;
         let mut root_cert = None;
         let mut pool_max = 16usize;
+        let mut vacuum_every = crate::vacuum::DEFAULT_EVERY;
         let mut passed = Vec::new();
         for pair in query
             .into_iter()
@@ -71,6 +76,13 @@ impl PostgresOptions {
                         .ok()
                         .filter(|n| *n > 0)
                         .ok_or_else(|| bad(format!("pool_max={v} is not a positive number")))?;
+                }
+                "vacuum_every" => {
+                    vacuum_every = v.parse::<u64>().map_err(|_| {
+                        bad(format!(
+                            "vacuum_every={v} is not a number of jobs (0: never)"
+                        ))
+                    })?;
                 }
                 _ => passed.push(pair),
             }
@@ -104,6 +116,7 @@ impl PostgresOptions {
             config,
             tls: tls.map(|()| TlsOptions { root_cert }),
             pool_max,
+            vacuum_every,
             redacted,
         })
     }
@@ -125,10 +138,15 @@ mod tests {
         assert_eq!(o.config.get_dbname(), Some("jobs"));
         assert_eq!(o.config.get_ports(), &[6543]);
         assert_eq!(o.pool_max, 4);
+        assert_eq!(o.vacuum_every, crate::vacuum::DEFAULT_EVERY);
         assert_eq!(o.tls.unwrap().root_cert, Some(PathBuf::from("/ca.pem")));
         assert!(!o.redacted.contains("s3cret"), "{}", o.redacted);
         let o = PostgresOptions::parse_url("postgresql://u@h/d?sslmode=disable").unwrap();
         assert!(o.tls.is_none());
+        let o = PostgresOptions::parse_url("postgres://u@h/d?vacuum_every=0").unwrap();
+        assert_eq!(o.vacuum_every, 0);
+        let e = PostgresOptions::parse_url("postgres://u@h/d?vacuum_every=lots").unwrap_err();
+        assert!(e.to_string().contains("vacuum_every=lots"), "{e}");
         let e = PostgresOptions::parse_url("postgres://u:pw@h/d?sslmode=bogus").unwrap_err();
         assert!(!e.message().contains("pw@"), "{}", e.message());
     }

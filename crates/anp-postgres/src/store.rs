@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::conn::Failure;
 use crate::hint::{Epoch, Hints};
 use crate::options::{PostgresOptions, TlsOptions};
+use crate::vacuum::Vacuum;
 use crate::wake::Wake;
 use crate::{migrate, ops};
 
@@ -38,6 +39,8 @@ struct Inner {
     tls: bool,
     /// Where the next fetch of each queue may start (`crate::hint`).
     hints: Hints,
+    /// When to vacuum `jobs` after a burst (`crate::vacuum`).
+    vacuum: Vacuum,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -138,6 +141,7 @@ impl PostgresStore {
                 wake,
                 tls: opts.tls.is_some(),
                 hints: Hints::default(),
+                vacuum: Vacuum::new(opts.vacuum_every),
             }),
         };
         migrate::run(&store).await?;
@@ -187,6 +191,11 @@ impl PostgresStore {
     /// The fetch hints.
     pub(crate) fn hints(&self) -> &Hints {
         &self.inner.hints
+    }
+
+    /// The vacuum-after-burst counter.
+    pub(crate) fn vacuum(&self) -> &Vacuum {
+        &self.inner.vacuum
     }
 
     /// What this process has heard and done so far, for the fetch hints: a hint is trusted

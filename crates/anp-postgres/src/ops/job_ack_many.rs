@@ -31,6 +31,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<Ac
     if handed_back {
         s.made_available();
     }
+    crate::vacuum::changed(s, out.iter().filter(|r| **r == AckResult::Applied).count());
     if !stats.deltas.is_empty() {
         if let Err(e) = in_tx!(s, "job_ack_many", |tx| super::stats_record::sql_lazy(
             tx, &stats

@@ -33,7 +33,9 @@ pub(crate) async fn run(s: &PostgresStore, p: JobPruneParams) -> Result<u64> {
     if p.limit == 0 {
         return Ok(0);
     }
-    in_tx!(s, "job_prune", |tx| sql(tx, &p))
+    let n = in_tx!(s, "job_prune", |tx| sql(tx, &p))?;
+    crate::vacuum::changed(s, usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(n)
 }
 
 async fn sql(c: &dyn Conn, p: &JobPruneParams) -> OpResult<u64> {

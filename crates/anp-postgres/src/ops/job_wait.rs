@@ -19,6 +19,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobWaitParams) -> Result<()> {
     let deadline = tokio::time::Instant::now() + p.timeout;
     let queues: Vec<String> = p.queues.iter().map(|q| q.as_str().to_owned()).collect();
     let mut heard = s.wake().subscribe();
+    crate::vacuum::idle(s);
     loop {
         // Marked seen before the check: a notification after it wakes us.
         heard.borrow_and_update();

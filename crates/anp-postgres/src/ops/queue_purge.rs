@@ -10,7 +10,9 @@ use crate::PostgresStore;
 /// Purges in one transaction, after checking the states.
 pub(crate) async fn run(s: &PostgresStore, p: QueuePurgeParams) -> Result<u64> {
     let states = p.checked_states()?;
-    in_tx!(s, QueuePurgeParams::OP, |tx| sql(tx, &p, &states))
+    let n = in_tx!(s, QueuePurgeParams::OP, |tx| sql(tx, &p, &states))?;
+    crate::vacuum::changed(s, usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(n)
 }
 
 async fn sql(c: &dyn Conn, p: &QueuePurgeParams, states: &[JobState]) -> OpResult<u64> {
