@@ -21,6 +21,9 @@ pub struct PostgresOptions {
     /// store runs `VACUUM jobs` itself when a worker runs out of work (`vacuum_every`, default
     /// 20,000; 0: never; docs/postgres.md).
     pub vacuum_every: u64,
+    /// After this many jobs enqueued or imported since its last one, the store runs `ANALYZE
+    /// jobs` itself, at once, in the background (`analyze_every`, default 10,000; 0: never).
+    pub analyze_every: u64,
     /// The URL with its password hidden.
     pub redacted: String,
 }
@@ -56,6 +59,7 @@ impl PostgresOptions {
         let mut root_cert = None;
         let mut pool_max = 16usize;
         let mut vacuum_every = crate::vacuum::DEFAULT_EVERY;
+        let mut analyze_every = crate::vacuum::DEFAULT_ANALYZE_EVERY;
         let mut passed = Vec::new();
         for pair in query
             .into_iter()
@@ -81,6 +85,13 @@ impl PostgresOptions {
                     vacuum_every = v.parse::<u64>().map_err(|_| {
                         bad(format!(
                             "vacuum_every={v} is not a number of jobs (0: never)"
+                        ))
+                    })?;
+                }
+                "analyze_every" => {
+                    analyze_every = v.parse::<u64>().map_err(|_| {
+                        bad(format!(
+                            "analyze_every={v} is not a number of jobs (0: never)"
                         ))
                     })?;
                 }
@@ -117,6 +128,7 @@ impl PostgresOptions {
             tls: tls.map(|()| TlsOptions { root_cert }),
             pool_max,
             vacuum_every,
+            analyze_every,
             redacted,
         })
     }
@@ -145,6 +157,8 @@ mod tests {
         assert!(o.tls.is_none());
         let o = PostgresOptions::parse_url("postgres://u@h/d?vacuum_every=0").unwrap();
         assert_eq!(o.vacuum_every, 0);
+        let o = PostgresOptions::parse_url("postgres://u@h/d?analyze_every=5").unwrap();
+        assert_eq!(o.analyze_every, 5);
         let e = PostgresOptions::parse_url("postgres://u@h/d?vacuum_every=lots").unwrap_err();
         assert!(e.to_string().contains("vacuum_every=lots"), "{e}");
         let e = PostgresOptions::parse_url("postgres://u:pw@h/d?sslmode=bogus").unwrap_err();

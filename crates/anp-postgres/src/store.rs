@@ -141,7 +141,7 @@ impl PostgresStore {
                 wake,
                 tls: opts.tls.is_some(),
                 hints: Hints::default(),
-                vacuum: Vacuum::new(opts.vacuum_every),
+                vacuum: Vacuum::new(opts.vacuum_every, opts.analyze_every),
             }),
         };
         migrate::run(&store).await?;

@@ -1,8 +1,9 @@
 //! Vacuum after a burst (anp-postgres `vacuum.rs`, docs/postgres.md): once a store has changed
 //! `vacuum_every` jobs, the next time a worker runs out of work (`job_wait`) it runs
-//! `VACUUM jobs` itself; with `vacuum_every=0` it never does. Each test has a database of its
+//! `VACUUM jobs` itself; with `vacuum_every=0` it never does. And once it has enqueued
+//! `analyze_every` jobs, it runs `ANALYZE jobs` at once. Each test has a database of its
 //! own (see `anp-postgres/tests/common`), whose autovacuum is off for `jobs` so that only the
-//! store's own vacuum can show up in `pg_stat_user_tables.vacuum_count`.
+//! store's own vacuum and analyze can show up in `pg_stat_user_tables`.
 
 #[path = "../../anp-postgres/tests/common/mod.rs"]
 mod common;
@@ -91,4 +92,49 @@ async fn a_worker_out_of_work_vacuums_after_a_burst() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vacuum_every_0_never_vacuums() {
     assert_eq!(burst_then_idle(0, Duration::from_secs(3)).await, 0);
+}
+
+/// `jobs`' analyze count in the database's statistics.
+async fn analyze_count(url: &str) -> i64 {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(conn);
+    c.query_one(
+        "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'jobs'",
+        &[],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueuing_analyze_every_jobs_analyzes_at_once() {
+    let db = tokio::task::spawn_blocking(TestDb::new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = PostgresStore::open(&format!("{}&analyze_every=25", db.url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(conn);
+    c.batch_execute("ALTER TABLE jobs SET (autovacuum_enabled = off)")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = analyze_count(&db.url).await;
+    enqueue_n(&s, "default", 20, now()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(analyze_count(&db.url).await, before, "20 of 25: not yet");
+    enqueue_n(&s, "default", 10, now()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while analyze_count(&db.url).await == before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs was never analyzed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
