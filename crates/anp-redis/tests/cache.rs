@@ -1,9 +1,10 @@
 //! The Redis side of the cache seam, on private servers (standalone and a 3-primary Cluster):
 //! what the backend-neutral conformance cases cannot see. A tagged read takes one round trip
 //! (measured through a proxy that delays every reply), also in Cluster where its two commands
-//! go to two nodes; the fenced write; a prefix purge whose prefix holds glob characters, over
-//! keys spread across every primary; the invalidation feed, across stores and through a
-//! killed subscriber connection.
+//! go to two nodes; concurrent reads coalesced into a few `MGET`s, each caller getting its own
+//! answer, and a batch whose connection is cut failing every caller; the fenced write; a prefix
+//! purge whose prefix holds glob characters, over keys spread across every primary; the
+//! invalidation feed, across stores and through a killed subscriber connection.
 #![allow(clippy::unwrap_used)]
 
 mod common;
