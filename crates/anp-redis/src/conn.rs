@@ -14,7 +14,8 @@
 //! connection from [`Redis::feed_clients`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anp_core::{Error, QueueName, Result};
@@ -126,20 +127,30 @@ impl Call {
     }
 }
 
+/// What sends pipelines on the shared connection: the connection, the redacted URL for
+/// messages, and the outage flag. Cheap to clone (the connection and the rest are shared), so
+/// a background task — the cache's read batcher ([`crate::batch`]) — holds its own.
+#[derive(Clone)]
+pub(crate) struct Link {
+    conn: Conn,
+    /// The redacted URL, for messages.
+    target: Arc<str>,
+    /// Set when a call found the store unreachable, cleared (with one "reconnected" log line)
+    /// by the next call that gets through, so an operator sees when an outage ended.
+    unreachable: Arc<AtomicBool>,
+}
+
 /// The connection layer of one store.
 pub(crate) struct Redis {
-    conn: Conn,
+    link: Link,
     scripts: Scripts,
-    /// The redacted URL, for messages.
-    target: String,
     waiters: Waiters,
     /// One client per node of the URL (standalone: the server; Cluster: each seed node), with
     /// the URL's credentials and TLS settings, for the cache's pub/sub connection. In Cluster
     /// any node will do: a `PUBLISH` reaches every node.
     feed: Vec<redis::Client>,
-    /// Set when a call found the store unreachable, cleared (with one "reconnected" log line)
-    /// by the next call that gets through, so an operator sees when an outage ended.
-    unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Coalesces concurrent `cache_read`s into one pipeline (`batch.rs`).
+    reads: crate::batch::ReadBatcher,
 }
 
 impl Redis {
@@ -150,14 +161,23 @@ impl Redis {
         waiters: Waiters,
         feed: Vec<redis::Client>,
     ) -> Redis {
-        Redis {
+        let link = Link {
             conn,
+            target: target.into(),
+            unreachable: Default::default(),
+        };
+        Redis {
+            reads: crate::batch::ReadBatcher::new(link.clone()),
+            link,
             scripts,
-            target,
             waiters,
             feed,
-            unreachable: Default::default(),
         }
+    }
+
+    /// The cache's read batcher.
+    pub(crate) fn reads(&self) -> &crate::batch::ReadBatcher {
+        &self.reads
     }
 
     /// The clients for pub/sub connections (see the field).
@@ -190,7 +210,7 @@ impl Redis {
 
     /// The redacted URL.
     pub(crate) fn target(&self) -> &str {
-        &self.target
+        self.link.target()
     }
 
     /// An `EVALSHA` of `def` on `queue`'s keys; append its ARGV with [`Call::arg`].
@@ -226,7 +246,7 @@ impl Redis {
 
     /// `SCRIPT LOAD`s every script (on every primary in Cluster) and checks the returned SHA.
     pub(crate) async fn load_scripts(&self, op: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.link.conn.clone();
         for (name, script) in self.scripts.all() {
             let sha = script
                 .load_async(&mut conn)
@@ -237,7 +257,7 @@ impl Redis {
                     op,
                     format!(
                         "store {} loaded script {name} as {sha}: expected SHA1 {}",
-                        self.target,
+                        self.link.target,
                         script.get_hash()
                     ),
                 ));
@@ -250,18 +270,7 @@ impl Redis {
     /// reply ([`Value::ServerError`]). Scripts the server forgot (`NOSCRIPT`) are loaded and
     /// only those calls are sent again: a refused call did not run.
     pub(crate) async fn run(&self, op: &str, calls: Vec<Call>) -> Result<Vec<Value>> {
-        use std::sync::atomic::Ordering;
-        let sent = self.send(op, &calls).await;
-        match &sent {
-            Err(e) if e.kind() == anp_core::ErrorKind::Unavailable => {
-                self.unreachable.store(true, Ordering::Relaxed);
-            }
-            Ok(_) if self.unreachable.swap(false, Ordering::Relaxed) => {
-                tracing::info!(store = %self.target, op, "reconnected: the store answers again");
-            }
-            _ => {}
-        }
-        let mut out = sent?;
+        let mut out = self.link.send(op, &calls).await?;
         let missing: Vec<usize> = out
             .iter()
             .enumerate()
@@ -278,7 +287,7 @@ impl Redis {
             );
             self.load_scripts(op).await?;
             let again: Vec<Call> = missing.iter().map(|&i| calls[i].clone()).collect();
-            let replies = self.send(op, &again).await?;
+            let replies = self.link.send(op, &again).await?;
             for (i, v) in missing.into_iter().zip(replies) {
                 out[i] = v;
             }
@@ -299,7 +308,51 @@ impl Redis {
         }
     }
 
-    async fn send(&self, op: &str, calls: &[Call]) -> Result<Vec<Value>> {
+    /// The dedicated connections for blocking waits (`ops/job_wait.rs`).
+    pub(crate) fn waiters(&self) -> &Waiters {
+        &self.waiters
+    }
+
+    /// Maps a redis-rs error to the store's error for `op`.
+    pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
+        self.link.error(op, e)
+    }
+}
+
+impl Link {
+    /// The redacted URL.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Whether the store is a Cluster (commands must not span slots).
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
+    /// Maps a redis-rs error to the store's error for `op`.
+    pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
+        map_error(op, &self.target, e)
+    }
+
+    /// Sends `calls` (standalone: one pipeline; Cluster: one per slot group, concurrently)
+    /// and returns one reply per call, noting when the store became unreachable and when it
+    /// answers again.
+    pub(crate) async fn send(&self, op: &str, calls: &[Call]) -> Result<Vec<Value>> {
+        let sent = self.send_groups(op, calls).await;
+        match &sent {
+            Err(e) if e.kind() == anp_core::ErrorKind::Unavailable => {
+                self.unreachable.store(true, Ordering::Relaxed);
+            }
+            Ok(_) if self.unreachable.swap(false, Ordering::Relaxed) => {
+                tracing::info!(store = %self.target, op, "reconnected: the store answers again");
+            }
+            _ => {}
+        }
+        sent
+    }
+
+    async fn send_groups(&self, op: &str, calls: &[Call]) -> Result<Vec<Value>> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
@@ -381,16 +434,6 @@ impl Redis {
         }
         Ok(values)
     }
-
-    /// The dedicated connections for blocking waits (`ops/job_wait.rs`).
-    pub(crate) fn waiters(&self) -> &Waiters {
-        &self.waiters
-    }
-
-    /// Maps a redis-rs error to the store's error for `op`.
-    pub(crate) fn error(&self, op: &str, e: RedisError) -> Error {
-        map_error(op, &self.target, e)
-    }
 }
 
 /// Where [`Scan`] stands on one primary.
@@ -430,7 +473,7 @@ impl Scan {
             // First page.
             let mut keys = Vec::new();
             let mut nodes = Vec::new();
-            match &r.conn {
+            match &r.link.conn {
                 Conn::Single(_) => {
                     let v = r.run_one(op, Call::global(cmd(0))).await?;
                     let (cursor, page) = scan_reply(op, v)?;
@@ -476,7 +519,7 @@ impl Scan {
         let Some(node) = nodes.last_mut() else {
             return Ok(None);
         };
-        let v = match (&r.conn, &node.addr) {
+        let v = match (&r.link.conn, &node.addr) {
             (Conn::Cluster(c), Some((host, port))) => {
                 let mut c = c.clone();
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {

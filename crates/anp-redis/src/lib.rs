@@ -33,6 +33,8 @@
 //!   reload, per-slot fan-out in Cluster, `SCAN` over every primary, the pool of dedicated
 //!   connections for blocking waits, the clients for the cache's pub/sub connection, and the
 //!   mapping of Redis errors to [`anp_core::ErrorKind`].
+//! - `batch`: the cache's read batcher: concurrent `cache_read`s coalesced into one `MGET`
+//!   per slot, sent as soon as the previous batch is on the wire (no timer).
 //! - `record`: decoding the job record and script replies.
 //! - `url`: the URL forms and their redaction; `open`: connecting, version and layout checks,
 //!   script loading, server warnings.
@@ -58,6 +60,7 @@
 //! - TLS uses rustls with the ring provider (no aws-lc-rs: it needs cmake and compiles far
 //!   longer); `?ca=/path/ca.pem` trusts a private CA; there is no "insecure" mode.
 
+mod batch;
 mod conn;
 mod keys;
 mod open;

@@ -1,9 +1,10 @@
 //! The Redis side of the cache seam, on private servers (standalone and a 3-primary Cluster):
 //! what the backend-neutral conformance cases cannot see. A tagged read takes one round trip
 //! (measured through a proxy that delays every reply), also in Cluster where its two commands
-//! go to two nodes; the fenced write; a prefix purge whose prefix holds glob characters, over
-//! keys spread across every primary; the invalidation feed, across stores and through a
-//! killed subscriber connection.
+//! go to two nodes; concurrent reads coalesced into a few `MGET`s, each caller getting its own
+//! answer, and a batch whose connection is cut failing every caller; the fenced write; a prefix
+//! purge whose prefix holds glob characters, over keys spread across every primary; the
+//! invalidation feed, across stores and through a killed subscriber connection.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -214,8 +215,25 @@ async fn tagged_read_is_one_round_trip(
     );
 }
 
+/// Calls of each command the server saw, run or refused (`INFO commandstats`:
+/// `cmdstat_mget:calls=…,usec=…,rejected_calls=…`).
+fn calls(server: &RedisServer, command: &str) -> u64 {
+    let stats = server.cli(&[], &["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:");
+    let line = stats.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+    line.map(|l| {
+        l.trim()
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| k.ends_with("calls"))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum::<u64>()
+    })
+    .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tagged_read_is_one_round_trip_and_an_untagged_one_sends_no_mget() {
+async fn a_tagged_read_is_one_round_trip_and_an_untagged_one_reads_only_its_entry() {
     let server = RedisServer::start();
     let delay = Duration::from_millis(200);
     let port = delay_proxy(server.port, delay).await;
@@ -223,21 +241,18 @@ async fn a_tagged_read_is_one_round_trip_and_an_untagged_one_sends_no_mget() {
     let n = ns("pages");
     tagged_read_is_one_round_trip(&*c, &n, "post:42:html", delay).await;
 
-    // MGETs the server saw, run or refused: `cmdstat_mget:calls=…,usec=…,rejected_calls=…`.
-    let mgets = || {
-        let stats = server.cli(&[], &["INFO", "commandstats"]);
-        let line = stats.lines().find_map(|l| l.strip_prefix("cmdstat_mget:"));
-        line.map(|l| {
-            l.trim()
-                .split(',')
-                .filter_map(|kv| kv.split_once('='))
-                .filter(|(k, _)| k.ends_with("calls"))
-                .map(|(_, v)| v.parse::<u64>().unwrap())
-                .sum::<u64>()
-        })
-        .unwrap_or(0)
+    let (mgets, gets) = (calls(&server, "mget"), calls(&server, "get"));
+    let keys_read = || {
+        let stats = server.cli(&[], &["INFO", "stats"]);
+        let n = |field: &str| -> u64 {
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .map_or(0, |v| v.trim().parse().unwrap())
+        };
+        n("keyspace_hits:") + n("keyspace_misses:")
     };
-    let before = mgets();
+    let looked_up = keys_read();
     let got = c
         .cache_read(CacheReadParams {
             ns: n.clone(),
@@ -252,10 +267,182 @@ async fn a_tagged_read_is_one_round_trip_and_an_untagged_one_sends_no_mget() {
     assert!(got.entry.is_some());
     assert_eq!((got.tag_versions.len(), got.generation), (0, None));
     assert_eq!(
-        mgets(),
-        before,
-        "a read without tags or generation sent an MGET"
+        (calls(&server, "mget") - mgets, calls(&server, "get") - gets),
+        (1, 0),
+        "a read alone is one MGET"
     );
+    assert_eq!(
+        keys_read() - looked_up,
+        1,
+        "a read without tags or generation looked up more than its entry"
+    );
+}
+
+/// Concurrent reads are coalesced: 200 reads in flight at once reach the server as a handful
+/// of `MGET`s (the first alone, at once; the rest queued behind it), and each caller gets its
+/// own key's bytes, tag versions and generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_share_a_few_mgets_and_each_gets_its_own_answer() {
+    let server = RedisServer::start();
+    let port = delay_proxy(server.port, Duration::from_millis(50)).await;
+    let c = cache(&format!("redis://127.0.0.1:{port}")).await;
+    let (a, b) = (ns("a"), ns("b"));
+    for i in 0..100 {
+        for n in [&a, &b] {
+            let body = format!("{n}:{i}");
+            assert_eq!(
+                write(&*c, n, &format!("k{i}"), body.as_bytes(), None).await,
+                CacheWrite::Applied
+            );
+        }
+    }
+    c.cache_purge_tags(TagPurgeParams {
+        ns: b.clone(),
+        versions: vec![(tag("post:1"), 9)],
+        keep: Duration::from_secs(60),
+        now: Timestamp::now(),
+    })
+    .await
+    .unwrap();
+    let mgets = calls(&server, "mget");
+    let mut reads = Vec::new();
+    for i in 0..200 {
+        let c = c.clone();
+        let n = if i % 2 == 0 { a.clone() } else { b.clone() };
+        reads.push(tokio::spawn(async move {
+            // Every third read is of a key nobody wrote.
+            let k = if i % 3 == 0 {
+                format!("none{i}")
+            } else {
+                format!("k{}", i / 2)
+            };
+            let got = c
+                .cache_read(CacheReadParams {
+                    ns: n.clone(),
+                    generation: 0,
+                    key: key(&k),
+                    tags: vec![tag("post:1"), tag("user:2")],
+                    with_generation: i % 4 == 0,
+                    now: Timestamp::now(),
+                })
+                .await
+                .unwrap();
+            (i, n, k, got)
+        }));
+    }
+    for r in reads {
+        let (i, n, k, got) = r.await.unwrap();
+        let want = (!k.starts_with("none")).then(|| format!("{n}:{}", &k[1..]).into_bytes());
+        assert_eq!(got.entry, want, "read {i} of {n}/{k}");
+        let post = if n == b { 9 } else { 0 };
+        assert_eq!(got.tag_versions, vec![post, 0], "read {i}");
+        assert_eq!(got.generation, (i % 4 == 0).then_some(0), "read {i}");
+    }
+    let sent = calls(&server, "mget") - mgets;
+    eprintln!("200 concurrent reads were {sent} MGETs");
+    assert!(
+        (1..=20).contains(&sent),
+        "200 concurrent reads were {sent} MGETs: expected them coalesced into a few"
+    );
+}
+
+/// A TCP proxy to `upstream` that stops accepting and drops every connection it carries when
+/// the returned sender is told `true`; replies are held `delay` on the way back.
+async fn cuttable_proxy(upstream: u16, delay: Duration) -> (u16, tokio::sync::watch::Sender<bool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, cut_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut stop = cut_rx.clone();
+        loop {
+            let client = tokio::select! {
+                _ = async { stop.wait_for(|c| *c).await.map(|_| ()) } => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((client, _)) => client,
+                    Err(_) => return,
+                },
+            };
+            let mut stop = cut_rx.clone();
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                });
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+                let down = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0
+                            || tx
+                                .send((Instant::now() + delay, buf[..n].to_vec()))
+                                .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+                loop {
+                    let chunk = tokio::select! {
+                        _ = async { stop.wait_for(|c| *c).await.map(|_| ()) } => break,
+                        chunk = rx.recv() => chunk,
+                    };
+                    let Some((at, chunk)) = chunk else { break };
+                    tokio::select! {
+                        _ = async { stop.wait_for(|c| *c).await.map(|_| ()) } => break,
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                    }
+                    if cw.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                }
+                up.abort();
+                down.abort();
+            });
+        }
+    });
+    (port, cut)
+}
+
+/// A batch whose connection drops while it is on the wire is every one of its callers' error,
+/// and so are the batches queued behind it while the store stays unreachable: none waits
+/// forever, none gets another's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_is_every_callers_error() {
+    let server = RedisServer::start();
+    let (port, cut) = cuttable_proxy(server.port, Duration::from_millis(300)).await;
+    let c = cache(&format!("redis://127.0.0.1:{port}")).await;
+    let n = ns("pages");
+    assert_eq!(write(&*c, &n, "k", b"v", None).await, CacheWrite::Applied);
+    let mut reads = Vec::new();
+    for _ in 0..50 {
+        let (c, n) = (c.clone(), n.clone());
+        reads.push(tokio::spawn(async move {
+            c.cache_read(CacheReadParams {
+                ns: n,
+                generation: 0,
+                key: key("k"),
+                tags: Vec::new(),
+                with_generation: false,
+                now: Timestamp::now(),
+            })
+            .await
+        }));
+    }
+    // The reads are sent (their replies held by the proxy) or queued when the link goes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cut.send(true).unwrap();
+    for r in reads {
+        let out = tokio::time::timeout(Duration::from_secs(30), r)
+            .await
+            .expect("a caller of a failed batch was never answered")
+            .unwrap();
+        let err = out.expect_err("the connection was cut before any reply");
+        assert_eq!(err.kind(), anp_core::ErrorKind::Unavailable, "{err}");
+    }
 }
 
 /// In Cluster the entry and the namespace's keys live on two different primaries: the read

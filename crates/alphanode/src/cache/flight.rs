@@ -339,7 +339,7 @@ impl Lead {
         let Some(bytes) = read.entry else {
             return Ok(None);
         };
-        let Ok(env) = Envelope::decode(&bytes) else {
+        let Ok(env) = Envelope::decode_parts(&bytes) else {
             return Ok(None);
         };
         let current: Vec<(Tag, u64)> = self
@@ -348,7 +348,7 @@ impl Lead {
             .map(|(t, _)| t.clone())
             .zip(read.tag_versions.iter().copied())
             .collect();
-        let usable = match env.freshness_given(now.as_millisecond(), &current) {
+        let usable = match env.meta.freshness_given(now.as_millisecond(), &current) {
             Freshness::Fresh => true,
             Freshness::Stale => accept_stale,
             _ => false,
@@ -358,8 +358,7 @@ impl Lead {
             .tags
             .iter()
             .all(|(t, _)| current.iter().any(|(c, _)| c == t));
-        Ok((usable && tagged_alike)
-            .then(|| Arc::new(Entry::new(self.generation, env, bytes.len()))))
+        Ok((usable && tagged_alike).then(|| Arc::new(Entry::stored(self.generation, env, bytes))))
     }
 }
 

@@ -4,12 +4,26 @@
 //! store's invalidation feed ([`super::feed`]).
 
 use std::any::Any;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use anp_core::cache::{CacheKey, Envelope, EnvelopeMeta, Namespace, Tag};
-use serde::de::DeserializeOwned;
+use anp_core::cache::{CacheKey, Envelope, EnvelopeMeta, EnvelopeParts, Namespace, Tag};
+use serde::de::value::StrDeserializer;
+use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde_json::value::RawValue;
+
+/// An entry's value as JSON text: built here, or where it lies in the bytes read from the
+/// store (kept as read: the value is parsed from them without a copy).
+enum Json {
+    Built(Box<RawValue>),
+    /// `bytes[value]`: JSON text, or with `string` a JSON string's own text.
+    Stored {
+        bytes: Vec<u8>,
+        value: Range<usize>,
+        string: bool,
+    },
+}
 
 /// One decoded entry, shared by L1, flights and callers.
 pub(crate) struct Entry {
@@ -17,8 +31,8 @@ pub(crate) struct Entry {
     pub(crate) generation: u64,
     /// Its metadata.
     pub(crate) meta: EnvelopeMeta,
-    /// Its value, as JSON text.
-    pub(crate) value: Box<RawValue>,
+    /// Its value.
+    json: Json,
     /// Stored size (for the L1 byte bound).
     pub(crate) bytes: usize,
     /// The value parsed into the first caller's type, so L1 hits do not parse again.
@@ -36,13 +50,56 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Entry {
+    /// An entry built here (a `set`, a computation), `bytes` long when stored.
     pub(crate) fn new(generation: u64, envelope: Envelope, bytes: usize) -> Entry {
         Entry {
             generation,
             meta: envelope.meta,
-            value: envelope.value,
+            json: Json::Built(envelope.value),
             bytes,
             typed: OnceLock::new(),
+        }
+    }
+
+    /// An entry read from the store: `stored` as read, `parts` decoded from it in place.
+    pub(crate) fn stored(generation: u64, parts: EnvelopeParts, stored: Vec<u8>) -> Entry {
+        Entry {
+            generation,
+            meta: parts.meta,
+            bytes: stored.len(),
+            json: Json::Stored {
+                bytes: stored,
+                value: parts.value,
+                string: parts.string,
+            },
+            typed: OnceLock::new(),
+        }
+    }
+
+    /// The value parsed as `T`, in one pass over the bytes it was read in; `None` when it is
+    /// not a `T`.
+    fn read<T: DeserializeOwned>(&self) -> Option<T> {
+        match &self.json {
+            Json::Built(raw) => serde_json::from_str(raw.get()).ok(),
+            Json::Stored {
+                bytes,
+                value,
+                string: false,
+            } => serde_json::from_slice(bytes.get(value.clone())?).ok(),
+            Json::Stored {
+                bytes,
+                value,
+                string: true,
+            } => {
+                // A string stored as its text: handed to `T` as a string (a `String` is then a
+                // UTF-8 check and a copy). A type that wants more than a plain string from it
+                // (an `Option`, a raw JSON value) gets it as the JSON string it was.
+                let text = std::str::from_utf8(bytes.get(value.clone())?).ok()?;
+                let plain: StrDeserializer<'_, serde::de::value::Error> = text.into_deserializer();
+                T::deserialize(plain)
+                    .ok()
+                    .or_else(|| serde_json::from_str(&serde_json::to_string(text).ok()?).ok())
+            }
         }
     }
 
@@ -61,15 +118,16 @@ impl Entry {
         if let Some(v) = self.typed.get().and_then(|a| a.downcast_ref::<T>()) {
             return Some(v.clone());
         }
-        let v: T = serde_json::from_str(self.value.get()).ok()?;
+        let v: T = self.read()?;
         let _ = self.typed.set(Arc::new(v.clone()));
         Some(v)
     }
 
     /// The value as `T`, parsed from JSON without remembering it: for an entry read once and
-    /// dropped (a store read with L1 off), where [`Entry::decode`]'s copy would be waste.
+    /// dropped (a store read with L1 off), where [`Entry::decode`]'s copy would be waste. The
+    /// one pass over the value, straight from the bytes the store returned.
     pub(crate) fn parse<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_str(self.value.get()).ok()
+        self.read()
     }
 
     pub(crate) fn has_tag(&self, tag: &Tag, version: u64) -> bool {

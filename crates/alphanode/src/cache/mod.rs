@@ -219,7 +219,12 @@ impl Cache {
     {
         let key = CacheKey::parse(key)?;
         let s = self.shared();
-        if let Some(e) = s.l1.get(&self.ns.ns, &key, self.generation(), s.now_ms()) {
+        // Only with L1 on: reading the clock is a measurable part of a store read.
+        let in_l1 =
+            s.l1.enabled()
+                .then(|| s.l1.get(&self.ns.ns, &key, self.generation(), s.now_ms()))
+                .flatten();
+        if let Some(e) = in_l1 {
             if let Some(v) = e.decode::<T>() {
                 bump(&self.ns.counts.l1_hits);
                 return Ok(Some(v));
@@ -652,11 +657,7 @@ impl Cache {
             return;
         }
         let uniform = 1.0 - rand::rng().random::<f64>();
-        let envelope = Envelope {
-            meta: e.meta.clone(),
-            value: e.value.clone(),
-        };
-        if !envelope.refresh_early(now, policy.early_refresh, uniform) {
+        if !e.meta.refresh_early(now, policy.early_refresh, uniform) {
             return;
         }
         let versions = tags
@@ -756,7 +757,7 @@ impl Cache {
                 .collect();
             let found = match read.entry {
                 None => Found::Miss,
-                Some(bytes) => self.judge(key, generation, &bytes, &requested, now).await?,
+                Some(bytes) => self.judge(key, generation, bytes, &requested, now).await?,
             };
             return Ok(Looked {
                 found,
@@ -770,17 +771,18 @@ impl Cache {
         ))
     }
 
-    /// Decides hit / stale / miss for stored bytes.
+    /// Decides hit / stale / miss for stored bytes (kept as they are in the entry: its value
+    /// is parsed from them later, once).
     async fn judge(
         &self,
         key: &CacheKey,
         generation: u64,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         requested: &[(Tag, u64)],
         now: jiff::Timestamp,
     ) -> Result<Found> {
         let s = self.shared();
-        let envelope = match Envelope::decode(bytes) {
+        let envelope = match Envelope::decode_parts(&bytes) {
             Ok(e) => e,
             Err(err) => {
                 bump(&self.ns.counts.undecodable);
@@ -788,7 +790,6 @@ impl Cache {
                 return Ok(Found::Miss);
             }
         };
-        let mut versions = requested.to_vec();
         let missing: Vec<Tag> = envelope
             .meta
             .tags
@@ -796,10 +797,19 @@ impl Cache {
             .filter(|(t, _)| !requested.iter().any(|(r, _)| r == t))
             .map(|(t, _)| t.clone())
             .collect();
-        let v = self.tag_versions(&missing).await?;
-        versions.extend(missing.into_iter().zip(v));
-        let freshness = envelope.freshness_given(now.as_millisecond(), &versions);
-        let entry = move || Arc::new(Entry::new(generation, envelope, bytes.len()));
+        let freshness = if missing.is_empty() {
+            envelope
+                .meta
+                .freshness_given(now.as_millisecond(), requested)
+        } else {
+            let mut versions = requested.to_vec();
+            let v = self.tag_versions(&missing).await?;
+            versions.extend(missing.into_iter().zip(v));
+            envelope
+                .meta
+                .freshness_given(now.as_millisecond(), &versions)
+        };
+        let entry = move || Arc::new(Entry::stored(generation, envelope, bytes));
         Ok(match freshness {
             Freshness::Fresh => {
                 let e = entry();

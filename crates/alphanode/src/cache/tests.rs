@@ -344,3 +344,193 @@ async fn get_local_reads_only_this_process_l1() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.get_local::<String>("k"), None);
 }
+
+/// A value an older release stored (envelope format 1, JSON, written here byte for byte as
+/// that release wrote it) is read as what it is: served while fresh, its tags honoured, shown
+/// by `inspect`; and a value stored now is format 2.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_format_1_value_from_an_older_release_reads_correctly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = backend.store().cache();
+    let cache = CacheClient::new(backend, CacheOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::Timestamp::now().as_millisecond();
+    let v1 = |value: &str, tags: &str| {
+        format!(
+            r#"{{"anp_cache":1,"at":{now},"fresh":{},"stale":{},"error":{},"compute_us":1500,"tags":{tags},"neg":false,"value":{value}}}"#,
+            now + 60_000,
+            now + 120_000,
+            now + 180_000
+        )
+        .into_bytes()
+    };
+    let write = |key: &str, bytes: Vec<u8>| {
+        let store = store.clone();
+        let key = key.to_owned();
+        async move {
+            store
+                .cache_write(CacheWriteParams {
+                    ns: Namespace::parse("pages").unwrap_or_else(|e| panic!("{e}")),
+                    generation: 0,
+                    key: anp_core::cache::CacheKey::parse(&key).unwrap_or_else(|e| panic!("{e}")),
+                    bytes,
+                    ttl: Duration::from_secs(180),
+                    lease: None,
+                    now: jiff::Timestamp::now(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    write("page", v1(r#"{"title":"a \"quoted\" }","n":[1,2]}"#, "[]")).await;
+    write("tagged", v1(r#""<p>42</p>""#, r#"[["post:42",0]]"#)).await;
+
+    #[derive(serde::Deserialize, Clone, Debug, PartialEq)]
+    struct Page {
+        title: String,
+        n: Vec<u32>,
+    }
+    let want = Page {
+        title: "a \"quoted\" }".into(),
+        n: vec![1, 2],
+    };
+    assert_eq!(
+        cache
+            .get::<Page>("page")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(want)
+    );
+    let seen = cache
+        .inspect("page")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("stored"));
+    assert_eq!(seen.state, "fresh");
+    assert_eq!(seen.fresh_until.as_millisecond(), now + 60_000);
+    assert_eq!(seen.compute_ms, 1.5);
+    assert_eq!(seen.value["n"], serde_json::json!([1, 2]));
+
+    assert_eq!(
+        cache
+            .get::<String>("tagged")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .as_deref(),
+        Some("<p>42</p>")
+    );
+    cache
+        .purge_tag("post:42")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cache
+            .get::<String>("tagged")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "a format-1 value whose tag was purged is served"
+    );
+
+    // Written now: format 2.
+    cache
+        .set("page", "new", &Policy::fresh(Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let read = store
+        .cache_read(CacheReadParams {
+            ns: Namespace::parse("pages").unwrap_or_else(|e| panic!("{e}")),
+            generation: 0,
+            key: anp_core::cache::CacheKey::parse("page").unwrap_or_else(|e| panic!("{e}")),
+            tags: Vec::new(),
+            with_generation: false,
+            now: jiff::Timestamp::now(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = read.entry.unwrap_or_else(|| panic!("stored"));
+    assert!(bytes.starts_with(b"\0anp\x02"), "{bytes:?}");
+    assert!(bytes.ends_with(b"new"), "a string is stored as its text");
+}
+
+/// A string value (stored as its text in format 2) reads back into every type its JSON would:
+/// a `String`, a JSON value, an `Option`, a unit enum variant; and not into a number.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_string_value_reads_as_its_json_would() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    // L1 off: every read parses what the store returned.
+    let options = CacheOptions {
+        l1_max_bytes: 0,
+        ..CacheOptions::default()
+    };
+    let cache = CacheClient::new(backend, options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::fresh(Duration::from_secs(60));
+    let html = "<p class=\"a\">café \\ \u{1F600}</p>";
+    cache
+        .set("html", html, &policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let get = |k: &'static str| {
+        let cache = cache.clone();
+        async move {
+            cache
+                .get::<String>(k)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert_eq!(get("html").await.as_deref(), Some(html));
+    assert_eq!(
+        cache
+            .get::<serde_json::Value>("html")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(serde_json::Value::String(html.into()))
+    );
+    assert_eq!(
+        cache
+            .get::<Option<String>>("html")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(Some(html.into()))
+    );
+    assert_eq!(
+        cache
+            .get::<u64>("html")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
+    #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+    enum Mode {
+        Light,
+        Dark,
+    }
+    cache
+        .set("mode", &Mode::Dark, &policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cache
+            .get::<Mode>("mode")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Some(Mode::Dark)
+    );
+    assert_eq!(get("mode").await.as_deref(), Some("Dark"));
+}

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use crate::error::Error;
 use crate::names::name_impls;
 
-pub use envelope::{Envelope, EnvelopeMeta, Freshness, ENVELOPE_VERSION};
+pub use envelope::{Envelope, EnvelopeMeta, EnvelopeParts, Freshness, ENVELOPE_VERSION};
 pub use store::{
     CacheCounts, CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams,
     CacheRead, CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheUsage,
