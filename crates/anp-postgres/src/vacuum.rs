@@ -127,119 +127,133 @@ pub(crate) fn changed(s: &PostgresStore, n: usize) {
 
 /// Counts `n` jobs enqueued (or imported) by `s`, and starts the analyze task when one is due.
 pub(crate) fn inserted(s: &PostgresStore, n: usize) {
-    if !s
-        .vacuum()
+    if s.vacuum()
         .add_inserted(u64::try_from(n).unwrap_or(u64::MAX))
     {
-        return;
-    }
-    let s = s.clone();
-    tokio::spawn(async move {
-        analyze(&s).await;
-        s.vacuum().analyzed();
-    });
-}
-
-/// One `ANALYZE jobs`, if this process gets the lock.
-async fn analyze(s: &PostgresStore) {
-    const OP: &str = "analyze";
-    let c = match s.client(OP).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "analyze of jobs skipped");
-            return;
-        }
-    };
-    match c
-        .query_one(include_str!("../sql/analyze_begin.sql"), &[])
-        .await
-        .and_then(|r| r.try_get::<_, bool>(0))
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::debug!("analyze of jobs skipped: another process is analyzing it");
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(error = %s.error(OP, e.into()), "analyze of jobs skipped");
-            return;
-        }
-    }
-    let started = Instant::now();
-    let analyzed = c.batch_execute("ANALYZE jobs").await;
-    let unlocked = c
-        .query_one(include_str!("../sql/analyze_end.sql"), &[])
-        .await;
-    match analyzed {
-        Ok(()) => tracing::debug!(ms = started.elapsed().as_millis() as u64, "analyzed jobs"),
-        Err(e) => tracing::warn!(error = %s.error(OP, e.into()), "analyze of jobs failed"),
-    }
-    if let Err(e) = unlocked {
-        tracing::warn!(error = %s.error(OP, e.into()), "analyze lock not released; connection dropped");
-        drop(deadpool_postgres::Object::take(c));
+        spawn(s, Upkeep::Analyze);
     }
 }
 
 /// A worker of `s` ran out of work: starts the vacuum task if one is due.
 pub(crate) fn idle(s: &PostgresStore) {
-    if !s.vacuum().due() {
-        return;
+    if s.vacuum().due() {
+        spawn(s, Upkeep::Vacuum);
     }
+}
+
+/// What the background task runs on `jobs`.
+#[derive(Clone, Copy)]
+enum Upkeep {
+    Analyze,
+    Vacuum,
+}
+
+impl Upkeep {
+    /// The operation's name in logs and errors.
+    fn op(self) -> &'static str {
+        match self {
+            Upkeep::Analyze => "analyze",
+            Upkeep::Vacuum => "vacuum",
+        }
+    }
+
+    /// Takes the advisory lock; returns (taken, PostgreSQL's count of changed / dead rows).
+    fn begin(self) -> &'static str {
+        match self {
+            Upkeep::Analyze => include_str!("../sql/analyze_begin.sql"),
+            Upkeep::Vacuum => include_str!("../sql/vacuum_begin.sql"),
+        }
+    }
+
+    /// Releases the lock.
+    fn end(self) -> &'static str {
+        match self {
+            Upkeep::Analyze => include_str!("../sql/analyze_end.sql"),
+            Upkeep::Vacuum => include_str!("../sql/vacuum_end.sql"),
+        }
+    }
+
+    /// The statement itself.
+    fn statement(self) -> &'static str {
+        match self {
+            Upkeep::Analyze => "ANALYZE jobs",
+            Upkeep::Vacuum => "VACUUM (SKIP_LOCKED) jobs",
+        }
+    }
+
+    /// Whether `rows` (the count `begin` returned) makes the statement worth running: an
+    /// analyze always is (its trigger was the count of enqueued jobs); a vacuum needs
+    /// [`MIN_DEAD`] dead rows, or `vacuum_every` if smaller.
+    fn worth(self, v: &Vacuum, rows: i64) -> bool {
+        match self {
+            Upkeep::Analyze => true,
+            Upkeep::Vacuum => rows >= MIN_DEAD.min(i64::try_from(v.every).unwrap_or(MIN_DEAD)),
+        }
+    }
+
+    /// Marks this store's task of this kind ended.
+    fn finished(self, v: &Vacuum) {
+        match self {
+            Upkeep::Analyze => v.analyzed(),
+            Upkeep::Vacuum => v.done(),
+        }
+    }
+}
+
+/// Runs `what` in a background task, and marks it finished after.
+fn spawn(s: &PostgresStore, what: Upkeep) {
     let s = s.clone();
     tokio::spawn(async move {
-        run(&s).await;
-        s.vacuum().done();
+        run(&s, what).await;
+        what.finished(s.vacuum());
     });
 }
 
-/// One vacuum of `jobs`, if this process gets the lock and enough rows are dead.
-async fn run(s: &PostgresStore) {
-    const OP: &str = "vacuum";
-    let c = match s.client(OP).await {
+/// Runs `what` on `jobs` on a pooled connection, if this process gets its lock and it is
+/// worth it. Failures are logged, never returned.
+async fn run(s: &PostgresStore, what: Upkeep) {
+    let op = what.op();
+    let c = match s.client(op).await {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(error = %e, "vacuum of jobs skipped");
+            tracing::warn!(error = %e, "{op} of jobs skipped");
             return;
         }
     };
-    let (locked, dead) = match c
-        .query_one(include_str!("../sql/vacuum_begin.sql"), &[])
+    let (locked, rows) = match c
+        .query_one(what.begin(), &[])
         .await
         .and_then(|r| Ok((r.try_get::<_, bool>(0)?, r.try_get::<_, i64>(1)?)))
     {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!(error = %s.error(OP, e.into()), "vacuum of jobs skipped");
+            tracing::warn!(error = %s.error(op, e.into()), "{op} of jobs skipped");
             return;
         }
     };
     if !locked {
-        tracing::debug!("vacuum of jobs skipped: another process is vacuuming it");
+        tracing::debug!("{op} of jobs skipped: another process holds its lock");
         return;
     }
     let started = Instant::now();
-    let vacuumed = if dead >= MIN_DEAD.min(i64::try_from(s.vacuum().every).unwrap_or(MIN_DEAD)) {
-        c.batch_execute("VACUUM (SKIP_LOCKED) jobs")
-            .await
-            .map(|()| true)
+    let ran = if what.worth(s.vacuum(), rows) {
+        c.batch_execute(what.statement()).await.map(|()| true)
     } else {
         Ok(false)
     };
-    let unlocked = c
-        .query_one(include_str!("../sql/vacuum_end.sql"), &[])
-        .await;
-    match vacuumed {
+    let unlocked = c.query_one(what.end(), &[]).await;
+    match ran {
         Ok(true) => tracing::debug!(
-            dead,
+            rows,
             ms = started.elapsed().as_millis() as u64,
-            "vacuumed jobs"
+            "{op} of jobs done"
         ),
-        Ok(false) => tracing::debug!(dead, "vacuum of jobs skipped: few dead rows"),
-        Err(e) => tracing::warn!(error = %s.error(OP, e.into()), "vacuum of jobs failed"),
+        Ok(false) => tracing::debug!(rows, "{op} of jobs skipped: few dead rows"),
+        Err(e) => tracing::warn!(error = %s.error(op, e.into()), "{op} of jobs failed"),
     }
     if let Err(e) = unlocked {
         // The session may still hold the lock: never hand it back to the pool.
-        tracing::warn!(error = %s.error(OP, e.into()), "vacuum lock not released; connection dropped");
+        tracing::warn!(error = %s.error(op, e.into()), "{op} lock not released; connection dropped");
         drop(deadpool_postgres::Object::take(c));
     }
 }

@@ -16,6 +16,25 @@ use anp_core::Store;
 use anp_postgres::PostgresStore;
 use common::TestDb;
 
+/// A database of its own, and the store opened on it with the URL option `option`; autovacuum
+/// (and so autoanalyze) off for `jobs`.
+async fn open(option: &str) -> (TestDb, PostgresStore) {
+    let db = tokio::task::spawn_blocking(TestDb::new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = PostgresStore::open(&format!("{}&{option}", db.url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(conn);
+    c.batch_execute("ALTER TABLE jobs SET (autovacuum_enabled = off)")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (db, s)
+}
+
 /// The database's own statistics for `jobs`: (vacuum_count, n_dead_tup).
 async fn vacuum_stats(url: &str) -> (i64, i64) {
     let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -37,19 +56,7 @@ async fn vacuum_stats(url: &str) -> (i64, i64) {
 /// count them, then lets a worker run out of work. The vacuum count after that, as soon as it
 /// moves or after `patience`.
 async fn burst_then_idle(vacuum_every: u64, patience: Duration) -> i64 {
-    let db = tokio::task::spawn_blocking(TestDb::new)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let s = PostgresStore::open(&format!("{}&vacuum_every={vacuum_every}", db.url))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(conn);
-    c.batch_execute("ALTER TABLE jobs SET (autovacuum_enabled = off)")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (db, s) = open(&format!("vacuum_every={vacuum_every}")).await;
     let t = now();
     enqueue_n(&s, "default", 40, t).await;
     for j in fetch(&s, "default", 40, t).await {
@@ -111,19 +118,7 @@ async fn analyze_count(url: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueuing_analyze_every_jobs_analyzes_at_once() {
-    let db = tokio::task::spawn_blocking(TestDb::new)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let s = PostgresStore::open(&format!("{}&analyze_every=25", db.url))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(conn);
-    c.batch_execute("ALTER TABLE jobs SET (autovacuum_enabled = off)")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (db, s) = open("analyze_every=25").await;
     let before = analyze_count(&db.url).await;
     enqueue_n(&s, "default", 20, now()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
