@@ -60,6 +60,11 @@ impl PostgresOptions {
         let mut pool_max = 16usize;
         let mut vacuum_every = crate::vacuum::DEFAULT_EVERY;
         let mut analyze_every = crate::vacuum::DEFAULT_ANALYZE_EVERY;
+        // `vacuum_every` and `analyze_every`: a number of jobs, 0 for never.
+        let jobs = |k: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{k}={v} is not a number of jobs (0: never)")))
+        };
         let mut passed = Vec::new();
         for pair in query
             .into_iter()
@@ -81,20 +86,8 @@ impl PostgresOptions {
                         .filter(|n| *n > 0)
                         .ok_or_else(|| bad(format!("pool_max={v} is not a positive number")))?;
                 }
-                "vacuum_every" => {
-                    vacuum_every = v.parse::<u64>().map_err(|_| {
-                        bad(format!(
-                            "vacuum_every={v} is not a number of jobs (0: never)"
-                        ))
-                    })?;
-                }
-                "analyze_every" => {
-                    analyze_every = v.parse::<u64>().map_err(|_| {
-                        bad(format!(
-                            "analyze_every={v} is not a number of jobs (0: never)"
-                        ))
-                    })?;
-                }
+                "vacuum_every" => vacuum_every = jobs(k, v)?,
+                "analyze_every" => analyze_every = jobs(k, v)?,
                 _ => passed.push(pair),
             }
         }

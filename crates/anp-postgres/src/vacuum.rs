@@ -48,95 +48,84 @@ pub(crate) const DEFAULT_ANALYZE_EVERY: u64 = 10_000;
 /// Below this many dead rows in `jobs` (PostgreSQL's count) the vacuum is skipped.
 pub(crate) const MIN_DEAD: i64 = 10_000;
 
-/// The count of changed jobs, and whether this store's vacuum task is running.
-pub(crate) struct Vacuum {
-    /// Jobs changed between two vacuums; 0: never.
+/// A count of jobs that asks for a task every `every` of them (never for 0), and whether this
+/// store's task of that kind is running.
+pub(crate) struct Trigger {
+    /// Jobs between two tasks; 0: never.
     pub(crate) every: u64,
-    changed: AtomicU64,
-    busy: AtomicBool,
-    /// Jobs enqueued between two analyzes; 0: never.
-    analyze_every: u64,
-    inserted: AtomicU64,
-    analyzing: AtomicBool,
+    count: AtomicU64,
+    running: AtomicBool,
 }
 
-impl Vacuum {
-    /// Counters that ask for a vacuum every `every` changed jobs and an analyze every
-    /// `analyze_every` enqueued jobs (never for 0).
-    pub(crate) fn new(every: u64, analyze_every: u64) -> Vacuum {
-        Vacuum {
+impl Trigger {
+    fn new(every: u64) -> Trigger {
+        Trigger {
             every,
-            changed: AtomicU64::new(0),
-            busy: AtomicBool::new(false),
-            analyze_every,
-            inserted: AtomicU64::new(0),
-            analyzing: AtomicBool::new(false),
+            count: AtomicU64::new(0),
+            running: AtomicBool::new(false),
         }
     }
 
-    /// Counts `n` enqueued jobs; `true` when an analyze is due (`analyze_every` jobs since the
-    /// last one) and none of this store's is running: the caller then runs one and calls
-    /// [`Vacuum::analyzed`]. Restarts the count.
-    pub(crate) fn add_inserted(&self, n: u64) -> bool {
-        if self.analyze_every == 0 || n == 0 {
-            return false;
-        }
-        let total = self
-            .inserted
-            .fetch_add(n, Ordering::Relaxed)
-            .saturating_add(n);
-        total >= self.analyze_every && !self.analyzing.swap(true, Ordering::AcqRel) && {
-            self.inserted.store(0, Ordering::Relaxed);
-            true
-        }
-    }
-
-    /// The analyze task ended.
-    pub(crate) fn analyzed(&self) {
-        self.analyzing.store(false, Ordering::Release);
-    }
-
-    /// Counts `n` changed jobs.
+    /// Counts `n` jobs.
     pub(crate) fn add(&self, n: u64) {
-        self.changed.fetch_add(n, Ordering::Relaxed);
+        self.count.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// `true` when `every` jobs or more changed since the last vacuum and no vacuum task of
-    /// this store is running: the caller then runs one and calls [`Vacuum::done`]. Restarts
-    /// the count.
+    /// `true` when `every` jobs or more were counted since the last task and none of this
+    /// store's is running: the caller then runs one and calls [`Trigger::done`]. Restarts the
+    /// count.
     pub(crate) fn due(&self) -> bool {
         self.every != 0
-            && self.changed.load(Ordering::Relaxed) >= self.every
-            && !self.busy.swap(true, Ordering::AcqRel)
+            && self.count.load(Ordering::Relaxed) >= self.every
+            && !self.running.swap(true, Ordering::AcqRel)
             && {
-                self.changed.store(0, Ordering::Relaxed);
+                self.count.store(0, Ordering::Relaxed);
                 true
             }
     }
 
-    /// The vacuum task ended.
+    /// The task ended.
     pub(crate) fn done(&self) {
-        self.busy.store(false, Ordering::Release);
+        self.running.store(false, Ordering::Release);
+    }
+}
+
+/// This store's two triggers: vacuum after changed jobs, analyze after enqueued ones.
+pub(crate) struct Vacuum {
+    /// Jobs changed (fetched, acknowledged, pruned, purged); checked when a worker is idle.
+    pub(crate) vacuum: Trigger,
+    /// Jobs enqueued or imported; checked at once.
+    pub(crate) analyze: Trigger,
+}
+
+impl Vacuum {
+    /// A vacuum every `every` changed jobs and an analyze every `analyze_every` enqueued jobs
+    /// (never for 0).
+    pub(crate) fn new(every: u64, analyze_every: u64) -> Vacuum {
+        Vacuum {
+            vacuum: Trigger::new(every),
+            analyze: Trigger::new(analyze_every),
+        }
     }
 }
 
 /// Counts `n` jobs changed by `s`.
-pub(crate) fn changed(s: &PostgresStore, n: usize) {
-    s.vacuum().add(u64::try_from(n).unwrap_or(u64::MAX));
+pub(crate) fn changed(s: &PostgresStore, n: u64) {
+    s.vacuum().vacuum.add(n);
 }
 
 /// Counts `n` jobs enqueued (or imported) by `s`, and starts the analyze task when one is due.
-pub(crate) fn inserted(s: &PostgresStore, n: usize) {
-    if s.vacuum()
-        .add_inserted(u64::try_from(n).unwrap_or(u64::MAX))
-    {
+pub(crate) fn inserted(s: &PostgresStore, n: u64) {
+    let analyze = &s.vacuum().analyze;
+    analyze.add(n);
+    if analyze.due() {
         spawn(s, Upkeep::Analyze);
     }
 }
 
 /// A worker of `s` ran out of work: starts the vacuum task if one is due.
 pub(crate) fn idle(s: &PostgresStore) {
-    if s.vacuum().due() {
+    if s.vacuum().vacuum.due() {
         spawn(s, Upkeep::Vacuum);
     }
 }
@@ -187,15 +176,17 @@ impl Upkeep {
     fn worth(self, v: &Vacuum, rows: i64) -> bool {
         match self {
             Upkeep::Analyze => true,
-            Upkeep::Vacuum => rows >= MIN_DEAD.min(i64::try_from(v.every).unwrap_or(MIN_DEAD)),
+            Upkeep::Vacuum => {
+                rows >= MIN_DEAD.min(i64::try_from(v.vacuum.every).unwrap_or(MIN_DEAD))
+            }
         }
     }
 
-    /// Marks this store's task of this kind ended.
-    fn finished(self, v: &Vacuum) {
+    /// This store's trigger for this kind of task.
+    fn trigger(self, v: &Vacuum) -> &Trigger {
         match self {
-            Upkeep::Analyze => v.analyzed(),
-            Upkeep::Vacuum => v.done(),
+            Upkeep::Analyze => &v.analyze,
+            Upkeep::Vacuum => &v.vacuum,
         }
     }
 }
@@ -205,7 +196,7 @@ fn spawn(s: &PostgresStore, what: Upkeep) {
     let s = s.clone();
     tokio::spawn(async move {
         run(&s, what).await;
-        what.finished(s.vacuum());
+        what.trigger(s.vacuum()).done();
     });
 }
 
@@ -264,7 +255,7 @@ mod tests {
 
     #[test]
     fn due_after_every_changes_and_not_while_busy() {
-        let v = Vacuum::new(100, 0);
+        let v = Vacuum::new(100, 0).vacuum;
         v.add(60);
         assert!(!v.due(), "60 changed");
         v.add(60);
@@ -276,20 +267,26 @@ mod tests {
         v.done();
         assert!(!v.due(), "the count restarted");
         let off = Vacuum::new(0, 0);
-        off.add(1_000_000);
-        assert!(!off.due());
-        assert!(!off.add_inserted(1_000_000));
+        off.vacuum.add(1_000_000);
+        assert!(!off.vacuum.due());
+        off.analyze.add(1_000_000);
+        assert!(!off.analyze.due());
     }
 
     #[test]
     fn analyze_due_after_every_inserts_and_not_while_running() {
-        let v = Vacuum::new(0, 100);
-        assert!(!v.add_inserted(60));
-        assert!(v.add_inserted(60), "120 enqueued");
-        assert!(!v.add_inserted(500), "the first analyze still runs");
-        v.analyzed();
-        assert!(v.add_inserted(1), "501 since the last start");
-        v.analyzed();
-        assert!(!v.add_inserted(99), "the count restarted");
+        let v = Vacuum::new(0, 100).analyze;
+        v.add(60);
+        assert!(!v.due());
+        v.add(60);
+        assert!(v.due(), "120 enqueued");
+        v.add(500);
+        assert!(!v.due(), "the first analyze still runs");
+        v.done();
+        v.add(1);
+        assert!(v.due(), "501 since the last start");
+        v.done();
+        v.add(99);
+        assert!(!v.due(), "the count restarted");
     }
 }

@@ -31,7 +31,10 @@ pub(crate) async fn run(s: &PostgresStore, p: JobAckManyParams) -> Result<Vec<Ac
     if handed_back {
         s.made_available();
     }
-    crate::vacuum::changed(s, out.iter().filter(|r| **r == AckResult::Applied).count());
+    crate::vacuum::changed(
+        s,
+        out.iter().filter(|r| **r == AckResult::Applied).count() as u64,
+    );
     if !stats.deltas.is_empty() {
         if let Err(e) = in_tx!(s, "job_ack_many", |tx| super::stats_record::sql_lazy(
             tx, &stats

@@ -26,7 +26,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobEnqueueManyParams) -> Result<Ve
     let out = in_tx!(s, OP, |tx| sql(tx, &p));
     s.made_available();
     if let Ok(enqueued) = &out {
-        crate::vacuum::inserted(s, enqueued.len());
+        crate::vacuum::inserted(s, enqueued.len() as u64);
     }
     out
 }

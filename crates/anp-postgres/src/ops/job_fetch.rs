@@ -34,7 +34,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobFetchParams) -> Result<Vec<Job>
         from_head = true;
         jobs.extend(more);
     }
-    crate::vacuum::changed(s, jobs.len());
+    crate::vacuum::changed(s, jobs.len() as u64);
     // RETURNING yields rows in no particular order.
     jobs.sort_unstable_by_key(|j| (j.priority, j.run_at, j.id));
     let first = jobs

@@ -16,7 +16,7 @@ pub(crate) async fn run(s: &PostgresStore, jobs: Vec<Job>) -> Result<u64> {
     let out = in_tx!(s, "job_import_many", |tx| sql(tx, &jobs));
     s.made_available();
     if let Ok(n) = out {
-        crate::vacuum::inserted(s, usize::try_from(n).unwrap_or(usize::MAX));
+        crate::vacuum::inserted(s, n);
     }
     out
 }

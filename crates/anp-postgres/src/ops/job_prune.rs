@@ -34,7 +34,7 @@ pub(crate) async fn run(s: &PostgresStore, p: JobPruneParams) -> Result<u64> {
         return Ok(0);
     }
     let n = in_tx!(s, "job_prune", |tx| sql(tx, &p))?;
-    crate::vacuum::changed(s, usize::try_from(n).unwrap_or(usize::MAX));
+    crate::vacuum::changed(s, n);
     Ok(n)
 }
 

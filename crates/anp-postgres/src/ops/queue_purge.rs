@@ -11,7 +11,7 @@ use crate::PostgresStore;
 pub(crate) async fn run(s: &PostgresStore, p: QueuePurgeParams) -> Result<u64> {
     let states = p.checked_states()?;
     let n = in_tx!(s, QueuePurgeParams::OP, |tx| sql(tx, &p, &states))?;
-    crate::vacuum::changed(s, usize::try_from(n).unwrap_or(usize::MAX));
+    crate::vacuum::changed(s, n);
     Ok(n)
 }
 
