@@ -22,6 +22,10 @@
 # Needs: cargo, jq, wrk, nginx, varnishd, redis-server (Debian: wrk nginx varnish
 # varnish-modules redis-server). The load generator shares the 2 cores with the server under
 # test, as it does for every front: compare ratios, not absolute figures.
+#
+# PIN=1 separates them: every server (upstream, fronts, redis-server) runs on CPU 0 and wrk on
+# CPU 1 with one thread (`taskset`), so a front's latency tail is its own, not wrk's threads
+# preempting it. Each front then has one core (Tokio sizes its workers from the affinity mask).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +34,11 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-8}
 CONN=${CONN:-50}
 OUT=${OUT:-$(mktemp -d /tmp/anp-proxy-bench.XXXXXX)}
-for tool in cargo jq wrk nginx varnishd redis-server curl; do
+srv=(); gen=(); wrk_threads=2
+if [[ "${PIN:-}" == 1 ]]; then
+  srv=(taskset -c 0); gen=(taskset -c 1); wrk_threads=1
+fi
+for tool in cargo jq wrk nginx varnishd redis-server curl taskset; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is not installed" >&2; exit 2; }
 done
 
@@ -92,7 +100,7 @@ http {
   }
 }
 EOF
-nginx -c "$work/nginx.conf" -p "$work"
+"${srv[@]}" nginx -c "$work/nginx.conf" -p "$work"
 wait_http "http://127.0.0.1:$up/page.html"
 
 cat > "$work/cache.toml" <<'EOF'
@@ -119,19 +127,19 @@ EOF
 
 "$anp" cache rules export --rules "$work/cache.toml" --format varnish --backend "127.0.0.1:$up" \
   > "$work/bench.vcl"
-varnishd -F -j none -a "127.0.0.1:$vport" -f "$work/bench.vcl" -n "$work/varnish" \
+"${srv[@]}" varnishd -F -j none -a "127.0.0.1:$vport" -f "$work/bench.vcl" -n "$work/varnish" \
   -s malloc,256m > "$work/varnishd.log" 2>&1 &
 pids+=($!)
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+"${srv[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   > "$work/redis.log" 2>&1 &
 pids+=($!)
 
-"$anp" --store "sqlite://$work/l1.db" proxy --upstream "http://127.0.0.1:$up" \
+"${srv[@]}" "$anp" --store "sqlite://$work/l1.db" proxy --upstream "http://127.0.0.1:$up" \
   --bind "127.0.0.1:$anp_l1" --rules "$work/cache.toml" > "$work/anp-l1.log" 2>&1 &
 pids+=($!)
 sleep 0.5
-"$anp" --store "redis://127.0.0.1:$redis_port" proxy --l1-bytes 0 \
+"${srv[@]}" "$anp" --store "redis://127.0.0.1:$redis_port" proxy --l1-bytes 0 \
   --upstream "http://127.0.0.1:$up" --bind "127.0.0.1:$anp_rd" --rules "$work/cache.toml" \
   > "$work/anp-redis.log" 2>&1 &
 pids+=($!)
@@ -155,7 +163,7 @@ done
 measure() { # NAME PATH URL [wrk args…]
   local name=$1 path=$2 url=$3; shift 3
   local out
-  out=$(wrk -t2 -c"$CONN" -d"${SECS}s" --latency "$@" "$url")
+  out=$("${gen[@]}" wrk -t"$wrk_threads" -c"$CONN" -d"${SECS}s" --latency "$@" "$url")
   echo "$out" > "$work/wrk-$name-$path-$round.txt"
   echo "$out" | awk -v name="$name" -v path="$path" -v round="$round" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
