@@ -123,9 +123,17 @@ fn stats_lists_namespaces_with_usage() {
         .clone();
     assert_eq!(pages["usage"]["entries"], 2, "{pages}");
     assert_eq!(pages["generation"], 0);
+    // No process has read through the cache yet: no ratios, but the fields are there.
+    for ratio in ["hit_ratio", "miss_ratio", "stale_ratio"] {
+        assert!(
+            pages.get(ratio).is_some_and(serde_json::Value::is_null),
+            "{ratio}: {pages}"
+        );
+    }
     let (code, out, err) = s.anp(&["cache", "stats"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("pages"), "{out}");
+    assert!(out.contains("miss %") && out.contains("stale %"), "{out}");
 }
 
 #[test]

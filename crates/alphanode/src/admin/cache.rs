@@ -39,6 +39,11 @@ pub struct CacheNamespaceStats {
     pub counts: CacheCounts,
     /// Hits (L1, store, stale serves) over lookups; `None` without lookups.
     pub hit_ratio: Option<f64>,
+    /// Misses over lookups; `None` without lookups.
+    pub miss_ratio: Option<f64>,
+    /// Stale serves (stale-while-revalidate and stale-if-error) over lookups, part of
+    /// `hit_ratio`; `None` without lookups.
+    pub stale_ratio: Option<f64>,
     /// Median computation time (ms, a histogram bucket bound); `None` without computations.
     pub compute_p50_ms: Option<f64>,
     /// 99th percentile computation time (ms).
@@ -119,6 +124,8 @@ impl Admin {
                 generation: n.generation,
                 usage,
                 hit_ratio: c.hit_ratio(),
+                miss_ratio: c.miss_ratio(),
+                stale_ratio: c.stale_ratio(),
                 compute_p50_ms: c.compute.quantile_ms(0.5),
                 compute_p99_ms: c.compute.quantile_ms(0.99),
                 counts: c,

@@ -102,6 +102,9 @@ pub(crate) struct Lead {
     pub(crate) tags: Vec<(Tag, u64)>,
     /// A stale value exists: a caller without the lease serves it instead of waiting.
     pub(crate) has_stale: bool,
+    /// Nobody awaits the outcome (a stale-while-revalidate or early refresh): a failure is
+    /// logged here, with the key, since no caller will see it.
+    pub(crate) background: bool,
     /// The caller found no entry at all. Another process may store the value and free its
     /// lease between that read and this flight's lease, so once the lease is taken the store
     /// is read again before computing (one more round trip on a miss, none on a hit).
@@ -205,6 +208,14 @@ impl Lead {
                     let _ = store.cache_lease_release(self.lease(token)).await;
                 }
                 let message = e.to_string();
+                if self.background {
+                    tracing::warn!(
+                        namespace = %self.ns.ns,
+                        key = %self.key,
+                        error = %message,
+                        "cache: refreshing in the background failed; the stale value is served until its stale window ends"
+                    );
+                }
                 return Err(FlightError::Compute {
                     error: Arc::new(e),
                     message,

@@ -550,7 +550,8 @@ impl Cache {
             Found::Stale(e) => {
                 if let Some(v) = e.decode::<T>() {
                     bump(&self.ns.counts.stale);
-                    let lead = self.lead(&key, generation, policy, looked.tags, true);
+                    let mut lead = self.lead(&key, generation, policy, looked.tags, true);
+                    lead.background = true;
                     drop(self.fly(lead, compute).0);
                     return Ok(v);
                 }
@@ -611,6 +612,7 @@ impl Cache {
             policy: policy.clone(),
             tags,
             has_stale,
+            background: false,
             recheck: false,
         }
     }
@@ -672,7 +674,8 @@ impl Cache {
                 (t.clone(), v)
             })
             .collect();
-        let lead = self.lead(key, e.generation, policy, versions, true);
+        let mut lead = self.lead(key, e.generation, policy, versions, true);
+        lead.background = true;
         drop(self.fly(lead, compute).0);
     }
 

@@ -534,3 +534,208 @@ async fn a_string_value_reads_as_its_json_would() {
     );
     assert_eq!(get("mode").await.as_deref(), Some("Dark"));
 }
+
+/// What a test's code logs, as text (a `tracing` writer).
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A stale-while-revalidate refresh that fails has no caller to tell: it is counted
+/// (`compute_errors`) and logged with its namespace, key and error, and the stale value is
+/// still served.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_failed_background_refresh_is_counted_and_logged_with_its_key() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let options = CacheOptions {
+        l1_ttl: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cache = CacheClient::new(backend, options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy =
+        Policy::fresh(Duration::from_millis(200)).stale_while_revalidate(Duration::from_secs(30));
+    cache
+        .set("post-7", "old", &policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let failing = || async { Err::<String, _>(std::io::Error::other("source down")) };
+    let failed = |text: &str| text.matches("refreshing in the background failed").count();
+    for n in 1..=2 {
+        let v = cache
+            .get_or_compute("post-7", &policy, failing)
+            .await
+            .unwrap_or_else(|e| panic!("expected the stale value, got {e}"));
+        assert_eq!(v, "old");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while failed(&logs.text()) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no log line for the failed refresh; logged: {}",
+                logs.text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("refreshing in the background failed"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("namespace=pages")
+            && line.contains("key=post-7")
+            && line.contains("source down"),
+        "the log line names the namespace, key and error: {line}"
+    );
+    assert_eq!(cache.ns.counts.compute_errors.load(Ordering::SeqCst), 2);
+    // An awaited failure (a miss) reaches its caller and is not logged as a refresh.
+    let none = cache.get_or_compute("absent", &policy, failing).await;
+    assert!(none.is_err(), "a miss whose computation fails is an error");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(failed(&logs.text()), 2);
+}
+
+/// With the store down, the warning that the cache is computing instead is logged once a
+/// minute however many reads fail, and again after a minute.
+#[tokio::test]
+async fn a_dead_store_is_warned_about_once_a_minute() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let start: jiff::Timestamp = "2026-03-29T00:30:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let clock = anp_core::clock::ManualClock::new(start);
+    let options = CacheOptions {
+        clock: Arc::new(clock.clone()),
+        ..Default::default()
+    };
+    let cache = CacheClient::start(Arc::new(Down::default()), options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let warned = || logs.text().matches("serving by computing").count();
+    let read = || async {
+        cache
+            .get_or_compute("k", &Policy::fresh(Duration::from_secs(60)), || async {
+                Ok::<_, std::io::Error>("computed".to_string())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Every failure (the reads, and the feed's watcher retrying) shares the one warning.
+    for _ in 0..20 {
+        assert_eq!(read().await, "computed");
+    }
+    assert_eq!(warned(), 1, "{}", logs.text());
+    clock.advance(Duration::from_secs(59));
+    read().await;
+    assert_eq!(warned(), 1, "{}", logs.text());
+    clock.advance(Duration::from_secs(2));
+    for _ in 0..20 {
+        read().await;
+    }
+    assert_eq!(warned(), 2, "{}", logs.text());
+}
+
+/// A value over `max_value_bytes`: `set` refuses it (`InvalidInput`, naming the limit) and
+/// stores nothing; `get_or_compute` returns what it computed but does not store it.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_value_over_max_value_bytes_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let options = CacheOptions {
+        max_value_bytes: 1000,
+        ..Default::default()
+    };
+    let cache = CacheClient::new(backend, options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .namespace("pages", NamespaceOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::fresh(Duration::from_secs(60));
+    let big = "x".repeat(2000);
+    let err = cache
+        .set("big", &big, &policy)
+        .await
+        .expect_err("a value over max_value_bytes");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("max_value_bytes"), "{err}");
+    assert_eq!(cache.get::<String>("big").await.ok().flatten(), None);
+    assert_eq!(
+        cache.inspect("big").await.ok().flatten().map(|i| i.key),
+        None
+    );
+    let runs = Arc::new(AtomicU64::new(0));
+    for _ in 0..2 {
+        let (counted, big) = (runs.clone(), big.clone());
+        let v: String = cache
+            .get_or_compute("big", &policy, move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::io::Error>(big)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.len(), 2000);
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "not stored, so computed each time"
+    );
+    assert!(cache.inspect("big").await.ok().flatten().is_none());
+    // A value within the limit is stored as usual.
+    cache
+        .set("small", "fits", &policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cache.get::<String>("small").await.ok().flatten().as_deref(),
+        Some("fits")
+    );
+}

@@ -408,6 +408,20 @@ impl CacheCounts {
         (n > 0)
             .then(|| (self.hits + self.l1_hits + self.stale + self.stale_errors) as f64 / n as f64)
     }
+
+    /// Share of reads that found nothing usable (misses); `None` without reads. With
+    /// [`hit_ratio`](Self::hit_ratio) it sums to 1.
+    pub fn miss_ratio(&self) -> Option<f64> {
+        let n = self.lookups();
+        (n > 0).then(|| self.misses as f64 / n as f64)
+    }
+
+    /// Share of reads served a stale value (within the stale-while-revalidate or
+    /// stale-if-error window; part of the hit ratio); `None` without reads.
+    pub fn stale_ratio(&self) -> Option<f64> {
+        let n = self.lookups();
+        (n > 0).then(|| (self.stale + self.stale_errors) as f64 / n as f64)
+    }
 }
 
 /// One flush of [`CacheCounts`].
@@ -550,4 +564,28 @@ macro_rules! forward_cache_ops {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CacheCounts;
+
+    #[test]
+    fn ratios_share_the_lookups() {
+        assert_eq!(CacheCounts::default().hit_ratio(), None);
+        assert_eq!(CacheCounts::default().miss_ratio(), None);
+        assert_eq!(CacheCounts::default().stale_ratio(), None);
+        let c = CacheCounts {
+            hits: 5,
+            l1_hits: 2,
+            stale: 1,
+            stale_errors: 1,
+            misses: 1,
+            ..Default::default()
+        };
+        assert_eq!(c.lookups(), 10);
+        assert_eq!(c.hit_ratio(), Some(0.9));
+        assert_eq!(c.miss_ratio(), Some(0.1));
+        assert_eq!(c.stale_ratio(), Some(0.2));
+    }
 }

@@ -584,6 +584,8 @@ async fn stats(
         "entries",
         "bytes",
         "hit %",
+        "miss %",
+        "stale %",
         "hits",
         "l1",
         "stale",
@@ -595,6 +597,7 @@ async fn stats(
         "top misses",
     ]);
     t.when_empty("no cache namespaces yet (a namespace is recorded when a process first opens it)");
+    let pct = |r: Option<f64>| r.map_or("-".into(), |r| format!("{:.1}", r * 100.0));
     for s in &list {
         let c = &s.counts;
         let (entries, bytes) = match s.usage {
@@ -616,8 +619,9 @@ async fn stats(
             ),
             entries,
             bytes,
-            s.hit_ratio
-                .map_or("-".into(), |r| format!("{:.1}", r * 100.0)),
+            pct(s.hit_ratio),
+            pct(s.miss_ratio),
+            pct(s.stale_ratio),
             c.hits.to_string(),
             c.l1_hits.to_string(),
             (c.stale + c.stale_errors).to_string(),
