@@ -657,3 +657,95 @@ impl Admin {
         })
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use anp_core::cache::{CacheCounts, CacheStatsRecord, Namespace, RequestCounts};
+    use anp_core::clock::ManualClock;
+    use jiff::Timestamp;
+
+    use crate::admin::{Admin, DeployMark};
+
+    fn counts(hits: u64, misses: u64, http: RequestCounts) -> CacheCounts {
+        CacheCounts {
+            hits,
+            misses,
+            requests: BTreeMap::from([("assets".to_owned(), http)]),
+            ..Default::default()
+        }
+    }
+
+    /// `anp status`'s cache line compares the window before the last deploy marker with the
+    /// window after it (as wide as the deploy verdict's): the application cache's hit ratio
+    /// and, per HTTP rule and in total, the hit ratio and the bypass rate.
+    #[tokio::test]
+    async fn the_cache_line_compares_before_and_after_the_last_deploy() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        let t0: Timestamp = "2026-03-29T12:00:00Z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let clock = ManualClock::new(t0);
+        let admin = Admin::with_clock(backend.clone(), Arc::new(clock.clone()));
+        let cache = backend.store().cache();
+        let ns = Namespace::parse("pages").unwrap_or_else(|e| panic!("{e}"));
+        let record = |at: Timestamp, c: CacheCounts| CacheStatsRecord {
+            at,
+            process: "web-1".into(),
+            ns: ns.clone(),
+            counts: c,
+        };
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let before = RequestCounts {
+            hits: 9,
+            misses: 1,
+            bypasses: 10,
+            ..Default::default()
+        };
+        cache
+            .cache_stats_record(record(t0 - minutes(5), counts(9, 1, before)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .deploy_mark(DeployMark {
+                version: "v2".into(),
+                owner: None,
+                rollback: None,
+                note: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after = RequestCounts {
+            hits: 1,
+            misses: 3,
+            bypasses: 36,
+            ..Default::default()
+        };
+        cache
+            .cache_stats_record(record(t0 + minutes(5), counts(1, 1, after)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        clock.set(t0 + minutes(10));
+        let status = admin.status().await.unwrap_or_else(|e| panic!("{e}"));
+        let c = &status.cache;
+        assert_eq!(c.hit_ratio_before_deploy, Some(0.9), "{c:?}");
+        assert_eq!(c.hit_ratio_after_deploy, Some(0.5), "{c:?}");
+        assert_eq!(c.lookups_15m, 12, "{c:?}");
+        let http = c
+            .http
+            .as_ref()
+            .unwrap_or_else(|| panic!("no HTTP line: {c:?}"));
+        for r in [&http.total, &http.rules[0]] {
+            assert_eq!(r.hit_ratio_before_deploy, Some(0.9), "{r:?}");
+            assert_eq!(r.hit_ratio_after_deploy, Some(0.25), "{r:?}");
+            assert_eq!(r.bypass_rate_before_deploy, Some(0.5), "{r:?}");
+            assert_eq!(r.bypass_rate_after_deploy, Some(0.9), "{r:?}");
+        }
+        assert_eq!(http.rules[0].rule, "assets");
+    }
+}
