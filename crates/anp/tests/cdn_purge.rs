@@ -40,6 +40,8 @@ struct Seen {
     varnish: Vec<(String, String, String, String, String)>,
     /// Varnish: tags whose objects are cached (the page `/page` carries `deploy`).
     cached: HashSet<String>,
+    /// `GET /version` requests so far: the first two answer `app v1`, later ones `app v2`.
+    version_gets: u32,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -187,6 +189,14 @@ async fn varnish(
             ([("x-cache", x)], "page").into_response()
         }
         "GET" if uri.path() == "/stuck" => ([("x-cache", "HIT")], "stuck").into_response(),
+        "GET" if uri.path() == "/version" => {
+            seen.version_gets += 1;
+            if seen.version_gets <= 2 {
+                "app v1".into_response()
+            } else {
+                "app v2".into_response()
+            }
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -570,6 +580,91 @@ fn deploy_mark_verify_shows_miss_then_hit_and_fails_when_a_page_stays_cached() {
         "{out}"
     );
     assert!(err.contains("did not answer MISS then HIT"), "{err}");
+}
+
+/// `--wait-for`: the marker is recorded and the tag purged only once the URL shows the new
+/// version; when it never does, nothing is recorded or purged and the error says so.
+#[test]
+fn deploy_mark_waits_for_the_new_version_before_recording_and_purging() {
+    let site = Site::new();
+    let version = format!("http://{}/version", site.mocks.varnish);
+    let started = Instant::now();
+    let out = site.json(&[
+        "deploy",
+        "mark",
+        "--version",
+        "v2",
+        "--wait-for",
+        &version,
+        "--wait-timeout",
+        "30s",
+        "--purge-tag",
+        "deploy",
+    ]);
+    assert_eq!(out["waited"]["url"], version.as_str(), "{out}");
+    assert_eq!(out["waited"]["text"], "v2", "{out}");
+    assert_eq!(out["waited"]["polls"], 3, "v1, v1, then v2: {out}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it polled about once a second"
+    );
+    assert_eq!(out["version"], "v2", "{out}");
+    assert!(
+        out["purge"]["store"].is_boolean(),
+        "the purge ran after the wait: {out}"
+    );
+    let purges = lock(&site.mocks.seen).varnish.len();
+    // A version that never shows: nothing recorded, nothing purged, a clear error.
+    let (code, out, err) = site.anp_with(
+        Some(TOKEN),
+        &[
+            "deploy",
+            "mark",
+            "--version",
+            "v3",
+            "--wait-for",
+            &version,
+            "--wait-timeout",
+            "2s",
+            "--purge-tag",
+            "deploy",
+        ],
+    );
+    assert_eq!(code, 3, "unavailable, nothing changed: {out}{err}");
+    assert!(
+        err.contains("did not show \"v3\"") && err.contains("nothing was recorded"),
+        "{err}"
+    );
+    assert_eq!(
+        lock(&site.mocks.seen).varnish.len(),
+        purges,
+        "nothing purged"
+    );
+    let list = site.json(&["deploy", "list"]);
+    let versions: Vec<&str> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"))
+        .iter()
+        .filter_map(|d| d["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["v2"], "{list}");
+    // Bad input is refused before anything is recorded.
+    let (code, _, err) = site.anp_with(
+        Some(TOKEN),
+        &[
+            "deploy",
+            "mark",
+            "--version",
+            "v4",
+            "--wait-for",
+            "ftp://x/",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--wait-for \"ftp://x/\" is not an http(s) URL"),
+        "{err}"
+    );
 }
 
 /// A plain GET (the mock's cache state changes with each).

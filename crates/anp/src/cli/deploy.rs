@@ -84,6 +84,19 @@ pub struct DeployPurgeArgs {
     /// invalidation feed is up, `l1_ttl` when it is down).
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     verify_settle: String,
+    /// Before anything is recorded or purged, poll this URL (e.g. the site's `/version`, through
+    /// the load balancer) about once a second until it answers 2xx with `--wait-for-text` in its
+    /// body or in a header value: the purge then runs once the new version serves, so old
+    /// instances still answering do not cache old pages again. On timeout nothing is recorded
+    /// or purged (exit 3, as when the store is unreachable: nothing changed, re-running is safe).
+    #[arg(long = "wait-for", value_name = "URL")]
+    wait_for: Option<String>,
+    /// The text `--wait-for` must show [default: the `--version` being marked].
+    #[arg(long = "wait-for-text", value_name = "TEXT")]
+    wait_for_text: Option<String>,
+    /// How long `--wait-for` may take.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    wait_timeout: String,
     /// Run the CDN purges in this process (implied by `--verify`) instead of enqueueing
     /// `anp.cdn_purge` jobs for `anp work`.
     #[arg(long)]
@@ -109,6 +122,16 @@ struct DeployPurged {
     cdn: Vec<cdn_purge::CdnOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     requested_by: Option<String>,
+}
+
+/// What `--wait-for` saw before the marker was recorded.
+#[derive(Debug, Serialize)]
+struct Waited {
+    url: String,
+    text: String,
+    /// Requests made, the last one showing the text.
+    polls: u32,
+    seconds: f64,
 }
 
 /// One `--verify` URL: what the two requests answered.
@@ -242,23 +265,33 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
         )
     };
     for u in &p.verify {
-        let ok = reqwest::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https"));
-        if !ok {
-            return Err(Error::invalid(
-                "deploy mark",
-                format!(
-                    "--verify {u:?} is not an http(s) URL: expected e.g. http://127.0.0.1:8080/"
-                ),
-            )
-            .into());
-        }
+        check_url("--verify", u)?;
     }
     let (file, targets) = if req.is_some() {
         super::cache::cdn_targets(p.config.as_deref())?
     } else {
         (None, Vec::new())
     };
+    let wait_timeout = parse_duration("--wait-timeout", &p.wait_timeout)?;
+    let wait_text = p
+        .wait_for_text
+        .clone()
+        .unwrap_or_else(|| mark.version.clone());
+    if let Some(u) = &p.wait_for {
+        check_url("--wait-for", u)?;
+        if wait_text.is_empty() {
+            return Err(Error::invalid(
+                "deploy mark",
+                "--wait-for-text is empty: expected the text the new version serves (e.g. its version)",
+            )
+            .into());
+        }
+    }
     let admin = ctx.admin_creating().await?;
+    let waited = match &p.wait_for {
+        Some(u) => Some(wait_for(u, &wait_text, wait_timeout).await?),
+        None => None,
+    };
     let m = admin.deploy_mark(mark).await?;
     let mut purged = None;
     let mut failed = None;
@@ -294,22 +327,34 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
             #[serde(flatten)]
             m: &'a alphanode::admin::DeployMarked,
             #[serde(skip_serializing_if = "Option::is_none")]
+            waited: Option<&'a Waited>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             purge: Option<&'a DeployPurged>,
             #[serde(skip_serializing_if = "<[Verified]>::is_empty")]
             verify: &'a [Verified],
         }
         ctx.json_object(&Out {
             m: &m,
+            waited: waited.as_ref(),
             purge: purged.as_ref(),
             verify: &verified,
         })?;
     } else {
-        let mut text = format!(
+        let mut text = waited
+            .as_ref()
+            .map(|w| {
+                format!(
+                    "{} showed {:?} after {:.1} s ({} requests)\n",
+                    w.url, w.text, w.seconds, w.polls
+                )
+            })
+            .unwrap_or_default();
+        text.push_str(&format!(
             "deploy {} marked at {}\n{}",
             m.marker.version,
             output::ts(m.marker.at),
             moved_text(&m.cache, "moved to a new, empty generation")
-        );
+        ));
         if let (Some(pd), Some(req)) = (&purged, &req) {
             if pd.store {
                 text.push_str(&format!(
@@ -415,6 +460,73 @@ async fn purge_tags(
 
 /// Requests each URL twice, one after the other, and reads the cache's verdict from
 /// `X-Cache` or, failing that, `Cache-Status` (RFC 9211).
+/// `u` is an http(s) URL, or an invalid-input error naming `flag`.
+fn check_url(flag: &str, u: &str) -> anyhow::Result<()> {
+    let ok = reqwest::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https"));
+    if ok {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "deploy mark",
+        format!("{flag} {u:?} is not an http(s) URL: expected e.g. http://127.0.0.1:8080/"),
+    )
+    .into())
+}
+
+/// Polls `url` about once a second until a 2xx answer carries `text` in its body or a header
+/// value; an unavailable error (retry safe: nothing was recorded) after `timeout`.
+async fn wait_for(url: &str, text: &str, timeout: Duration) -> anyhow::Result<Waited> {
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("alphanode-deploy-wait/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| {
+            Error::internal("deploy mark", format!("cannot build the HTTP client: {e}"))
+        })?;
+    let started = std::time::Instant::now();
+    let mut polls = 0u32;
+    loop {
+        polls += 1;
+        let last = match client.get(url).send().await {
+            Ok(r) => {
+                let status = r.status();
+                let in_header = r
+                    .headers()
+                    .values()
+                    .any(|v| v.to_str().is_ok_and(|v| v.contains(text)));
+                match r.text().await {
+                    Ok(body) if status.is_success() && (in_header || body.contains(text)) => {
+                        return Ok(Waited {
+                            url: url.to_owned(),
+                            text: text.to_owned(),
+                            polls,
+                            seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+                        });
+                    }
+                    Ok(_) if status.is_success() => format!("{status}, without the text"),
+                    Ok(_) => status.to_string(),
+                    Err(e) => format!("{status}, reading the body failed: {e}"),
+                }
+            }
+            Err(e) => format!("request failed: {e}"),
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(Error::unavailable(
+                "deploy mark",
+                format!(
+                    "--wait-for {url} did not show {text:?} within {} ({polls} requests; the last \
+                     answered {last}): expected the new version to serve it; nothing was recorded \
+                     or purged, so re-running is safe",
+                    output::span(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
+                ),
+            )
+            .into());
+        }
+        tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+    }
+}
+
 async fn verify(urls: &[String]) -> Vec<Verified> {
     let client = match reqwest::Client::builder()
         .user_agent(concat!("alphanode-verify/", env!("CARGO_PKG_VERSION")))
