@@ -42,7 +42,8 @@
 //!   invalidation feed, stats; and `cache/client.rs`, the cache through the library: exact
 //!   tag purges, one computation under a stampede, stale-while-revalidate, stale-if-error, L1
 //!   coherence across clients, deploy generations and rollback, bad stored values, negative
-//!   caching, stats.
+//!   caching, stats, a dead store (computed, not an error; the cache works again when it is
+//!   back), and L1 after the invalidation feed was cut (never stale past the reconnect).
 //! - [`util`]: building jobs, calling the store, and waiting on conditions with a deadline.
 //!
 //! Tests wait on worker events or store state with deadlines, never on a bare sleep longer
@@ -55,7 +56,9 @@
 //! # Gaps
 //! A backend that lacks a whole area says so with a reason, and the area's cases are generated
 //! as ignored tests that carry it (`conformance_suite!(H, anp, gap(schedules_and_stats) =
-//! "…")`): visible in every run, never silently dropped.
+//! "…")`): visible in every run, never silently dropped. A case that needs a fault the harness
+//! cannot make ([`Harness::stop_store`], [`Harness::drop_cache_feed`]: SQLite is embedded, with
+//! no server to kill and no subscription to cut) prints why on stderr and ends.
 
 pub mod cache;
 pub mod export;
@@ -87,6 +90,47 @@ pub trait Harness: Send + Sync + Sized + 'static {
     fn url(&self) -> String;
     /// A scratch directory that lives as long as the harness.
     fn dir(&self) -> PathBuf;
+
+    /// Makes the store unreachable — its server killed, or its connections ended and new ones
+    /// refused — until [`Harness::start_store`]. `false` (the default): this backend cannot
+    /// (SQLite is embedded: there is no server to lose), and the cases that need it say so
+    /// and end.
+    async fn stop_store(&self) -> bool {
+        false
+    }
+
+    /// Brings the store [`Harness::stop_store`] stopped back (the same URL), and returns once
+    /// it accepts connections; its contents may be gone (a Redis without persistence).
+    /// `false` (the default): not supported.
+    async fn start_store(&self) -> bool {
+        false
+    }
+
+    /// Cuts the cache's invalidation feed of every watcher on the store (see [`FeedCut`]);
+    /// the default: [`FeedCut::Unsupported`].
+    async fn drop_cache_feed(&self) -> FeedCut {
+        FeedCut::Unsupported
+    }
+
+    /// Ends a [`FeedCut::Held`] cut: watchers may subscribe again.
+    async fn restore_cache_feed(&self) {}
+}
+
+/// What [`Harness::drop_cache_feed`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedCut {
+    /// Nothing: the backend has no subscription to cut (SQLite's feed is a change table each
+    /// watcher polls in its own process).
+    Unsupported,
+    /// Every watcher's subscription was ended and none can be made again until
+    /// [`Harness::restore_cache_feed`]: a change published meanwhile reaches no watcher — it is
+    /// lost (Redis: `CLIENT KILL TYPE pubsub` and the channel refused by ACL on every node).
+    Held,
+    /// Every connection the watchers read the feed through was ended; they may reconnect at
+    /// once, and so may other clients' connections, whose next call may fail once
+    /// (PostgreSQL: every backend of the test's database terminated; its feed is a table read
+    /// from a cursor, so nothing published is lost).
+    Ended,
 }
 
 /// Instantiates every conformance case as a `#[tokio::test]` for harness `$h`; `$anp` is the
@@ -255,7 +299,9 @@ macro_rules! conformance_suite {
             cache_deploy_generation_and_rollback,
             cache_bad_stored_values_are_misses,
             cache_negative_results_are_cached_briefly,
-            cache_stats_sum_over_clients
+            cache_stats_sum_over_clients,
+            cache_dead_store_computes_and_returns,
+            cache_l1_recovers_from_a_dropped_feed
         );
         // process.rs
         $crate::conformance_suite!(@process $h, $anp;

@@ -1,7 +1,9 @@
 //! The application cache's behaviour on a backend, through the library (`alphanode::cache`):
 //! tag purges exact, one computation under a stampede, stale-while-revalidate refreshing once,
 //! stale-if-error, L1 coherent across clients (each client stands for a process: its own L1,
-//! its own flights, its own connections), deploy generations and rollback, bad stored values.
+//! its own flights, its own connections), deploy generations and rollback, bad stored values;
+//! and faults the harness makes: a dead store, and an invalidation feed cut while another
+//! client writes (cases that need a fault the harness cannot make say so and end).
 //! Windows are real time (Redis expires keys by its own clock), short, and waited for with
 //! deadlines.
 
@@ -412,4 +414,218 @@ pub async fn cache_stats_sum_over_clients<H: Harness>(h: &H) {
     assert_eq!(st.counts.hits + st.counts.l1_hits, 1, "{st:?}");
     assert_eq!(st.counts.top_misses, vec![("nope".to_string(), 2)]);
     assert_eq!(st.usage.map(|u| u.entries), Some(1));
+}
+
+/// The longest one cache call may take while the store is dead: the Redis client's connect
+/// timeout (2 s, `CONNECT_TIMEOUT` in crates/anp-redis/src/conn.rs; its response timeout is
+/// 5 s and PostgreSQL's default `connect_timeout` 10 s, but neither can apply to a connection
+/// that is refused). The harnesses' dead stores refuse connections (a killed server, a
+/// database refusing connections), so a call is a failed connection attempt or two and the
+/// computation — about 150 ms measured on standalone Redis — never a wait for the store.
+const DEAD_STORE_BOUND: Duration = Duration::from_secs(2);
+
+/// `call` within [`DEAD_STORE_BOUND`], or the test fails saying what hung.
+async fn bounded<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(DEAD_STORE_BOUND, call)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not return within {DEAD_STORE_BOUND:?}"))
+}
+
+/// With the store dead, the cache is an optimisation, not an outage (docs/cache.md,
+/// "Faults"): `get_or_compute` runs the computation and returns its value — every time, since
+/// nothing can be stored — within [`DEAD_STORE_BOUND`]; `get` and `set` return the store's
+/// error, never panic or hang; a value read before the outage is served from L1 for at most
+/// `l1_ttl`, then computed. When the store is back the cache stores and serves values again.
+pub async fn cache_dead_store_computes_and_returns<H: Harness>(h: &H) {
+    let l1_ttl = Duration::from_secs(1);
+    let c = ns(&client(h, l1_ttl).await, "dead", false).await;
+    // "k" enters L1 during this `set`: its age is at most `before_set.elapsed()`.
+    let before_set = std::time::Instant::now();
+    set(&c, "k", "before", &minute()).await;
+    assert_eq!(get(&c, "k").await.as_deref(), Some("before"));
+    if !h.stop_store().await {
+        eprintln!(
+            "cache_dead_store_computes_and_returns: not run — this harness cannot make its store \
+             unreachable (SQLite is embedded: there is no server to lose)"
+        );
+        return;
+    }
+    let recompute = || async { Ok::<_, std::io::Error>("recomputed".to_string()) };
+    // A value this process holds fresh in L1 is served without the store...
+    let v = bounded(
+        "get_or_compute of a key in L1 on a dead store",
+        c.get_or_compute("k", &minute(), recompute),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("get_or_compute on a dead store: {e}"));
+    let age = before_set.elapsed();
+    if age < l1_ttl {
+        assert_eq!(
+            v, "before",
+            "L1 dropped an entry {age:?} old, before its l1_ttl"
+        );
+    }
+    let runs = Arc::new(AtomicU64::new(0));
+    for i in 1..=2 {
+        let v = bounded(
+            "get_or_compute on a dead store",
+            c.get_or_compute(
+                "other",
+                &minute(),
+                counted(&runs, Duration::ZERO, "computed"),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("get_or_compute on a dead store: expected the value, got {e}"));
+        assert_eq!(v, "computed");
+        // Nothing could be stored: computed each time.
+        assert_eq!(runs.load(Ordering::SeqCst), i);
+    }
+    // `get` and `set` return the store's error (documented: they are not where the cache
+    // computes). Its kind is the backend's: `Unavailable` for a killed Redis; the PostgreSQL
+    // harness's database refusing connections (SQLSTATE 55000) maps to `Internal`.
+    if let Ok(v) = bounded("get on a dead store", c.get::<String>("other")).await {
+        panic!("get on a dead store: expected the store's error, got Ok({v:?})");
+    }
+    if bounded("set on a dead store", c.set("other", "x", &minute()))
+        .await
+        .is_ok()
+    {
+        panic!("set on a dead store: expected the store's error, got Ok");
+    }
+    // ...until its l1_ttl ends (no invalidation can arrive while the store is dead), then it
+    // is computed like any other key.
+    let c2 = c.clone();
+    wait_for(
+        "\"k\" computed once its L1 entry is older than l1_ttl",
+        l1_ttl + DEAD_STORE_BOUND,
+        move || {
+            let c = c2.clone();
+            async move {
+                let v = bounded(
+                    "get_or_compute of a key in L1 on a dead store",
+                    c.get_or_compute("k", &minute(), recompute),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("get_or_compute on a dead store: {e}"));
+                match v.as_str() {
+                    "recomputed" => Some(()),
+                    "before" => None,
+                    other => panic!("unexpected value {other:?}"),
+                }
+            }
+        },
+    )
+    .await;
+    let age = before_set.elapsed();
+    assert!(
+        age >= l1_ttl,
+        "L1 dropped \"k\" at most {age:?} after it entered, before its l1_ttl"
+    );
+    assert!(
+        h.start_store().await,
+        "the harness stopped the store but cannot start it"
+    );
+    // The connections come back on their own (Redis: the client reconnects; PostgreSQL: the
+    // pool opens new ones): the first calls may still fail.
+    let c2 = c.clone();
+    wait_for("set works again", Duration::from_secs(15), move || {
+        let c = c2.clone();
+        async move { c.set("k", "after", &minute()).await.ok() }
+    })
+    .await;
+    assert_eq!(get(&c, "k").await.as_deref(), Some("after"));
+    let runs = Arc::new(AtomicU64::new(0));
+    for _ in 0..2 {
+        let v = c
+            .get_or_compute("back", &minute(), counted(&runs, Duration::ZERO, "stored"))
+            .await
+            .unwrap_or_else(|e| panic!("get_or_compute after the store came back: {e}"));
+        assert_eq!(v, "stored");
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "computed again: not stored");
+    // Stored, not only in this client's L1: another client reads it from the store.
+    let other = ns(&client(h, Duration::from_secs(1)).await, "dead", false).await;
+    assert_eq!(get(&other, "back").await.as_deref(), Some("stored"));
+}
+
+/// Longest wait between two attempts of a cache watcher to read its feed again (Redis: 1 s,
+/// `MAX_BACKOFF` in anp-redis's `ops/cache_watch.rs`; PostgreSQL and SQLite: 2 s,
+/// `BACKOFF_MAX` and docs/sqlite-schema.md). Once the feed can be read again, L1 is emptied
+/// (`Resync`) within this plus the backend's `cache_watch_bound`.
+const FEED_RECONNECT_MAX: Duration = Duration::from_secs(2);
+
+/// Client A holds K in its L1 (whose TTL is a minute: only the feed can take it out); A's
+/// invalidation feed is cut, and client B writes a new value for K meanwhile — the change may
+/// never reach A. Once the feed can be read again A must read B's value within the reconnect
+/// backoff plus the feed's bound: the reconnect empties L1 (`Resync`, docs/cache.md "L1 and
+/// coherence"), so a lost invalidation leaves A stale no longer than the outage.
+pub async fn cache_l1_recovers_from_a_dropped_feed<H: Harness>(h: &H) {
+    let a = ns(&client(h, Duration::from_secs(60)).await, "feed", false).await;
+    let b = ns(&client(h, Duration::from_secs(60)).await, "feed", false).await;
+    set(&b, "k", "old", &minute()).await;
+    assert_eq!(get(&a, "k").await.as_deref(), Some("old"));
+    let bound = FEED_RECONNECT_MAX + h.store().await.cache().cache_watch_bound();
+    let cut = h.drop_cache_feed().await;
+    if cut == crate::FeedCut::Unsupported {
+        eprintln!(
+            "cache_l1_recovers_from_a_dropped_feed: not run — this harness has no invalidation \
+             subscription to cut (SQLite: each watcher polls the change table in its own \
+             process)"
+        );
+        return;
+    }
+    // B's write. After an `Ended` cut B's own pooled connections were ended too, so a call
+    // may fail once per ended connection (`Unavailable`, nothing written): retried, here and
+    // in the reads below.
+    let b2 = b.clone();
+    wait_for(
+        "B writes the new value",
+        Duration::from_secs(10),
+        move || {
+            let b = b2.clone();
+            async move { b.set("k", "new", &minute()).await.ok() }
+        },
+    )
+    .await;
+    let b2 = b.clone();
+    wait_for("B reads its value", Duration::from_secs(10), move || {
+        let b = b2.clone();
+        async move { (b.get::<String>("k").await.ok()?.as_deref() == Some("new")).then_some(()) }
+    })
+    .await;
+    if cut == crate::FeedCut::Held {
+        // The change reached no subscriber: A's L1 still serves the old value. (This is what
+        // makes the recovery below the reconnect's doing, not the change's delivery.)
+        assert_eq!(
+            get(&a, "k").await.as_deref(),
+            Some("old"),
+            "the cut feed still delivered B's change"
+        );
+    }
+    h.restore_cache_feed().await;
+    let restored = std::time::Instant::now();
+    let a2 = a.clone();
+    wait_for(
+        "A reads B's value after the feed is back",
+        bound,
+        move || {
+            let a = a2.clone();
+            async move {
+                match a.get::<String>("k").await {
+                    Ok(v) if v.as_deref() == Some("new") => Some(()),
+                    Ok(v) => {
+                        assert_eq!(v.as_deref(), Some("old"), "A read neither value");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            }
+        },
+    )
+    .await;
+    eprintln!(
+        "A read B's value {:?} after the feed was restored",
+        restored.elapsed()
+    );
 }

@@ -290,14 +290,21 @@ impl RedisCluster {
             let out = nodes[0].cli(&[], &["CLUSTER", "MEET", "127.0.0.1", &port]);
             assert_eq!(out.trim(), "OK", "CLUSTER MEET {port}: {out}");
         }
+        let cluster = RedisCluster { nodes, _tmp: tmp };
+        cluster.wait_ok();
+        cluster
+    }
+
+    /// Waits until every node sees all three and `cluster_state:ok`.
+    fn wait_ok(&self) {
         let start = Instant::now();
         loop {
-            let ok = nodes.iter().all(|n| {
+            let ok = self.nodes.iter().all(|n| {
                 let info = n.cli(&[], &["CLUSTER", "INFO"]);
                 info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
             });
             if ok {
-                break;
+                return;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
@@ -306,7 +313,22 @@ impl RedisCluster {
             // Each check runs six redis-cli processes: poll gently (the state takes ~2 s).
             std::thread::sleep(Duration::from_millis(100));
         }
-        RedisCluster { nodes, _tmp: tmp }
+    }
+
+    /// SIGKILLs every node: the whole Cluster is down.
+    pub(crate) fn kill(&mut self) {
+        for n in &mut self.nodes {
+            n.kill();
+        }
+    }
+
+    /// Starts every node again on its port and dir (each reloads its `nodes-<port>.conf`: the
+    /// same cluster, its data gone) and waits for `cluster_state:ok`.
+    pub(crate) fn restart(&mut self) {
+        for n in &mut self.nodes {
+            n.restart();
+        }
+        self.wait_ok();
     }
 
     /// A new cluster, started ahead of time: Redis holds a new primary's cluster state at
@@ -353,37 +375,101 @@ pub(crate) async fn open(url: &str) -> Arc<dyn Store> {
     )
 }
 
+/// Runs `f` on the servers behind `m` off the async runtime (it kills, starts and runs
+/// `redis-cli`, all blocking).
+async fn with_servers<S, T>(m: &Arc<Mutex<S>>, f: impl FnOnce(&mut S) -> T + Send + 'static) -> T
+where
+    S: Send + 'static,
+    T: Send + 'static,
+{
+    let m = m.clone();
+    tokio::task::spawn_blocking(move || f(&mut m.lock().unwrap_or_else(|e| e.into_inner())))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Cuts the cache feed on every node of `nodes` and holds it cut: the default user loses its
+/// channel permissions (Redis 7 disconnects the clients subscribed to a channel it no longer
+/// allows; a `SUBSCRIBE` or `PUBLISH` is refused with `NOPERM` from then on), and every pub/sub
+/// client is killed as well (`CLIENT KILL TYPE pubsub`), so no subscriber is left.
+fn cut_feed(nodes: &[RedisServer]) {
+    for n in nodes {
+        let out = n.cli(&[], &["ACL", "SETUSER", "default", "resetchannels"]);
+        assert_eq!(out.trim(), "OK", "ACL SETUSER on port {}: {out}", n.port);
+        n.cli(&[], &["CLIENT", "KILL", "TYPE", "pubsub"]);
+        let left = n.cli(&[], &["CLIENT", "LIST", "TYPE", "pubsub"]);
+        assert!(
+            left.trim().is_empty(),
+            "pub/sub clients left on port {}: {left}",
+            n.port
+        );
+    }
+}
+
+/// Gives the default user its channels back on every node.
+fn restore_feed(nodes: &[RedisServer]) {
+    for n in nodes {
+        let out = n.cli(&[], &["ACL", "SETUSER", "default", "allchannels"]);
+        assert_eq!(out.trim(), "OK", "ACL SETUSER on port {}: {out}", n.port);
+    }
+}
+
 /// The conformance harness on a private standalone server.
 pub(crate) struct RedisHarness {
-    server: RedisServer,
+    server: Arc<Mutex<RedisServer>>,
+    url: String,
     dir: tempfile::TempDir,
 }
 
 #[async_trait::async_trait]
 impl anp_conformance::Harness for RedisHarness {
     async fn new() -> Self {
+        let server = RedisServer::start();
         RedisHarness {
-            server: RedisServer::start(),
+            url: server.url(),
+            server: Arc::new(Mutex::new(server)),
             dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
         }
     }
 
     async fn store(&self) -> Arc<dyn Store> {
-        open(&self.server.url()).await
+        open(&self.url).await
     }
 
     fn url(&self) -> String {
-        self.server.url()
+        self.url.clone()
     }
 
     fn dir(&self) -> PathBuf {
         self.dir.path().to_owned()
     }
+
+    /// SIGKILLs the server: connections are refused.
+    async fn stop_store(&self) -> bool {
+        with_servers(&self.server, RedisServer::kill).await;
+        true
+    }
+
+    /// The server again, on the same port, empty.
+    async fn start_store(&self) -> bool {
+        with_servers(&self.server, RedisServer::restart).await;
+        true
+    }
+
+    async fn drop_cache_feed(&self) -> anp_conformance::FeedCut {
+        with_servers(&self.server, |s| cut_feed(std::slice::from_ref(s))).await;
+        anp_conformance::FeedCut::Held
+    }
+
+    async fn restore_cache_feed(&self) {
+        with_servers(&self.server, |s| restore_feed(std::slice::from_ref(s))).await;
+    }
 }
 
 /// The conformance harness on a private 3-primary Cluster.
 pub(crate) struct RedisClusterHarness {
-    cluster: RedisCluster,
+    cluster: Arc<Mutex<RedisCluster>>,
+    url: String,
     dir: tempfile::TempDir,
 }
 
@@ -394,20 +480,42 @@ impl anp_conformance::Harness for RedisClusterHarness {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         RedisClusterHarness {
-            cluster,
+            url: cluster.url(),
+            cluster: Arc::new(Mutex::new(cluster)),
             dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
         }
     }
 
     async fn store(&self) -> Arc<dyn Store> {
-        open(&self.cluster.url()).await
+        open(&self.url).await
     }
 
     fn url(&self) -> String {
-        self.cluster.url()
+        self.url.clone()
     }
 
     fn dir(&self) -> PathBuf {
         self.dir.path().to_owned()
+    }
+
+    /// SIGKILLs every node.
+    async fn stop_store(&self) -> bool {
+        with_servers(&self.cluster, RedisCluster::kill).await;
+        true
+    }
+
+    /// Every node again (same ports, same cluster, no data), once the cluster is `ok`.
+    async fn start_store(&self) -> bool {
+        with_servers(&self.cluster, RedisCluster::restart).await;
+        true
+    }
+
+    async fn drop_cache_feed(&self) -> anp_conformance::FeedCut {
+        with_servers(&self.cluster, |c| cut_feed(&c.nodes)).await;
+        anp_conformance::FeedCut::Held
+    }
+
+    async fn restore_cache_feed(&self) {
+        with_servers(&self.cluster, |c| restore_feed(&c.nodes)).await;
     }
 }
