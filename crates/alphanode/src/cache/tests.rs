@@ -460,25 +460,33 @@ async fn a_format_1_value_from_an_older_release_reads_correctly() {
     assert!(bytes.ends_with(b"new"), "a string is stored as its text");
 }
 
-/// A string value (stored as its text in format 2) reads back into every type its JSON would:
-/// a `String`, a JSON value, an `Option`, a unit enum variant; and not into a number.
+/// A fresh SQLite file (kept while the `TempDir` lives) and its namespace `pages` through a
+/// client with `options`.
 #[cfg(feature = "sqlite")]
-#[tokio::test]
-async fn a_string_value_reads_as_its_json_would() {
+async fn sqlite_pages(options: CacheOptions) -> (tempfile::TempDir, super::Cache) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
     let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    // L1 off: every read parses what the store returned.
-    let options = CacheOptions {
-        l1_max_bytes: 0,
-        ..CacheOptions::default()
-    };
     let cache = CacheClient::new(backend, options)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .namespace("pages", NamespaceOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    (dir, cache)
+}
+
+/// A string value (stored as its text in format 2) reads back into every type its JSON would:
+/// a `String`, a JSON value, an `Option`, a unit enum variant; and not into a number.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_string_value_reads_as_its_json_would() {
+    // L1 off: every read parses what the store returned.
+    let (_dir, cache) = sqlite_pages(CacheOptions {
+        l1_max_bytes: 0,
+        ..CacheOptions::default()
+    })
+    .await;
     let policy = Policy::fresh(Duration::from_secs(60));
     let html = "<p class=\"a\">café \\ \u{1F600}</p>";
     cache
@@ -535,57 +543,76 @@ async fn a_string_value_reads_as_its_json_would() {
     assert_eq!(get("mode").await.as_deref(), Some("Dark"));
 }
 
-/// What a test's code logs, as text (a `tracing` writer).
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
+/// Runs the `#[ignore]`d test `name` alone in a new process of this test binary and returns
+/// what it logged. In its own process the test's subscriber is the only (global) one: with
+/// several test threads, `tracing` caches a callsite's interest process-wide, and a callsite
+/// first reached by another test while no subscriber was interested can stay disabled for a
+/// test that sets its subscriber a moment later.
+fn logs_of_test_alone(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("running {name} alone: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} alone failed: {text}");
+    assert!(text.contains("1 passed"), "{name} did not run: {text}");
+    text
 }
 
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The global subscriber of a test running alone: every event to stderr, no colours.
+fn log_to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// A stale-while-revalidate refresh that fails has no caller to tell: it is counted
 /// (`compute_errors`) and logged with its namespace, key and error, and the stale value is
-/// still served.
+/// still served; a failure someone awaits (a miss) is not logged as a refresh.
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_failed_background_refresh_is_counted_and_logged_with_its_key() {
+    let text = logs_of_test_alone("cache::tests::background_refresh_failing_alone");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("refreshing in the background failed"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per failed refresh: {text}");
+    for line in lines {
+        assert!(
+            line.contains("namespace=pages")
+                && line.contains("key=post-7")
+                && line.contains("source down"),
+            "the log line names the namespace, key and error: {line}"
+        );
+    }
+}
+
+/// The process [`a_failed_background_refresh_is_counted_and_logged_with_its_key`] reads the
+/// logs of: two stale reads whose refreshes fail, then a miss whose computation fails.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
-async fn a_failed_background_refresh_is_counted_and_logged_with_its_key() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let _log = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.path().join("c.db").display());
-    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    let options = CacheOptions {
+#[ignore = "run alone by a_failed_background_refresh_is_counted_and_logged_with_its_key"]
+async fn background_refresh_failing_alone() {
+    log_to_stderr();
+    let (_dir, cache) = sqlite_pages(CacheOptions {
         l1_ttl: Duration::from_secs(1),
         ..Default::default()
-    };
-    let cache = CacheClient::new(backend, options)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .namespace("pages", NamespaceOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await;
     let policy =
         Policy::fresh(Duration::from_millis(200)).stale_while_revalidate(Duration::from_secs(30));
     cache
@@ -594,7 +621,6 @@ async fn a_failed_background_refresh_is_counted_and_logged_with_its_key() {
         .unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let failing = || async { Err::<String, _>(std::io::Error::other("source down")) };
-    let failed = |text: &str| text.matches("refreshing in the background failed").count();
     for n in 1..=2 {
         let v = cache
             .get_or_compute("post-7", &policy, failing)
@@ -602,46 +628,42 @@ async fn a_failed_background_refresh_is_counted_and_logged_with_its_key() {
             .unwrap_or_else(|e| panic!("expected the stale value, got {e}"));
         assert_eq!(v, "old");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while failed(&logs.text()) < n {
+        while cache.ns.counts.compute_errors.load(Ordering::SeqCst) < n {
             assert!(
                 std::time::Instant::now() < deadline,
-                "no log line for the failed refresh; logged: {}",
-                logs.text()
+                "refresh {n} did not fail"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let text = logs.text();
-    let line = text
-        .lines()
-        .find(|l| l.contains("refreshing in the background failed"))
-        .unwrap_or_default();
-    assert!(
-        line.contains("namespace=pages")
-            && line.contains("key=post-7")
-            && line.contains("source down"),
-        "the log line names the namespace, key and error: {line}"
-    );
-    assert_eq!(cache.ns.counts.compute_errors.load(Ordering::SeqCst), 2);
-    // An awaited failure (a miss) reaches its caller and is not logged as a refresh.
     let none = cache.get_or_compute("absent", &policy, failing).await;
     assert!(none.is_err(), "a miss whose computation fails is an error");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(failed(&logs.text()), 2);
+    assert_eq!(cache.ns.counts.compute_errors.load(Ordering::SeqCst), 3);
 }
 
 /// With the store down, the warning that the cache is computing instead is logged once a
 /// minute however many reads fail, and again after a minute.
+#[test]
+fn a_dead_store_is_warned_about_once_a_minute() {
+    let text = logs_of_test_alone("cache::tests::dead_store_warnings_alone");
+    let at = |mark: &str| {
+        text.find(mark)
+            .unwrap_or_else(|| panic!("no {mark:?} in: {text}"))
+    };
+    let warned = |from: usize, to: usize| text[from..to].matches("serving by computing").count();
+    let (a, b, c) = (at("MARK first minute"), at("MARK 59 s"), at("MARK 61 s"));
+    // Every failure (the reads, and the feed's watcher retrying) shares the one warning.
+    assert_eq!(warned(0, a), 1, "{text}");
+    assert_eq!(warned(a, b), 0, "{text}");
+    assert_eq!(warned(b, c), 1, "{text}");
+}
+
+/// The process [`a_dead_store_is_warned_about_once_a_minute`] reads the logs of: reads on a
+/// dead store, a manual clock moved 59 s and then 2 s more, a marker line after each step.
 #[tokio::test]
-async fn a_dead_store_is_warned_about_once_a_minute() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let _log = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
+#[ignore = "run alone by a_dead_store_is_warned_about_once_a_minute"]
+async fn dead_store_warnings_alone() {
+    log_to_stderr();
     let start: jiff::Timestamp = "2026-03-29T00:30:00Z"
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -656,7 +678,6 @@ async fn a_dead_store_is_warned_about_once_a_minute() {
         .namespace("pages", NamespaceOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let warned = || logs.text().matches("serving by computing").count();
     let read = || async {
         cache
             .get_or_compute("k", &Policy::fresh(Duration::from_secs(60)), || async {
@@ -665,19 +686,18 @@ async fn a_dead_store_is_warned_about_once_a_minute() {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     };
-    // Every failure (the reads, and the feed's watcher retrying) shares the one warning.
     for _ in 0..20 {
         assert_eq!(read().await, "computed");
     }
-    assert_eq!(warned(), 1, "{}", logs.text());
+    tracing::warn!("MARK first minute");
     clock.advance(Duration::from_secs(59));
     read().await;
-    assert_eq!(warned(), 1, "{}", logs.text());
+    tracing::warn!("MARK 59 s");
     clock.advance(Duration::from_secs(2));
     for _ in 0..20 {
         read().await;
     }
-    assert_eq!(warned(), 2, "{}", logs.text());
+    tracing::warn!("MARK 61 s");
 }
 
 /// A value over `max_value_bytes`: `set` refuses it (`InvalidInput`, naming the limit) and
@@ -685,19 +705,11 @@ async fn a_dead_store_is_warned_about_once_a_minute() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_value_over_max_value_bytes_is_not_stored() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.path().join("c.db").display());
-    let backend = crate::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    let options = CacheOptions {
+    let (_dir, cache) = sqlite_pages(CacheOptions {
         max_value_bytes: 1000,
         ..Default::default()
-    };
-    let cache = CacheClient::new(backend, options)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .namespace("pages", NamespaceOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await;
     let policy = Policy::fresh(Duration::from_secs(60));
     let big = "x".repeat(2000);
     let err = cache
