@@ -35,6 +35,18 @@ fn tag(s: &str) -> Tag {
     Tag::parse(s).unwrap()
 }
 
+/// Sets `t`'s version in `ns` to `version` (a tag purge), kept a minute.
+async fn purge_tag(c: &dyn CacheStore, ns: &Namespace, t: &str, version: u64) {
+    c.cache_purge_tags(TagPurgeParams {
+        ns: ns.clone(),
+        versions: vec![(tag(t), version)],
+        keep: Duration::from_secs(60),
+        now: Timestamp::now(),
+    })
+    .await
+    .unwrap();
+}
+
 async fn cache(url: &str) -> Arc<dyn CacheStore> {
     common::open(url).await.cache()
 }
@@ -194,14 +206,7 @@ async fn tagged_read_is_one_round_trip(
     })
     .await
     .unwrap();
-    c.cache_purge_tags(TagPurgeParams {
-        ns: n.clone(),
-        versions: vec![(tag("post:42"), 77)],
-        keep: Duration::from_secs(60),
-        now: Timestamp::now(),
-    })
-    .await
-    .unwrap();
+    purge_tag(c, n, "post:42", 77).await;
     let got = read(c, n, 1, k, &["user:7", "post:42"]).await;
     assert_eq!(got.entry.as_deref(), Some(&b"{\"v\":1}"[..]));
     assert_eq!(got.tag_versions, vec![0, 77]);
@@ -296,14 +301,7 @@ async fn concurrent_reads_share_a_few_mgets_and_each_gets_its_own_answer() {
             );
         }
     }
-    c.cache_purge_tags(TagPurgeParams {
-        ns: b.clone(),
-        versions: vec![(tag("post:1"), 9)],
-        keep: Duration::from_secs(60),
-        now: Timestamp::now(),
-    })
-    .await
-    .unwrap();
+    purge_tag(&*c, &b, "post:1", 9).await;
     let mgets = calls(&server, "mget");
     let mut reads = Vec::new();
     for i in 0..200 {

@@ -330,6 +330,15 @@ fn anp() -> PathBuf {
     assert_cmd::cargo::cargo_bin("anp")
 }
 
+/// The string `key` of each object in the JSON list `v`.
+fn each<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .filter_map(|o| o[key].as_str())
+        .collect()
+}
+
 fn statuses(v: &Value) -> Vec<(String, String)> {
     v.as_array()
         .unwrap_or_else(|| panic!("cdn is not a list: {v}"))
@@ -406,13 +415,11 @@ fn a_tag_purge_enqueues_one_job_per_cdn_and_anp_work_runs_them() {
     assert_eq!(seen.cf, [json!({"tags": ["post:1"]})]);
     drop(seen);
     let jobs = site.json(&["jobs", "list", "--state", "completed"]);
-    let kinds: Vec<&str> = jobs
-        .as_array()
-        .unwrap_or_else(|| panic!("{jobs}"))
-        .iter()
-        .filter_map(|j| j["kind"].as_str())
-        .collect();
-    assert_eq!(kinds, ["anp.cdn_purge", "anp.cdn_purge"], "{jobs}");
+    assert_eq!(
+        each(&jobs, "kind"),
+        ["anp.cdn_purge", "anp.cdn_purge"],
+        "{jobs}"
+    );
 }
 
 #[test]
@@ -641,13 +648,7 @@ fn deploy_mark_waits_for_the_new_version_before_recording_and_purging() {
         "nothing purged"
     );
     let list = site.json(&["deploy", "list"]);
-    let versions: Vec<&str> = list
-        .as_array()
-        .unwrap_or_else(|| panic!("{list}"))
-        .iter()
-        .filter_map(|d| d["version"].as_str())
-        .collect();
-    assert_eq!(versions, ["v2"], "{list}");
+    assert_eq!(each(&list, "version"), ["v2"], "{list}");
     // Bad input is refused before anything is recorded.
     let (code, _, err) = site.anp_with(
         Some(TOKEN),

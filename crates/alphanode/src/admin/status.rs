@@ -670,7 +670,14 @@ mod tests {
 
     use crate::admin::{Admin, DeployMark};
 
-    fn counts(hits: u64, misses: u64, http: RequestCounts) -> CacheCounts {
+    /// Application hits and misses, and the HTTP rule `assets`'s hits, misses and bypasses.
+    fn counts(hits: u64, misses: u64, (h, m, b): (u64, u64, u64)) -> CacheCounts {
+        let http = RequestCounts {
+            hits: h,
+            misses: m,
+            bypasses: b,
+            ..Default::default()
+        };
         CacheCounts {
             hits,
             misses,
@@ -701,14 +708,8 @@ mod tests {
             counts: c,
         };
         let minutes = |m: u64| Duration::from_secs(60 * m);
-        let before = RequestCounts {
-            hits: 9,
-            misses: 1,
-            bypasses: 10,
-            ..Default::default()
-        };
         cache
-            .cache_stats_record(record(t0 - minutes(5), counts(9, 1, before)))
+            .cache_stats_record(record(t0 - minutes(5), counts(9, 1, (9, 1, 10))))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         admin
@@ -720,14 +721,8 @@ mod tests {
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let after = RequestCounts {
-            hits: 1,
-            misses: 3,
-            bypasses: 36,
-            ..Default::default()
-        };
         cache
-            .cache_stats_record(record(t0 + minutes(5), counts(1, 1, after)))
+            .cache_stats_record(record(t0 + minutes(5), counts(1, 1, (1, 3, 36))))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         clock.set(t0 + minutes(10));

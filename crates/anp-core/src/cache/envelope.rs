@@ -22,6 +22,7 @@
 //! does not know (a newer release's), bytes that are not an envelope — is never mis-read: it
 //! decodes as an `Incompatible` error, which the cache counts and treats as a miss.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
@@ -154,28 +155,16 @@ impl Envelope {
     /// The stored bytes in format 1, as releases before format 2 wrote them (JSON). Nothing
     /// writes it any more; it exists so tests can store what an older release left behind.
     pub fn encode_v1(&self) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct V1<'a> {
-            anp_cache: u32,
-            at: i64,
-            fresh: i64,
-            stale: i64,
-            error: i64,
-            compute_us: u64,
-            tags: &'a [(Tag, u64)],
-            neg: bool,
-            value: &'a RawValue,
-        }
         let m = &self.meta;
         // Plain fields and already-valid JSON text: serialization cannot fail.
-        serde_json::to_vec(&V1 {
+        serde_json::to_vec(&FormatV1 {
             anp_cache: 1,
             at: m.at,
             fresh: m.fresh,
             stale: m.stale,
             error: m.error,
             compute_us: m.compute_us,
-            tags: &m.tags,
+            tags: Cow::Borrowed(&m.tags),
             neg: m.neg,
             value: &self.value,
         })
@@ -369,31 +358,33 @@ fn decode_v2(bytes: &[u8]) -> Result<EnvelopeParts, Error> {
     })
 }
 
+/// Format 1 as stored: one JSON object, its fields side by side (cheaper to read than a
+/// derived `Deserialize` with `#[serde(flatten)]`, which first buffers every metadata field into
+/// serde's generic content tree). Written only by [`Envelope::encode_v1`] (tags borrowed); read
+/// by [`decode_v1`] (tags owned, the value borrowed). Unknown fields are ignored and a missing
+/// `neg` is `false`, as format 1 was written.
+#[derive(Serialize, Deserialize)]
+struct FormatV1<'a> {
+    anp_cache: u32,
+    at: i64,
+    fresh: i64,
+    stale: i64,
+    error: i64,
+    compute_us: u64,
+    tags: Cow<'a, [(Tag, u64)]>,
+    #[serde(default)]
+    neg: bool,
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
 /// Format 1: JSON, decoded field by field, the value borrowed from `bytes`.
 fn decode_v1(bytes: &[u8]) -> Result<EnvelopeParts, Error> {
     #[derive(Deserialize)]
     struct Version {
         anp_cache: Option<serde_json::Value>,
     }
-    // The fields of format 1 side by side: cheaper than a derived `Deserialize` with
-    // `#[serde(flatten)]`, which first buffers every metadata field into serde's generic
-    // content tree. Unknown fields are ignored and a missing `neg` is `false`, as format 1
-    // was written.
-    #[derive(Deserialize)]
-    struct Stored<'a> {
-        anp_cache: u32,
-        at: i64,
-        fresh: i64,
-        stale: i64,
-        error: i64,
-        compute_us: u64,
-        tags: Vec<(Tag, u64)>,
-        #[serde(default)]
-        neg: bool,
-        #[serde(borrow)]
-        value: &'a RawValue,
-    }
-    match serde_json::from_slice::<Stored<'_>>(bytes) {
+    match serde_json::from_slice::<FormatV1<'_>>(bytes) {
         Ok(s) if s.anp_cache == 1 => {
             // The value's text is borrowed from `bytes`: its address gives its offset.
             let text = s.value.get().as_bytes();
@@ -414,7 +405,7 @@ fn decode_v1(bytes: &[u8]) -> Result<EnvelopeParts, Error> {
                     stale: s.stale,
                     error: s.error,
                     compute_us: s.compute_us,
-                    tags: s.tags,
+                    tags: s.tags.into_owned(),
                     neg: s.neg,
                 },
                 value,
