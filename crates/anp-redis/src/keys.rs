@@ -46,7 +46,11 @@ pub(crate) enum Q {
     Scheduled,
     /// Zset: available jobs by priority × 10^14 + run_at (ms), ties by id.
     Available,
-    /// Zset: running jobs by lease expiry (µs).
+    /// Hash: the leases of running jobs, id → `token lease_until attempted_at owner` (layout
+    /// 2: a job is running while it has one; its record keeps the state it was fetched from).
+    Leases,
+    /// Zset: layout 1's running jobs by lease expiry (µs). Layout 2 only reads it: the
+    /// migration empties it, and rescue takes back a job a layout-1 process still leased.
     Running,
     /// Zset: completed jobs by finalized_at (µs).
     Completed,
@@ -58,7 +62,10 @@ pub(crate) enum Q {
     Cancelled,
     /// Hash: unique key → id of the newest job enqueued with it.
     Unique,
-    /// String: `1` paused, `0` resumed.
+    /// String: `1` paused, `0` resumed (layout 2's pause flag).
+    Pause,
+    /// String: layout 1's pause flag. The migration copies it into [`Q::Pause`] and leaves it
+    /// at `1`, so a layout-1 worker still running fetches nothing; layout 2 never reads it.
     Paused,
     /// List: wake tokens popped by blocked `job_wait` calls.
     Wake,
@@ -76,17 +83,19 @@ pub(crate) enum Q {
 
 impl Q {
     /// Every per-queue key.
-    pub(crate) const ALL: [Q; 16] = [
+    pub(crate) const ALL: [Q; 18] = [
         Q::Jobs,
         Q::Ids,
         Q::Scheduled,
         Q::Available,
+        Q::Leases,
         Q::Running,
         Q::Completed,
         Q::Retryable,
         Q::Dead,
         Q::Cancelled,
         Q::Unique,
+        Q::Pause,
         Q::Paused,
         Q::Wake,
         Q::LeaseSeq,
@@ -101,12 +110,14 @@ impl Q {
             Q::Ids => "ids",
             Q::Scheduled => "scheduled",
             Q::Available => "available",
+            Q::Leases => "leases",
             Q::Running => "running",
             Q::Completed => "completed",
             Q::Retryable => "retryable",
             Q::Dead => "dead",
             Q::Cancelled => "cancelled",
             Q::Unique => "unique",
+            Q::Pause => "pause",
             Q::Paused => "paused",
             Q::Wake => "wake",
             Q::LeaseSeq => "lease_seq",

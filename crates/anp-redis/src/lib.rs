@@ -76,4 +76,4 @@ pub use store::RedisStore;
 
 /// The key-layout version this build writes (`anp:schema`); a store holding a newer one is
 /// refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

@@ -160,7 +160,15 @@ pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
     )
     .await?;
     match int(&schema) {
-        Some(n) if n >= 1 && n <= i64::from(SCHEMA_VERSION) => {}
+        Some(n) if n == i64::from(SCHEMA_VERSION) => {}
+        Some(n) if n >= 1 && n < i64::from(SCHEMA_VERSION) => {
+            return Err(Error::incompatible(
+                OP,
+                format!(
+                    "store {target} holds key layout version {n}: expected {SCHEMA_VERSION}; this build cannot migrate it"
+                ),
+            ))
+        }
         Some(n) => {
             return Err(Error::incompatible(
                 OP,
