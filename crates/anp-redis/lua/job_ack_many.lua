@@ -16,10 +16,14 @@
 -- KEYS[12] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
--- ARGV[3] n, the number of acks; then per ack 4 ARGV, 6 for an outcome other than complete:
+-- ARGV[3] n, the number of acks; then per ack 5 ARGV for a complete, 6 for another outcome:
 --         id, lease token, outcome (complete | retry | dead | snooze | cancel | hand_back),
 --         stats ('' for none, else "kind run_bucket run_µs wait_bucket wait_µs"),
---         [at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel, else '')]
+--         complete: the completed record when the caller fetched the job (the record it was
+--           fetched with, attempt + 1, attempted_at, finalized_at = now; src/inflight.rs), ''
+--           to have it built here from the stored record;
+--         other: at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel,
+--           else '')
 --         then the stats totals: k, the number of kinds; per kind: kind, m, then m pairs
 --         counter, amount: the counters of every ack with stats that counts (complete:
 --         completed; retry: failed; dead: failed and dead; each also run:<bucket>, run_sum_us,
@@ -38,7 +42,7 @@ leases_open(leases)
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 -- outcome -> ARGV per ack
-local OUTCOMES = { complete = 4, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
+local OUTCOMES = { complete = 5, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
 -- Where each ack's ARGV start.
 local first = {}
 local p = 4
@@ -138,36 +142,58 @@ local format = string.format
 local next_attempt = {}
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
-  local ids = {}
+  local ids, need, k = {}, {}, 0
   for i = c, m do
-    ids[i - c + 1] = ARGV[first[i]]
+    local b = first[i]
+    ids[i - c + 1] = ARGV[b]
+    if ARGV[b + 4] == '' and ARGV[b + 2] == 'complete' then
+      k = k + 1
+      need[k] = ARGV[b]
+    end
   end
   local f = redis.call('HMGET', leases, unpack(ids, 1, m - c + 1))
-  local r = redis.call('HMGET', jobs, unpack(ids, 1, m - c + 1))
+  -- the stored records of the completes that came without one
+  local stored = {}
+  if k > 0 then
+    local r = redis.call('HMGET', jobs, unpack(need, 1, k))
+    for x = 1, k do
+      stored[need[x]] = r[x]
+    end
+  end
   for i = c, m do
     local b = first[i]
     local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
     local l = f[i - c + 1]
     local res = 0
     if l and not done[id] then
-      local tok, aa = string.match(l, '^([0-9]+) [0-9]+ ([0-9]+) ')
-      local pr, at, mid, fa, kind
+      local tok = string.match(l, '^([0-9]+) ')
+      local rec
       if outcome == 'complete' and tok == token then
-        pr, at, mid, fa, kind = rec_fetch_fields(r[i - c + 1] or '')
-      end
-      if pr then
-        -- a leased job completed under its own token: its record (REC_FETCH in lib.lua) with
-        -- one attempt more, the lease's attempted_at and now as finalized_at
-        local a1 = next_attempt[at]
-        if not a1 then
-          a1 = format('%d', at + 1)
-          next_attempt[at] = a1
+        rec = ARGV[b + 4]
+        if rec == '' then
+          -- built from the stored record (REC_FETCH in lib.lua): one attempt more, the lease's
+          -- attempted_at, now as finalized_at
+          local pr, at, mid, fa, kind = rec_fetch_fields(stored[id] or '')
+          if pr then
+            local a1 = next_attempt[at]
+            if not a1 then
+              a1 = format('%d', at + 1)
+              next_attempt[at] = a1
+            end
+            local aa = string.match(l, '^[0-9]+ [0-9]+ ([0-9]+) ')
+            rec = 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
+          else
+            rec = nil
+          end
         end
+      end
+      if rec then
+        -- a leased job completed under its own token
         export_keep(jobs, id)
         w = w + 1
         rems[w] = id
         fins[2 * w - 1], fins[2 * w] = now, id
-        recs[2 * w - 1], recs[2 * w] = id, 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
+        recs[2 * w - 1], recs[2 * w] = id, rec
         res = 1
       elseif tok == token then
         flush()

@@ -43,8 +43,9 @@ local format = string.format
 local out = { base }
 local tail = ' ' .. lease_until .. ' ' .. now .. ' ' .. worker
 local token = base
--- Per chunk of jobs: one HMGET of their fields, then one HSET of their leases. A job whose
--- record is missing (a damaged queue) is dropped from `available` and not leased.
+-- Per chunk of jobs: one HMGET of their fields, then one HSET of their leases (with the field
+-- LEASES_PIN, lib.lua). A job whose record is missing (a damaged queue) is dropped from
+-- `available` and not leased.
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
   local names, k = {}, 0
@@ -55,7 +56,7 @@ for c = 1, n, CHUNK do
     k = k + 4
   end
   local f = redis.call('HMGET', jobs, unpack(names, 1, k))
-  local ls, w = {}, 0
+  local ls, w = { LEASES_PIN, LEASES_PIN_TEXT }, 2
   for i = c, m do
     local b = (i - c) * 4
     local s = f[b + 1]
@@ -70,7 +71,7 @@ for c = 1, n, CHUNK do
         f[b + 4]
     end
   end
-  if w > 0 then
+  if w > 2 then
     redis.call('HSET', leases, unpack(ls, 1, w))
   end
 end

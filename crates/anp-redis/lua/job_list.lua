@@ -27,6 +27,7 @@ local Z = { scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], complet
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9] }
 leases_open(KEYS[5])
 -- How many jobs a state holds, and their ids (running: the leases hash, the others a zset).
+-- The leases hash also holds LEASES_PIN (lib.lua), which is no job.
 local function count(s)
   if s == 'running' then
     return redis.call('HLEN', Z[s])
@@ -35,7 +36,13 @@ local function count(s)
 end
 local function members(s)
   if s == 'running' then
-    return redis.call('HKEYS', Z[s])
+    local ids = {}
+    for _, id in ipairs(redis.call('HKEYS', Z[s])) do
+      if id ~= LEASES_PIN then
+        ids[#ids + 1] = id
+      end
+    end
+    return ids
   end
   return redis.call('ZRANGE', Z[s], 0, -1)
 end

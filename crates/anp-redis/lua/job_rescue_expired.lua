@@ -35,12 +35,13 @@ local expired = {}
 local all = redis.call('HGETALL', leases)
 for i = 1, #all, 2 do
   local le = string.match(all[i + 1], '^[0-9]+ ([0-9]+) ')
-  if not le then
+  if all[i] == LEASES_PIN then
+    le = nil
+  elseif not le then
     return redis.error_reply('ANP_CORRUPT job ' .. all[i] .. ' has an unreadable lease: ' .. all[i + 1])
   end
-  local t = tonumber(le)
-  if t < now_n then
-    expired[#expired + 1] = { t, all[i] }
+  if le and tonumber(le) < now_n then
+    expired[#expired + 1] = { tonumber(le), all[i] }
   end
 end
 table.sort(expired, function(a, b) return a[1] < b[1] end)

@@ -19,7 +19,8 @@ leases_open(KEYS[4])
 local out = { redis.call('GET', KEYS[9]) or '' }
 for i = 2, 8 do
   if i == 4 then
-    out[#out + 1] = redis.call('HLEN', KEYS[i])
+    -- the leases, less LEASES_PIN (lib.lua), which is no job
+    out[#out + 1] = redis.call('HLEN', KEYS[i]) - redis.call('HEXISTS', KEYS[i], LEASES_PIN)
   else
     out[#out + 1] = redis.call('ZCARD', KEYS[i])
   end

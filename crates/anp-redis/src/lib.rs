@@ -62,6 +62,7 @@
 
 mod batch;
 mod conn;
+mod inflight;
 mod keys;
 mod open;
 mod ops;

@@ -12,6 +12,9 @@ use crate::scripts::JOB_RESCUE_EXPIRED;
 
 const OP: &str = "job_rescue_expired";
 
+/// The leases hash's field that is no job (`LEASES_PIN` in `lua/lib.lua`).
+const LEASES_PIN: &str = "~hashtable";
+
 /// The rescued jobs.
 pub(crate) async fn run(r: &Redis, p: JobRescueParams) -> Result<Vec<Rescued>> {
     let mut out = Vec::new();
@@ -21,13 +24,21 @@ pub(crate) async fn run(r: &Redis, p: JobRescueParams) -> Result<Vec<Rescued>> {
     let now = micros(p.now);
     let queues = known_queues(r, OP).await?;
     // Per queue: how many jobs are leased (layout 2's leases hash, which the script reads
-    // whole: it holds only jobs in flight) and how many expired leases a layout-1 process left
-    // in the running zset (docs/redis-keys.md, "Migration 1 → 2").
+    // whole: it holds only jobs in flight; less its pin field, `LEASES_PIN` in lib.lua) and how
+    // many expired leases a layout-1 process left in the running zset (docs/redis-keys.md,
+    // "Migration 1 → 2").
     let calls = queues
         .iter()
         .flat_map(|q| {
             [
                 Call::queue(q, redis::cmd("HLEN").arg(Q::Leases.key(q)).to_owned()),
+                Call::queue(
+                    q,
+                    redis::cmd("HEXISTS")
+                        .arg(Q::Leases.key(q))
+                        .arg(LEASES_PIN)
+                        .to_owned(),
+                ),
                 Call::queue(
                     q,
                     redis::cmd("ZCOUNT")
@@ -41,12 +52,13 @@ pub(crate) async fn run(r: &Redis, p: JobRescueParams) -> Result<Vec<Rescued>> {
         .collect();
     let replies = r.run(OP, calls).await?;
     let mut counts = Vec::with_capacity(queues.len());
-    for pair in replies.chunks(2) {
-        let mut n = 0;
-        for v in pair {
-            n += int(&ok(r, OP, v.clone())?).unwrap_or(0);
+    for three in replies.chunks(3) {
+        let mut n = [0; 3];
+        for (n, v) in n.iter_mut().zip(three) {
+            *n = int(&ok(r, OP, v.clone())?).unwrap_or(0);
         }
-        counts.push(n);
+        // leases less the pin field, plus layout 1's expired ones
+        counts.push(n[0] - n[1] + n[2]);
     }
     let now_text = p.now.to_string();
     for (q, c) in queues.iter().zip(counts) {
