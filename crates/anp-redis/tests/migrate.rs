@@ -22,6 +22,9 @@ use redis::Value;
 /// Release 1's job_fetch as it sent it (lib.lua prelude + lua/job_fetch.lua of layout 1).
 const FETCH_L1: &str = include_str!("fixtures/layout1_job_fetch.lua");
 
+/// The schedule the layout-1 store holds (in queue `mail`, its last job the running one).
+const SCHEDULE: &str = "nightly.report";
+
 /// The release-1 worker's owner text (with a space, as owners may hold).
 const R1_WORKER: &str = "r1 worker:7";
 
@@ -410,6 +413,39 @@ async fn build_layout1<C: ConnectionLike + Send>(c: &mut C, bulk: u64) -> L1Stor
         ],
     )
     .await;
+    // A schedule of queue `mail` whose last job is the running one.
+    let mut def = anp_conformance::schedule::def(SCHEDULE, "* * * * *");
+    def.queue = q("mail");
+    let sk = format!("anp:{{mail}}:schedule:{SCHEDULE}");
+    let def_json = serde_json::to_string(&def).unwrap();
+    let last_tick = ago(60);
+    raw(
+        c,
+        &[
+            "HSET",
+            &sk,
+            "def",
+            &def_json,
+            "queue",
+            "mail",
+            "paused",
+            "0",
+            "last_tick",
+            &last_tick,
+            "last_job",
+            &s.running.id,
+            "created_at",
+            &cr,
+            "updated_at",
+            &cr,
+            "skip_if_running",
+            "0",
+            "catch_up",
+            "latest",
+        ],
+    )
+    .await;
+    raw(c, &["HSET", "anp:schedules", SCHEDULE, "mail"]).await;
     raw(c, &["SADD", "anp:queues", "mail", "held", "other", "bulk"]).await;
     raw(c, &["SET", "anp:schema", "1"]).await;
     s
@@ -757,6 +793,13 @@ async fn migrated_jobs_read_and_act_through_the_store() {
     assert_eq!((running.attempt, running.lease_token), (1, Some(17)));
     assert_eq!(running.lease_owner.as_deref(), Some("host 1:4242"));
 
+    // The schedule reads its last job (the running one) merged too.
+    let name = anp_core::schedule::ScheduleName::parse(SCHEDULE).unwrap();
+    let (sched, _) = st.schedule_get(name.clone(), 10).await.unwrap();
+    assert_eq!(sched.last_job, Some(running.id));
+    assert_eq!(sched.last_job_state, Some(JobState::Running));
+    assert!(!sched.paused);
+
     // Pause flags, as layout 2 reads them.
     let queues = st.queue_list().await.unwrap();
     let paused = |name: &str| {
@@ -789,6 +832,8 @@ async fn migrated_jobs_read_and_act_through_the_store() {
     let done = st.job_get(running.id).await.unwrap();
     assert_eq!(done.state, JobState::Completed);
     assert!(done.lease_token.is_none());
+    let (sched, _) = st.schedule_get(name, 10).await.unwrap();
+    assert_eq!(sched.last_job_state, Some(JobState::Completed));
 
     // Rescue takes back the job whose lease had already expired, and only it.
     let rescued = st
