@@ -6,7 +6,7 @@
 -- KEYS[2] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
--- KEYS[5] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
@@ -30,10 +30,11 @@
 -- Errors:  ANP_INVALID for an unknown outcome (before anything is written) or for unreadable
 --          stats of an ack whose lease was lost, ANP_CORRUPT when a record cannot be read.
 
-local jobs, avail, sched, retry, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local jobs, avail, sched, retry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local stats, minutes = KEYS[10], KEYS[11]
 export_open(KEYS[12])
+leases_open(leases)
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 -- outcome -> ARGV per ack
@@ -119,52 +120,60 @@ local woke = 0
 -- Ids acked in this call: a job leaves running when its ack applies, so a second ack of it in
 -- the same batch finds it no longer running (lease lost) without reading it again.
 local done = {}
--- Applied completes (nearly every ack) are written per chunk: one ZREM from running, one ZADD
+-- Applied completes (nearly every ack) are written per chunk: one HDEL of the leases, one ZADD
 -- to completed, one HSET of the records. Every other ack first writes what is pending and then
 -- runs on its own, so an error stops the batch with the acks before it applied, as before.
 local recs, rems, fins, w = {}, {}, {}, 0
 local function flush()
   if w > 0 then
-    redis.call('ZREM', running, unpack(rems, 1, w))
+    redis.call('HDEL', leases, unpack(rems, 1, w))
     redis.call('ZADD', completed, unpack(fins, 1, 2 * w))
     redis.call('HSET', jobs, unpack(recs, 1, 2 * w))
     w = 0
   end
 end
 local fin = ' ' .. now .. ' - - '
+local format = string.format
+-- attempt text -> the next attempt's (a batch's jobs mostly share one attempt)
+local next_attempt = {}
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
   local ids = {}
   for i = c, m do
     ids[i - c + 1] = ARGV[first[i]]
   end
-  local f = redis.call('HMGET', jobs, unpack(ids, 1, m - c + 1))
+  local f = redis.call('HMGET', leases, unpack(ids, 1, m - c + 1))
+  local r = redis.call('HMGET', jobs, unpack(ids, 1, m - c + 1))
   for i = c, m do
     local b = first[i]
     local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-    local s = f[i - c + 1]
+    local l = f[i - c + 1]
     local res = 0
-    if s and not done[id] then
-      local mid, tok, kind
-      if outcome == 'complete' then
-        mid, tok, kind = rec_running_fields(s)
+    if l and not done[id] then
+      local tok, aa = string.match(l, '^([0-9]+) [0-9]+ ([0-9]+) ')
+      local pr, at, mid, fa, kind
+      if outcome == 'complete' and tok == token then
+        pr, at, mid, fa, kind = rec_fetch_fields(r[i - c + 1] or '')
       end
-      if mid then
-        -- a running job completed (REC_RUNNING in lib.lua), when the token is still its own
-        if tok == token then
-          export_keep(jobs, id)
-          w = w + 1
-          rems[w] = id
-          fins[2 * w - 1], fins[2 * w] = now, id
-          recs[2 * w - 1], recs[2 * w] = id, 'completed ' .. mid .. fin .. kind
-          res = 1
+      if pr then
+        -- a leased job completed under its own token: its record (REC_FETCH in lib.lua) with
+        -- one attempt more, the lease's attempted_at and now as finalized_at
+        local a1 = next_attempt[at]
+        if not a1 then
+          a1 = format('%d', at + 1)
+          next_attempt[at] = a1
         end
-      else
+        export_keep(jobs, id)
+        w = w + 1
+        rems[w] = id
+        fins[2 * w - 1], fins[2 * w] = now, id
+        recs[2 * w - 1], recs[2 * w] = id, 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
+        res = 1
+      elseif tok == token then
         flush()
         local at, err = ARGV[b + 4], ARGV[b + 5]
-        local j = rec_parse(id, s)
-        if j.state == 'running' and j.token == token then
-          redis.call('ZREM', running, id)
+        local j = job_load(jobs, id)
+        if j and j.state == 'running' and j.token == token then
           lease_clear(j)
           if outcome == 'complete' then
             j.state, j.finalized_at = 'completed', now

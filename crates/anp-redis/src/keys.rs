@@ -57,12 +57,12 @@ pub(crate) enum Q {
     Scheduled,
     /// Zset: available jobs by priority × 10^14 + run_at (ms), ties by id.
     Available,
-    /// Zset: layout 1's running jobs by lease expiry (µs). Layout 2 does not write it; the
-    /// migration (`lua/store_migrate_queue.lua`) empties it into [`Q::Leases`].
-    Running,
-    /// Hash (layout 2): the running jobs' leases, job id → `<token> <lease_until_us>
-    /// <attempted_at_us> <owner>` (owner last, may hold spaces or be empty).
+    /// Hash: the leases of running jobs, id → `token lease_until attempted_at owner` (layout
+    /// 2: a job is running while it has one; its record keeps the state it was fetched from).
     Leases,
+    /// Zset: layout 1's running jobs by lease expiry (µs). Layout 2 only reads it: the
+    /// migration empties it, and rescue takes back a job a layout-1 process still leased.
+    Running,
     /// Zset: completed jobs by finalized_at (µs).
     Completed,
     /// Zset: retryable jobs by run_at (µs).
@@ -73,11 +73,11 @@ pub(crate) enum Q {
     Cancelled,
     /// Hash: unique key → id of the newest job enqueued with it.
     Unique,
-    /// String: layout 1's pause flag, `1` paused, `0` resumed. Left at `1` by the migration so
-    /// release-1 workers still running fetch nothing; layout 2 reads [`Q::Pause`].
-    Paused,
-    /// String (layout 2): the pause flag, `1` paused, `0` resumed (absent: neither happened).
+    /// String: `1` paused, `0` resumed (layout 2's pause flag).
     Pause,
+    /// String: layout 1's pause flag. The migration copies it into [`Q::Pause`] and leaves it
+    /// at `1`, so a layout-1 worker still running fetches nothing; layout 2 never reads it.
+    Paused,
     /// String: `2` once the migration moved this queue to layout 2 (makes the per-queue
     /// migration idempotent).
     Layout,
@@ -102,15 +102,15 @@ impl Q {
         Q::Ids,
         Q::Scheduled,
         Q::Available,
-        Q::Running,
         Q::Leases,
+        Q::Running,
         Q::Completed,
         Q::Retryable,
         Q::Dead,
         Q::Cancelled,
         Q::Unique,
-        Q::Paused,
         Q::Pause,
+        Q::Paused,
         Q::Layout,
         Q::Wake,
         Q::LeaseSeq,
@@ -125,15 +125,15 @@ impl Q {
             Q::Ids => "ids",
             Q::Scheduled => "scheduled",
             Q::Available => "available",
-            Q::Running => "running",
             Q::Leases => "leases",
+            Q::Running => "running",
             Q::Completed => "completed",
             Q::Retryable => "retryable",
             Q::Dead => "dead",
             Q::Cancelled => "cancelled",
             Q::Unique => "unique",
-            Q::Paused => "paused",
             Q::Pause => "pause",
+            Q::Paused => "paused",
             Q::Layout => "layout",
             Q::Wake => "wake",
             Q::LeaseSeq => "lease_seq",

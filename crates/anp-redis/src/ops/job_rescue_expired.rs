@@ -1,5 +1,5 @@
-//! `job_rescue_expired`: counts expired leases in every queue in one pipelined round trip,
-//! then runs `job_rescue_expired.lua` on the queues that have some, within the limit.
+//! `job_rescue_expired`: counts leases in every queue in one pipelined round trip, then runs
+//! `job_rescue_expired.lua` on the queues that have some, within the limit.
 
 use anp_core::store::{JobRescueParams, Rescued};
 use anp_core::{JobId, JobState, Kind, Result};
@@ -20,31 +20,41 @@ pub(crate) async fn run(r: &Redis, p: JobRescueParams) -> Result<Vec<Rescued>> {
     }
     let now = micros(p.now);
     let queues = known_queues(r, OP).await?;
-    let counts = r
-        .run(
-            OP,
-            queues
-                .iter()
-                .map(|q| {
-                    Call::queue(
-                        q,
-                        redis::cmd("ZCOUNT")
-                            .arg(Q::Running.key(q))
-                            .arg("-inf")
-                            .arg(format!("({now}"))
-                            .to_owned(),
-                    )
-                })
-                .collect(),
-        )
-        .await?;
+    // Per queue: how many jobs are leased (layout 2's leases hash, which the script reads
+    // whole: it holds only jobs in flight) and how many expired leases a layout-1 process left
+    // in the running zset (docs/redis-keys.md, "Migration 1 → 2").
+    let calls = queues
+        .iter()
+        .flat_map(|q| {
+            [
+                Call::queue(q, redis::cmd("HLEN").arg(Q::Leases.key(q)).to_owned()),
+                Call::queue(
+                    q,
+                    redis::cmd("ZCOUNT")
+                        .arg(Q::Running.key(q))
+                        .arg("-inf")
+                        .arg(format!("({now}"))
+                        .to_owned(),
+                ),
+            ]
+        })
+        .collect();
+    let replies = r.run(OP, calls).await?;
+    let mut counts = Vec::with_capacity(queues.len());
+    for pair in replies.chunks(2) {
+        let mut n = 0;
+        for v in pair {
+            n += int(&ok(r, OP, v.clone())?).unwrap_or(0);
+        }
+        counts.push(n);
+    }
     let now_text = p.now.to_string();
     for (q, c) in queues.iter().zip(counts) {
         let left = u64::from(p.limit).saturating_sub(out.len() as u64);
         if left == 0 {
             break;
         }
-        if int(&ok(r, OP, c)?).unwrap_or(0) == 0 {
+        if c == 0 {
             continue;
         }
         let mut call = r.script(&JOB_RESCUE_EXPIRED, q);
