@@ -12,8 +12,9 @@
 --     `-`, no owner, every other field unchanged. A member whose record is missing or not
 --     running is only dropped. Then `running` is deleted.
 --  3. `layout` = `2` marks the queue done (a second call returns at once).
--- Every record is read and checked before anything is written, so a record that cannot be read
--- (ANP_CORRUPT) leaves the queue untouched.
+-- Every running member's record and the lease it gives are read and checked before anything is
+-- written, so a record that cannot be read, or a running one whose token, lease expiry or
+-- attempted_at is not a number (ANP_CORRUPT), leaves the queue untouched.
 --
 -- KEYS[1] anp:{<queue>}:jobs     hash: job records
 -- KEYS[2] anp:{<queue>}:running  zset: layout 1's running jobs by lease expiry (µs); deleted
@@ -25,7 +26,8 @@
 -- ARGV    none
 -- Returns: { 1, jobs moved to leases, running members dropped } when this call migrated the
 --          queue, { 0, 0, 0 } when it was already migrated.
--- Errors:  ANP_CORRUPT when a running job's record cannot be read (nothing is written then).
+-- Errors:  ANP_CORRUPT when a running job's record or lease cannot be read (nothing is written
+--          then).
 
 local jobs, running, leases, paused, pause, layout =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7]
@@ -33,6 +35,7 @@ if redis.call('GET', layout) == '2' then
   return { 0, 0, 0 }
 end
 export_open(KEYS[6])
+leases_open(leases)
 
 -- Read and check every running member first: an unreadable record stops the call before any
 -- write (a script that errors keeps the writes it made).
@@ -42,7 +45,11 @@ for _, id in ipairs(members) do
   local s = redis.call('HGET', jobs, id)
   local j = s and rec_parse(id, s)
   if j and j.state == 'running' then
-    move[#move + 1] = { id, j }
+    -- The lease as every layout-2 reader parses it (lease_apply raises ANP_CORRUPT when it
+    -- cannot: a token, expiry or attempted_at that is not a number).
+    local l = lease_text(j)
+    lease_apply(id, rec_parse(id, s), l)
+    move[#move + 1] = { id, j, l }
   else
     drop[#drop + 1] = id
   end
@@ -58,8 +65,10 @@ redis.call('SET', paused, '1')
 
 for _, m in ipairs(move) do
   local id, j = m[1], m[2]
-  redis.call('HSET', leases, id,
-    j.token .. ' ' .. j.lease_expires_at .. ' ' .. j.attempted_at .. ' ' .. j.owner)
+  -- The pre-image for a running export first, while the job has no lease yet: the layout-1
+  -- running record as it was (job_save's own export_keep is then a no-op).
+  export_keep(jobs, id)
+  redis.call('HSET', leases, id, m[3])
   j.state = 'available'
   if j.attempt > 0 then
     j.attempt = j.attempt - 1

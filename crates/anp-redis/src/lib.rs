@@ -23,7 +23,8 @@
 //!   `anp:c:<ns>:<gen>:e:{<key>}`, `…:l:{<key>}`, `anp:c:{<ns>}:gen`, `…:meta`, `…:t:<tag>`,
 //!   `anp:c:namespaces`, `anp:c:stats`);
 //!   `docs/redis-keys.md` is their table.
-//! - `lua/<method>.lua`: one script per state-changing Store method, each with a header
+//! - `lua/<method>.lua`: one script per state-changing Store method (and
+//!   `store_migrate_queue.lua`, the layout migration's step per queue), each with a header
 //!   listing its `KEYS`, `ARGV` and replies; `lua/lib.lua` holds the helpers every job script
 //!   starts with (the job record format among them). The cache's scripts
 //!   (`lua/cache_*.lua`: the fenced write, lease renew and release, tag purge, generation move)

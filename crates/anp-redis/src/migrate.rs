@@ -208,10 +208,12 @@ async fn migrate_queue(r: &Redis, queue: &QueueName) -> Result<(bool, u64, u64)>
         .pop()
         .unwrap_or(Value::Nil);
     if let Some((code, detail)) = anp_error(&v) {
+        // Redis appends " script: <sha>, on @user_script:<line>." to a script's error.
+        let detail = detail.split(" script: ").next().unwrap_or(detail);
         return Err(Error::incompatible(
             OP,
             format!(
-                "store {}: queue {queue} cannot be migrated from key layout 1 to 2: {code} {detail}: expected every running job's record in anp:{{{queue}}}:jobs to be readable (docs/redis-keys.md); repair or delete that job's fields, then open again (the migration resumes: marker {})",
+                "store {}: queue {queue} cannot be migrated from key layout 1 to 2: {code} {detail}: expected every running job's record and lease fields in anp:{{{queue}}}:jobs to be readable (docs/redis-keys.md); repair or delete that job's fields, then open again (the migration resumes: marker {})",
                 r.target(),
                 keys::MIGRATION
             ),

@@ -28,6 +28,7 @@ const SCHEDULE: &str = "nightly.report";
 /// The release-1 worker's owner text (with a space, as owners may hold).
 const R1_WORKER: &str = "r1 worker:7";
 
+/// `anp:{<queue>}:<what>`.
 fn key(queue: &str, what: &str) -> String {
     format!("anp:{{{queue}}}:{what}")
 }
@@ -51,6 +52,7 @@ async fn get<C: ConnectionLike + Send>(c: &mut C, k: &str) -> Option<String> {
     }
 }
 
+/// A string or integer reply as text; panics on anything else.
 fn text(v: &Value) -> String {
     match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
@@ -60,6 +62,7 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// An array, set or map reply as a flat list of texts (nil: empty).
 fn flat(v: Value) -> Vec<String> {
     match v {
         Value::Array(a) | Value::Set(a) => a.iter().map(text).collect(),
@@ -69,11 +72,13 @@ fn flat(v: Value) -> Vec<String> {
     }
 }
 
+/// `HGETALL` as a sorted map.
 async fn hgetall<C: ConnectionLike + Send>(c: &mut C, k: &str) -> BTreeMap<String, String> {
     let f = flat(raw(c, &["HGETALL", k]).await);
     f.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
 }
 
+/// Whether `k` exists.
 async fn exists<C: ConnectionLike + Send>(c: &mut C, k: &str) -> bool {
     raw(c, &["EXISTS", k]).await == Value::Int(1)
 }
@@ -133,6 +138,7 @@ fn avail_score(priority: &str, run_at_us: &str) -> String {
     (p * 100_000_000_000_000 + ms).to_string()
 }
 
+/// A record's µs field as a timestamp (`-`: none).
 fn ts(field: &str) -> Option<Timestamp> {
     (field != "-").then(|| anp_core::job::ts_from_micros(field.parse().unwrap()))
 }
@@ -255,10 +261,12 @@ impl L1Store {
     }
 }
 
+/// µs since the epoch, as text (how records and scores hold time).
 fn us(t: Timestamp) -> String {
     t.as_microsecond().to_string()
 }
 
+/// One entry of a job's error history, as layout 1 stores it.
 fn error_json(attempt: u32, at: Timestamp, message: &str, retry_safe: bool) -> String {
     serde_json::json!({
         "attempt": attempt,
@@ -525,6 +533,7 @@ fn record_of_running(rec: &str) -> String {
     )
 }
 
+/// Opens a store with this build (migrating it when it is at layout 1).
 async fn open(url: &str) -> Arc<dyn Store> {
     common::open(url).await
 }
@@ -1005,4 +1014,83 @@ async fn the_documented_rollback_restores_a_layout1_store() {
         Some("0")
     );
     assert_eq!(hgetall(&mut c, &key("mail", "leases")).await.len(), 3);
+}
+
+/// A migration while `anp backup` exports a queue keeps, for the export, each moved job's
+/// layout-1 record as it was (copy-on-write before the lease is written), and nothing for the
+/// jobs it did not change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_export_keeps_the_layout1_pre_images() {
+    let server = RedisServer::start();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let s = build_layout1(&mut c, 0).await;
+    let export = key("mail", "export");
+    raw(&mut c, &["HSET", &export, "~token", "t-1"]).await;
+    drop(open(&server.url()).await);
+    let kept = hgetall(&mut c, &export).await;
+    let want: BTreeMap<String, String> = [
+        ("~token".to_owned(), "t-1".to_owned()),
+        (s.running.id.clone(), s.running.rec.clone()),
+        (s.expired.id.clone(), s.expired.rec.clone()),
+        (format!("{}:args", s.running.id), s.running.args.clone()),
+        (format!("{}:args", s.expired.id), s.expired.args.clone()),
+        (
+            format!("{}:errors", s.expired.id),
+            s.expired.errors.clone().unwrap(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(kept, want);
+    check_migrated_keys(&mut c, &s, &[]).await;
+}
+
+/// A running job whose layout-1 record gives no readable lease (here: no attempted_at) stops
+/// the migration of its queue before anything is written there; open fails `Incompatible`
+/// naming the job, and the marker stays, so a later open resumes once the job is repaired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_running_job_stops_the_migration_and_changes_nothing() {
+    let server = RedisServer::start();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let s = build_layout1(&mut c, 0).await;
+    let f: Vec<&str> = s.running.rec.splitn(12, ' ').collect();
+    let broken = format!(
+        "{} {} {} {} {} {} - {} {} {} {} {}",
+        f[0], f[1], f[2], f[3], f[4], f[5], f[7], f[8], f[9], f[10], f[11]
+    );
+    raw(
+        &mut c,
+        &["HSET", &key("mail", "jobs"), &s.running.id, &broken],
+    )
+    .await;
+    let e = anp_redis::RedisStore::open(&server.url())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), anp_core::ErrorKind::Incompatible, "{e}");
+    assert!(
+        e.to_string().contains(&s.running.id)
+            && e.to_string().contains("anp:migration")
+            && !e.to_string().contains("@user_script"),
+        "{e}"
+    );
+    assert_eq!(get(&mut c, "anp:migration").await.as_deref(), Some("1->2"));
+    assert!(
+        !exists(&mut c, "anp:migrate_lock").await,
+        "the lock is left"
+    );
+    assert!(exists(&mut c, &key("mail", "running")).await);
+    assert!(!exists(&mut c, &key("mail", "leases")).await);
+    assert!(!exists(&mut c, &key("mail", "paused")).await);
+    assert!(!exists(&mut c, &key("mail", "layout")).await);
+
+    // Repaired, the next open resumes and finishes.
+    raw(
+        &mut c,
+        &["HSET", &key("mail", "jobs"), &s.running.id, &s.running.rec],
+    )
+    .await;
+    drop(open(&server.url()).await);
+    check_migrated_keys(&mut c, &s, &[]).await;
 }
