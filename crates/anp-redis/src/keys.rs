@@ -6,7 +6,9 @@
 //! names are `[a-z0-9_-]`, so they can't contain a brace. Per-schedule keys
 //! (`anp:{<queue>}:schedule:<name>`, `anp:{<queue>}:fires:<name>`, see [`S`]) live in the slot
 //! of the schedule's queue. The global keys ([`QUEUES`], [`SCHEMA`], [`PROCESSES`],
-//! [`DEPLOYS`], [`SCHEDULES`]) are written outside scripts, idempotently.
+//! [`DEPLOYS`], [`SCHEDULES`], and the migration's [`MIGRATION`] and [`MIGRATE_LOCK`]) are
+//! written outside scripts, idempotently (the lock's renewal and release are two-line `EVAL`s on
+//! the lock key alone).
 //!
 //! The cache's keys start with `anp:c:` ([`C`], docs/cache.md "Redis keys"): an entry and its
 //! compute lease share the hash tag `{<key>}` (the fenced write is one slot-local script), a
@@ -34,6 +36,15 @@ pub(crate) const AUDIT: &str = "anp:audit";
 
 /// Hash: schedule name → the queue whose slot holds the schedule's keys.
 pub(crate) const SCHEDULES: &str = "anp:schedules";
+
+/// String: `1->2` while the key layout is being migrated from 1 to 2 (`crate::migrate`); set
+/// before `anp:schema` becomes 2, deleted once every queue is migrated. Never expires, so an
+/// interrupted migration is resumed by the next `open`.
+pub(crate) const MIGRATION: &str = "anp:migration";
+
+/// String: the migrating process's random token (`SET NX PX`, renewed between queues, removed
+/// by compare-and-delete): one process migrates, the others wait.
+pub(crate) const MIGRATE_LOCK: &str = "anp:migrate_lock";
 
 /// One per-queue key, by what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +78,9 @@ pub(crate) enum Q {
     /// String: layout 1's pause flag. The migration copies it into [`Q::Pause`] and leaves it
     /// at `1`, so a layout-1 worker still running fetches nothing; layout 2 never reads it.
     Paused,
+    /// String: `2` once the migration moved this queue to layout 2 (makes the per-queue
+    /// migration idempotent).
+    Layout,
     /// List: wake tokens popped by blocked `job_wait` calls.
     Wake,
     /// String: the last fencing token issued.
@@ -83,7 +97,7 @@ pub(crate) enum Q {
 
 impl Q {
     /// Every per-queue key.
-    pub(crate) const ALL: [Q; 18] = [
+    pub(crate) const ALL: [Q; 19] = [
         Q::Jobs,
         Q::Ids,
         Q::Scheduled,
@@ -97,6 +111,7 @@ impl Q {
         Q::Unique,
         Q::Pause,
         Q::Paused,
+        Q::Layout,
         Q::Wake,
         Q::LeaseSeq,
         Q::Stats,
@@ -119,6 +134,7 @@ impl Q {
             Q::Unique => "unique",
             Q::Pause => "pause",
             Q::Paused => "paused",
+            Q::Layout => "layout",
             Q::Wake => "wake",
             Q::LeaseSeq => "lease_seq",
             Q::Stats => "stats",
@@ -208,6 +224,8 @@ pub fn is_documented_key(key: &str) -> bool {
         PROCESSES,
         DEPLOYS,
         SCHEDULES,
+        MIGRATION,
+        MIGRATE_LOCK,
         CACHE_NAMESPACES,
         CACHE_STATS,
     ]
@@ -392,6 +410,10 @@ mod tests {
         }
         assert!(is_documented_key("anp:queues"));
         assert!(is_documented_key("anp:schedules"));
+        assert!(is_documented_key("anp:migration") && is_documented_key("anp:migrate_lock"));
+        assert!(is_documented_key("anp:{mail-out}:leases"));
+        assert!(is_documented_key("anp:{mail-out}:pause"));
+        assert!(is_documented_key("anp:{mail-out}:layout"));
         let n = ScheduleName::parse("nightly.report").unwrap();
         for s in [S::Schedule, S::Fires] {
             assert!(is_documented_key(&s.key(&q, &n)));

@@ -234,6 +234,13 @@ script!(
 );
 script!(JOB_EXPORT_END, "job_export_end", [Export], false);
 
+script!(
+    STORE_MIGRATE_QUEUE,
+    "store_migrate_queue",
+    [Jobs, Running, Leases, Paused, Pause, Export, Layout],
+    false
+);
+
 cache_script!(CACHE_WRITE, "cache_write", [Entry, Lease]);
 cache_script!(CACHE_LEASE_RENEW, "cache_lease_renew", [Lease]);
 cache_script!(CACHE_LEASE_RELEASE, "cache_lease_release", [Lease]);
@@ -241,7 +248,7 @@ cache_script!(CACHE_PURGE_TAGS, "cache_purge_tags", [Tag]);
 cache_script!(CACHE_GENERATION_MOVE, "cache_generation_move", [Gen, Meta]);
 
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 29] = [
+pub(crate) const ALL: [&ScriptDef; 30] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -266,6 +273,7 @@ pub(crate) const ALL: [&ScriptDef; 29] = [
     &JOB_EXPORT_PAGE,
     &JOB_EXPORT_END,
     &QUEUE_PURGE,
+    &STORE_MIGRATE_QUEUE,
     &CACHE_WRITE,
     &CACHE_LEASE_RENEW,
     &CACHE_LEASE_RELEASE,
@@ -456,8 +464,9 @@ mod tests {
                     );
                 }
             }
+            // queue_list and store_migrate_queue take no ARGV.
             for word in ["ARGV[1]", "Returns:"] {
-                if def.name != "queue_list" || word != "ARGV[1]" {
+                if !matches!(def.name, "queue_list" | "store_migrate_queue") || word != "ARGV[1]" {
                     assert!(
                         def.source.contains(word),
                         "{}.lua header lacks {word}",
