@@ -166,7 +166,7 @@ for c = 1, n, CHUNK do
     local l = f[i - c + 1]
     local res = 0
     if l and not done[id] then
-      local tok = string.match(l, '^([0-9]+) ')
+      local tok = string.match(l, '^(-?[0-9]+) ')
       local rec
       if outcome == 'complete' and tok == token then
         rec = ARGV[b + 4]
@@ -180,7 +180,7 @@ for c = 1, n, CHUNK do
               a1 = format('%d', at + 1)
               next_attempt[at] = a1
             end
-            local aa = string.match(l, '^[0-9]+ [0-9]+ ([0-9]+) ')
+            local aa = string.match(l, '^-?[0-9]+ [0-9]+ ([0-9]+) ')
             rec = 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
           else
             rec = nil

@@ -26,7 +26,7 @@ for i = 1, n do
   local id, token = ids[i], ARGV[2 + i * 2]
   local tok, rest
   if f[i] then
-    tok, rest = string.match(f[i], '^([0-9]+) [0-9]+ (.*)$')
+    tok, rest = string.match(f[i], '^(-?[0-9]+) [0-9]+ (.*)$')
   end
   if tok and tok == token then
     export_keep(jobs, id)

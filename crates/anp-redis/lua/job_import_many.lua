@@ -67,7 +67,7 @@ for i = 0, n - 1 do
     if state == 'running' then
       -- a lease (a missing token or expiry becomes 0: rescued at once) over the record of the
       -- attempt before, as job_fetch leaves it
-      if not string.find(token, '^[0-9]+$') then
+      if not string.find(token, '^-?[0-9]+$') then
         j.token = '0'
       end
       if not string.find(lease_exp, '^[0-9]+$') then

@@ -34,7 +34,7 @@ local now_n = tonumber(now)
 local expired = {}
 local all = redis.call('HGETALL', leases)
 for i = 1, #all, 2 do
-  local le = string.match(all[i + 1], '^[0-9]+ ([0-9]+) ')
+  local le = string.match(all[i + 1], '^-?[0-9]+ ([0-9]+) ')
   if all[i] == LEASES_PIN then
     le = nil
   elseif not le then

@@ -97,7 +97,7 @@ end
 
 -- Applies lease text l to parsed record j: running, one attempt more, the lease's fields.
 local function lease_apply(id, j, l)
-  local tok, le, aa, owner = string.match(l, '^([0-9]+) ([0-9]+) ([0-9]+) (.*)$')
+  local tok, le, aa, owner = string.match(l, '^(-?[0-9]+) ([0-9]+) ([0-9]+) (.*)$')
   if not tok then
     error({ err = 'ANP_CORRUPT job ' .. id .. ' has an unreadable lease: ' .. l })
   end
