@@ -67,7 +67,7 @@ for c = 0, n - 1, CHUNK do
       dup, state = 1, seen[id]
     elseif f[i - c + 1] then
       -- The same id again: a client retrying a call whose reply it lost.
-      dup, state = 1, rec_parse(id, f[i - c + 1]).state
+      dup, state = 1, rec_parse(id, rec_merged(id, f[i - c + 1])).state
     else
       local prio, run_at = ARGV[b + 3], ARGV[b + 5]
       state = 'scheduled'
