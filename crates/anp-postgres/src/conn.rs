@@ -103,7 +103,12 @@ pub(crate) fn pg_error(op: &str, url: &str, e: tokio_postgres::Error) -> Error {
         )
         .with_source(e);
     }
-    let transient = matches!(class, "08" | "40" | "53" | "57" | "58");
+    // Besides the connection, transaction, resource and operator-intervention classes:
+    // 55000 (a database set to `ALLOW_CONNECTIONS false`: "not currently accepting
+    // connections") and 55P03 (a lock not available): the server refuses now, not the request.
+    let transient = matches!(class, "08" | "40" | "53" | "57" | "58")
+        || code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE
+        || code == SqlState::LOCK_NOT_AVAILABLE;
     if transient {
         return Error::unavailable(
             op,

@@ -6,7 +6,7 @@
 -- KEYS[2] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
--- KEYS[5] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
@@ -16,10 +16,14 @@
 -- KEYS[12] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
--- ARGV[3] n, the number of acks; then per ack 4 ARGV, 6 for an outcome other than complete:
+-- ARGV[3] n, the number of acks; then per ack 5 ARGV for a complete, 6 for another outcome:
 --         id, lease token, outcome (complete | retry | dead | snooze | cancel | hand_back),
 --         stats ('' for none, else "kind run_bucket run_µs wait_bucket wait_µs"),
---         [at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel, else '')]
+--         complete: the completed record when the caller fetched the job (the record it was
+--           fetched with, attempt + 1, attempted_at, finalized_at = now; src/inflight.rs), ''
+--           to have it built here from the stored record;
+--         other: at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel,
+--           else '')
 --         then the stats totals: k, the number of kinds; per kind: kind, m, then m pairs
 --         counter, amount: the counters of every ack with stats that counts (complete:
 --         completed; retry: failed; dead: failed and dead; each also run:<bucket>, run_sum_us,
@@ -30,14 +34,15 @@
 -- Errors:  ANP_INVALID for an unknown outcome (before anything is written) or for unreadable
 --          stats of an ack whose lease was lost, ANP_CORRUPT when a record cannot be read.
 
-local jobs, avail, sched, retry, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local jobs, avail, sched, retry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local stats, minutes = KEYS[10], KEYS[11]
 export_open(KEYS[12])
+leases_open(leases)
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 -- outcome -> ARGV per ack
-local OUTCOMES = { complete = 4, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
+local OUTCOMES = { complete = 5, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
 -- Where each ack's ARGV start.
 local first = {}
 local p = 4
@@ -119,52 +124,82 @@ local woke = 0
 -- Ids acked in this call: a job leaves running when its ack applies, so a second ack of it in
 -- the same batch finds it no longer running (lease lost) without reading it again.
 local done = {}
--- Applied completes (nearly every ack) are written per chunk: one ZREM from running, one ZADD
+-- Applied completes (nearly every ack) are written per chunk: one HDEL of the leases, one ZADD
 -- to completed, one HSET of the records. Every other ack first writes what is pending and then
 -- runs on its own, so an error stops the batch with the acks before it applied, as before.
 local recs, rems, fins, w = {}, {}, {}, 0
 local function flush()
   if w > 0 then
-    redis.call('ZREM', running, unpack(rems, 1, w))
+    redis.call('HDEL', leases, unpack(rems, 1, w))
     redis.call('ZADD', completed, unpack(fins, 1, 2 * w))
     redis.call('HSET', jobs, unpack(recs, 1, 2 * w))
     w = 0
   end
 end
 local fin = ' ' .. now .. ' - - '
+local format = string.format
+-- attempt text -> the next attempt's (a batch's jobs mostly share one attempt)
+local next_attempt = {}
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
-  local ids = {}
+  local ids, need, k = {}, {}, 0
   for i = c, m do
-    ids[i - c + 1] = ARGV[first[i]]
+    local b = first[i]
+    ids[i - c + 1] = ARGV[b]
+    if ARGV[b + 4] == '' and ARGV[b + 2] == 'complete' then
+      k = k + 1
+      need[k] = ARGV[b]
+    end
   end
-  local f = redis.call('HMGET', jobs, unpack(ids, 1, m - c + 1))
+  local f = redis.call('HMGET', leases, unpack(ids, 1, m - c + 1))
+  -- the stored records of the completes that came without one
+  local stored = {}
+  if k > 0 then
+    local r = redis.call('HMGET', jobs, unpack(need, 1, k))
+    for x = 1, k do
+      stored[need[x]] = r[x]
+    end
+  end
   for i = c, m do
     local b = first[i]
     local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-    local s = f[i - c + 1]
+    local l = f[i - c + 1]
     local res = 0
-    if s and not done[id] then
-      local mid, tok, kind
-      if outcome == 'complete' then
-        mid, tok, kind = rec_running_fields(s)
-      end
-      if mid then
-        -- a running job completed (REC_RUNNING in lib.lua), when the token is still its own
-        if tok == token then
-          export_keep(jobs, id)
-          w = w + 1
-          rems[w] = id
-          fins[2 * w - 1], fins[2 * w] = now, id
-          recs[2 * w - 1], recs[2 * w] = id, 'completed ' .. mid .. fin .. kind
-          res = 1
+    if l and not done[id] then
+      local tok = string.match(l, '^(-?[0-9]+) ')
+      local rec
+      if outcome == 'complete' and tok == token then
+        rec = ARGV[b + 4]
+        if rec == '' then
+          -- built from the stored record (REC_FETCH in lib.lua): one attempt more, the lease's
+          -- attempted_at, now as finalized_at
+          local pr, at, mid, fa, kind = rec_fetch_fields(stored[id] or '')
+          if pr then
+            local a1 = next_attempt[at]
+            if not a1 then
+              a1 = format('%d', at + 1)
+              next_attempt[at] = a1
+            end
+            local aa = string.match(l, '^-?[0-9]+ [0-9]+ ([0-9]+) ')
+            rec = 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
+          else
+            rec = nil
+          end
         end
-      else
+      end
+      if rec then
+        -- a leased job completed under its own token
+        export_keep(jobs, id)
+        w = w + 1
+        rems[w] = id
+        fins[2 * w - 1], fins[2 * w] = now, id
+        recs[2 * w - 1], recs[2 * w] = id, rec
+        res = 1
+      elseif tok == token then
         flush()
         local at, err = ARGV[b + 4], ARGV[b + 5]
-        local j = rec_parse(id, s)
-        if j.state == 'running' and j.token == token then
-          redis.call('ZREM', running, id)
+        local j = job_load(jobs, id)
+        if j and j.state == 'running' and j.token == token then
           lease_clear(j)
           if outcome == 'complete' then
             j.state, j.finalized_at = 'completed', now

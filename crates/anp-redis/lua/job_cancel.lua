@@ -4,7 +4,7 @@
 -- KEYS[1] anp:{<queue>}:jobs       hash: job records, errors
 -- KEYS[2] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[3] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
--- KEYS[4] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[4] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[5] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[6] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
@@ -17,8 +17,9 @@
 --          ANP_CORRUPT when a record cannot be read.
 
 local jobs, cancelled = KEYS[1], KEYS[6]
-local Z = { scheduled = KEYS[2], available = KEYS[3], running = KEYS[4], retryable = KEYS[5] }
+local Z = { scheduled = KEYS[2], available = KEYS[3], retryable = KEYS[5] }
 export_open(KEYS[7])
+leases_open(KEYS[4])
 local id, now, now_text = ARGV[1], ARGV[2], ARGV[3]
 
 local j = job_load(jobs, id)
@@ -28,7 +29,10 @@ end
 if not LIVE[j.state] then
   return redis.error_reply('ANP_CONFLICT ' .. j.state)
 end
-redis.call('ZREM', Z[j.state], id)
+-- a running job's lease goes with job_save below
+if Z[j.state] then
+  redis.call('ZREM', Z[j.state], id)
+end
 errors_append(jobs, id, '{"attempt":' .. string.format('%d', j.attempt) .. ',"at":'
   .. cjson.encode(now_text) .. ',"message":"cancelled by operator","retry_safe":false}')
 lease_clear(j)

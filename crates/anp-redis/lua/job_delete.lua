@@ -11,6 +11,7 @@
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] id
 -- Returns: 1.
 -- Errors:  ANP_NOT_FOUND (no such job in this queue),
@@ -21,6 +22,7 @@ local jobs, ids, uniq = KEYS[1], KEYS[2], KEYS[9]
 local Z = { scheduled = KEYS[3], available = KEYS[4], retryable = KEYS[5], completed = KEYS[6],
   dead = KEYS[7], cancelled = KEYS[8] }
 export_open(KEYS[10])
+leases_open(KEYS[11])
 local id = ARGV[1]
 
 local j = job_load(jobs, id)

@@ -17,6 +17,7 @@
 -- KEYS[7] anp:{<queue>}:stats      hash: per-minute stats counters
 -- KEYS[8] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
 -- KEYS[9] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[10] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] now, µs since the Unix epoch (becomes created_at)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
 -- ARGV[3] n, the number of jobs; then 8 ARGV per job:
@@ -29,6 +30,7 @@
 local k = { jobs = KEYS[1], ids = KEYS[2], avail = KEYS[3], sched = KEYS[4], uniq = KEYS[5] }
 local wakek, stats, minutes = KEYS[6], KEYS[7], KEYS[8]
 export_open(KEYS[9])
+leases_open(KEYS[10])
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 -- 3 reply entries per job; per kind, the jobs added; jobs made available (to wake workers)
@@ -65,7 +67,7 @@ for c = 0, n - 1, CHUNK do
       dup, state = 1, seen[id]
     elseif f[i - c + 1] then
       -- The same id again: a client retrying a call whose reply it lost.
-      dup, state = 1, rec_parse(id, f[i - c + 1]).state
+      dup, state = 1, rec_parse(id, rec_merged(id, f[i - c + 1])).state
     else
       local prio, run_at = ARGV[b + 3], ARGV[b + 5]
       state = 'scheduled'

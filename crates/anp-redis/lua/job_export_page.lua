@@ -6,6 +6,7 @@
 -- KEYS[1] anp:{<queue>}:jobs    hash: job records, args, errors, unique keys
 -- KEYS[2] anp:{<queue>}:ids     zset: every job id (score 0), ordered by id
 -- KEYS[3] anp:{<queue>}:export  hash: `~token` and the pre-images of changed jobs
+-- KEYS[4] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] the export's token
 -- ARGV[2] ttl, ms (see job_export_begin)
 -- ARGV[3] cursor: the last id of the previous step ('' to start)
@@ -14,6 +15,7 @@
 -- Errors:  ANP_EXPORT_LOST when the export hash expired or belongs to another export.
 
 local jobs, ids, export = KEYS[1], KEYS[2], KEYS[3]
+leases_open(KEYS[4])
 if redis.call('HGET', export, '~token') ~= ARGV[1] then
   return redis.error_reply('ANP_EXPORT_LOST the export hash expired or was replaced')
 end

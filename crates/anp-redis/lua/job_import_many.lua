@@ -10,7 +10,7 @@
 -- KEYS[2] anp:{<queue>}:ids        zset: every job id (score 0), for listing
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
--- KEYS[5] anp:{<queue>}:running    zset: running jobs by lease expiry (µs)
+-- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[8] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
@@ -28,12 +28,13 @@
 -- Errors:  ANP_INVALID when a state is not one of the seven; ANP_CORRUPT when an existing
 --          record cannot be read.
 
-local jobs, ids, uniq, wakek, seq = KEYS[1], KEYS[2], KEYS[10], KEYS[11], KEYS[12]
+local jobs, ids, leases, uniq, wakek, seq = KEYS[1], KEYS[2], KEYS[5], KEYS[10], KEYS[11], KEYS[12]
 local zsets = {
   scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], completed = KEYS[6],
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9],
 }
 export_open(KEYS[13])
+leases_open(KEYS[5])
 local n = tonumber(ARGV[1])
 
 -- Validate every state first, so a bad chunk writes nothing.
@@ -57,12 +58,29 @@ for i = 0, n - 1 do
   local ukey, owner, lease_exp, token, errs = ARGV[b + 11], ARGV[b + 12], ARGV[b + 13],
     ARGV[b + 14], ARGV[b + 15]
   if not redis.call('HGET', jobs, id) then
-    local rec = rec_format({
+    local j = {
       state = state, priority = prio, attempt = tonumber(attempt),
       max_attempts = tonumber(max_attempts), run_at = run_at, created_at = created_at,
       attempted_at = attempted_at, finalized_at = finalized_at, token = token,
       lease_expires_at = lease_exp, kind = kind, owner = owner,
-    })
+    }
+    if state == 'running' then
+      -- a lease (a missing token or expiry becomes 0: rescued at once) over the record of the
+      -- attempt before, as job_fetch leaves it
+      if not string.find(token, '^-?[0-9]+$') then
+        j.token = '0'
+      end
+      if not string.find(lease_exp, '^[0-9]+$') then
+        j.lease_expires_at = '0'
+      end
+      if not string.find(attempted_at, '^[0-9]+$') then
+        j.attempted_at = created_at
+      end
+      redis.call('HSET', leases, id, lease_text(j))
+      j.state, j.attempt = 'available', j.attempt - 1
+      lease_clear(j)
+    end
+    local rec = rec_format(j)
     export_keep(jobs, id)
     redis.call('HSET', jobs, id, rec, id .. ':args', args)
     if errs ~= '' then
@@ -94,17 +112,15 @@ for i = 0, n - 1 do
     elseif state == 'scheduled' or state == 'retryable' then
       score = run_at
     elseif state == 'running' then
-      if lease_exp ~= '-' then
-        score = lease_exp
-      else
-        score = '0'
-      end
+      score = nil
     elseif finalized_at ~= '-' then
       score = finalized_at
     else
       score = created_at
     end
-    redis.call('ZADD', zsets[state], score, id)
+    if score then
+      redis.call('ZADD', zsets[state], score, id)
+    end
     if state == 'running' and token ~= '-' then
       local t = tonumber(token)
       if max_token == nil or t > tonumber(max_token) then

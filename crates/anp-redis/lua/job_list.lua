@@ -7,7 +7,7 @@
 -- KEYS[2] anp:{<queue>}:ids        zset: every job id (score 0, walked by ZREVRANGEBYLEX)
 -- KEYS[3] anp:{<queue>}:scheduled  zset
 -- KEYS[4] anp:{<queue>}:available  zset
--- KEYS[5] anp:{<queue>}:running    zset
+-- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[6] anp:{<queue>}:completed  zset
 -- KEYS[7] anp:{<queue>}:retryable  zset
 -- KEYS[8] anp:{<queue>}:dead       zset
@@ -25,6 +25,27 @@
 local jobs, ids = KEYS[1], KEYS[2]
 local Z = { scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], completed = KEYS[6],
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9] }
+leases_open(KEYS[5])
+-- How many jobs a state holds, and their ids (running: the leases hash, the others a zset).
+-- The leases hash also holds LEASES_PIN (lib.lua), which is no job.
+local function count(s)
+  if s == 'running' then
+    return redis.call('HLEN', Z[s])
+  end
+  return redis.call('ZCARD', Z[s])
+end
+local function members(s)
+  if s == 'running' then
+    local ids = {}
+    for _, id in ipairs(redis.call('HKEYS', Z[s])) do
+      if id ~= LEASES_PIN then
+        ids[#ids + 1] = id
+      end
+    end
+    return ids
+  end
+  return redis.call('ZRANGE', Z[s], 0, -1)
+end
 local before, limit, kind, budget = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
 
 local want, nstates = {}, 0
@@ -53,12 +74,12 @@ end
 if nstates > 0 then
   local total = 0
   for s in pairs(want) do
-    total = total + redis.call('ZCARD', Z[s])
+    total = total + count(s)
   end
   if total <= budget then
     local all = {}
     for s in pairs(want) do
-      for _, id in ipairs(redis.call('ZRANGE', Z[s], 0, -1)) do
+      for _, id in ipairs(members(s)) do
         if before == '' or id < before then
           all[#all + 1] = id
         end

@@ -7,6 +7,7 @@
 -- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[5] anp:{<queue>}:wake       list: wake tokens
 -- KEYS[6] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[7] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] now, µs: jobs with run_at <= now are due
 -- ARGV[2] limit, at most this many jobs
 -- Returns: the number of jobs promoted.
@@ -14,6 +15,7 @@
 
 local jobs, avail, sched, retry, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 export_open(KEYS[6])
+leases_open(KEYS[7])
 local now, limit = ARGV[1], tonumber(ARGV[2])
 if limit <= 0 then
   return 0

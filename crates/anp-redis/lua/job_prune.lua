@@ -10,6 +10,7 @@
 -- KEYS[5] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[6] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[7] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[8] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] finished cutoff, µs: completed/cancelled jobs finalized strictly before it go
 -- ARGV[2] finished max count: keep at most this many completed + cancelled jobs
 -- ARGV[3] dead cutoff, µs
@@ -19,6 +20,7 @@
 
 local jobs, ids, completed, cancelled, dead, uniq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 export_open(KEYS[7])
+leases_open(KEYS[8])
 local limit = tonumber(ARGV[5])
 
 local function prune_class(zsets, cutoff, max_count, budget)

@@ -11,6 +11,7 @@
 -- KEYS[8]  anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[9]  anp:{<queue>}:wake       list: wake tokens
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] id
 -- ARGV[2] now, µs (becomes run_at)
 -- Returns: the job as it is now: {id, record, args, errors, unique key}.
@@ -23,6 +24,7 @@ local jobs, uniq, wakek = KEYS[1], KEYS[8], KEYS[9]
 local Z = { scheduled = KEYS[2], available = KEYS[3], retryable = KEYS[4], completed = KEYS[5],
   dead = KEYS[6], cancelled = KEYS[7] }
 export_open(KEYS[10])
+leases_open(KEYS[11])
 local id, now = ARGV[1], ARGV[2]
 
 local j = job_load(jobs, id)

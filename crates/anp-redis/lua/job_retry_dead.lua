@@ -8,6 +8,7 @@
 -- KEYS[4] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[5] anp:{<queue>}:wake       list: wake tokens
 -- KEYS[6] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[7] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] now, µs (becomes run_at)
 -- ARGV[2] limit, at most this many jobs
 -- ARGV[3] kind, only jobs of this kind ('' for any)
@@ -16,6 +17,7 @@
 
 local jobs, avail, dead, uniq, wakek = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 export_open(KEYS[6])
+leases_open(KEYS[7])
 local now, limit, kind = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local function held_by_other(id)

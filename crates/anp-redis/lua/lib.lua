@@ -11,45 +11,34 @@
 --   <id>:args     the arguments, JSON text exactly as enqueued
 --   <id>:errors   the error history, a JSON array of {attempt, at, message, retry_safe}
 --   <id>:unique   the unique key, if any
+-- A running job also has a field in anp:{<queue>}:leases (layout 2): see LEASES below.
 -- Times are integer microseconds since the Unix epoch kept as decimal text: they are never
 -- printed through a Lua number (tostring(1.7e15) gives "1.7e+15").
 
 local REC = '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) ?(.*)$'
 
--- The hot path (job_fetch, job_ack_many) reads a record with one of these instead of REC: the
+-- The hot path (job_ack_many's completes) reads a record with this instead of REC: the
 -- same 11 fields, each limited to what rec_format writes (digits, '-' for none, a kind's
 -- [A-Za-z0-9_.:-]; the attempt counts it copies as text: no leading zero, at most 15 digits),
 -- so whatever they accept REC splits the same way, and splicing the new record from the old
 -- text gives what rec_parse + rec_format would. Anything else takes that general path.
--- Bracket classes because %S and %d cost more per character; one literal each because a `..`
+-- Bracket classes because %S and %d cost more per character; one literal because a `..`
 -- here would run on every call of every script.
 local REC_FETCH =
   '^[a-z]+ ([0-9]+ )([0-9]+)( ()[1-9][0-9]*() [0-9]+ [0-9]+ )[0-9-]+( [0-9-]+ )[0-9-]+ [0-9-]+ ([A-Za-z0-9_.:-]+)()'
-local REC_RUNNING =
-  '^running ([0-9]+ ()[1-9][0-9]*() [1-9][0-9]*() [0-9]+ [0-9]+ [0-9]+) [0-9-]+ ([0-9]+) [0-9]+ ([A-Za-z0-9_.:-]+)()'
 
 -- Whether a match ending at e ends kind where REC's %S+ would: at the end or before a space.
 local function rec_kind_ends(s, e)
   return e > #s or string.byte(s, e) == 32
 end
 
--- For job_fetch: 'priority ', attempt, ' max_attempts run_at created_at ', ' finalized_at '
+-- For job_ack_many: 'priority ', attempt, ' max_attempts run_at created_at ', ' finalized_at '
 -- and kind of record s (in any state), or nil when s takes the general path. max_attempts has
 -- at most 15 digits (a double holds it exactly, so it is the text rec_format would write).
 local function rec_fetch_fields(s)
   local pr, at, mid, q1, q2, fa, kind, e = string.match(s, REC_FETCH)
   if pr and q2 - q1 <= 15 and rec_kind_ends(s, e) then
     return pr, at, mid, fa, kind
-  end
-end
-
--- For job_ack_many: the six fields from priority to attempted_at (one string), the lease token
--- and kind of running record s, or nil when s takes the general path (attempt and max_attempts
--- at most 15 digits, as above).
-local function rec_running_fields(s)
-  local mid, p1, p2, p3, tok, kind, e = string.match(s, REC_RUNNING)
-  if mid and p2 - p1 <= 15 and p3 - p2 <= 16 and rec_kind_ends(s, e) then
-    return mid, tok, kind
   end
 end
 
@@ -85,13 +74,66 @@ local function rec_format(j)
   return s
 end
 
--- The job's parsed record, or nil when the queue holds no such job.
+-- Layout 2: a job is running while its id is a field of anp:{<queue>}:leases, whose value is
+-- `token lease_until attempted_at owner` (owner last: it may hold spaces, or be empty). The
+-- record is not rewritten when a job is leased: it keeps the state the job was fetched from and
+-- the attempt count before this attempt. The job as it is now ("merged") is the record with
+-- the lease applied (lease_apply). Every script that reads or changes jobs calls leases_open
+-- once with its leases key; job_load, job_reply and export_keep merge, job_save writes the
+-- lease or the record (and drops the lease when the job leaves running).
+local LEASES = false
+
+-- A field of every leases hash that is not a job: its value is longer than Redis' default
+-- hash-max-listpack-value (64 bytes), so the hash is a hashtable from its first write and a
+-- lease is found by hashing instead of by scanning a listpack (about 4,800 instructions per
+-- job at 50 jobs in flight, docs/redis-keys.md). Readers that walk the hash skip it.
+local LEASES_PIN = '~hashtable'
+local LEASES_PIN_TEXT =
+  'keeps this hash a hashtable (a value over 64 bytes): see docs/redis-keys.md, leases'
+
+local function leases_open(key)
+  LEASES = key
+end
+
+-- Applies lease text l to parsed record j: running, one attempt more, the lease's fields.
+local function lease_apply(id, j, l)
+  local tok, le, aa, owner = string.match(l, '^(-?[0-9]+) ([0-9]+) ([0-9]+) (.*)$')
+  if not tok then
+    error({ err = 'ANP_CORRUPT job ' .. id .. ' has an unreadable lease: ' .. l })
+  end
+  j.state, j.attempt, j.token, j.lease_expires_at, j.attempted_at, j.owner, j.leased =
+    'running', j.attempt + 1, tok, le, aa, owner, true
+  return j
+end
+
+-- The lease text of running job j.
+local function lease_text(j)
+  return j.token .. ' ' .. j.lease_expires_at .. ' ' .. j.attempted_at .. ' ' .. j.owner
+end
+
+-- Record text s of job id as it is now: merged with its lease when it has one.
+local function rec_merged(id, s)
+  local l = redis.call('HGET', LEASES, id)
+  if l then
+    return rec_format(lease_apply(id, rec_parse(id, s), l))
+  end
+  return s
+end
+
+-- The job as it is now (record merged with its lease), or nil when the queue holds no such job.
+-- A record that says `running` without a lease was written by a layout-1 process and is taken
+-- as it says (job_rescue_expired takes it back from the layout-1 running zset).
 local function job_load(jobs, id)
   local s = redis.call('HGET', jobs, id)
   if not s then
     return nil
   end
-  return rec_parse(id, s)
+  local j = rec_parse(id, s)
+  local l = redis.call('HGET', LEASES, id)
+  if l then
+    lease_apply(id, j, l)
+  end
+  return j
 end
 
 -- Copy-on-write for a running export (job_export_begin.lua, docs/redis-keys.md): while the
@@ -117,7 +159,7 @@ local function export_keep(jobs, id)
     redis.call('HSET', EXPORT, id, '-')
     return
   end
-  local kv = { id, f[1] }
+  local kv = { id, rec_merged(id, f[1]) }
   local names = { ':args', ':errors', ':unique' }
   for i = 2, 4 do
     if f[i] then
@@ -172,9 +214,20 @@ local function jobs_delete(jobs, ids, uniq, batch, z)
   return redis.call('ZREM', z, unpack(batch))
 end
 
+-- Writes job j as it is now: a leased job that stays running only rewrites its lease (its
+-- record keeps the state it was fetched from); any other job gets its record written, and a
+-- lease it had is dropped (it left running).
 local function job_save(jobs, id, j)
   export_keep(jobs, id)
+  if j.leased and j.state == 'running' then
+    redis.call('HSET', LEASES, id, lease_text(j))
+    return
+  end
   redis.call('HSET', jobs, id, rec_format(j))
+  if j.leased then
+    redis.call('HDEL', LEASES, id)
+    j.leased = false
+  end
 end
 
 -- Clears the lease fields (every transition out of running does).
@@ -184,10 +237,15 @@ local function lease_clear(j)
   j.owner = ''
 end
 
--- The reply for one job: id, record, args, errors, unique key (missing fields are nil).
+-- The reply for one job: id, record (merged with its lease), args, errors, unique key (missing
+-- fields are nil).
 local function job_reply(jobs, id)
   local f = redis.call('HMGET', jobs, id, id .. ':args', id .. ':errors', id .. ':unique')
-  return { id, f[1], f[2], f[3], f[4] }
+  local s = f[1]
+  if s then
+    s = rec_merged(id, s)
+  end
+  return { id, s, f[2], f[3], f[4] }
 end
 
 -- Appends one error (a JSON object as text) to the job's history without re-encoding it.

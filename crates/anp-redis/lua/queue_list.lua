@@ -4,20 +4,26 @@
 -- KEYS[1] anp:{<queue>}:jobs       hash: job records
 -- KEYS[2] anp:{<queue>}:scheduled  zset
 -- KEYS[3] anp:{<queue>}:available  zset: by priority, run_at (ms)
--- KEYS[4] anp:{<queue>}:running    zset
+-- KEYS[4] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- KEYS[5] anp:{<queue>}:completed  zset
 -- KEYS[6] anp:{<queue>}:retryable  zset
 -- KEYS[7] anp:{<queue>}:dead       zset
 -- KEYS[8] anp:{<queue>}:cancelled  zset
--- KEYS[9] anp:{<queue>}:paused     string: "1" paused, "0" resumed, absent never either
+-- KEYS[9] anp:{<queue>}:pause      string: "1" paused, "0" resumed, absent never either
 -- Returns: {paused ("1" | "0" | ""), count scheduled, available, running, completed, retryable,
 --          dead, cancelled, oldest available run_at (µs text, '' when none)}.
 -- Errors:  ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail = KEYS[1], KEYS[3]
+leases_open(KEYS[4])
 local out = { redis.call('GET', KEYS[9]) or '' }
 for i = 2, 8 do
-  out[#out + 1] = redis.call('ZCARD', KEYS[i])
+  if i == 4 then
+    -- the leases, less LEASES_PIN (lib.lua), which is no job
+    out[#out + 1] = redis.call('HLEN', KEYS[i]) - redis.call('HEXISTS', KEYS[i], LEASES_PIN)
+  else
+    out[#out + 1] = redis.call('ZCARD', KEYS[i])
+  end
 end
 
 -- The lowest score of each priority band is its earliest run_at (ms); within that

@@ -14,6 +14,7 @@
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
 -- ARGV[1] limit: at most this many deletions (at least 1)
 -- ARGV[2..] states to delete: scheduled, available, retryable, completed, dead, cancelled
 -- Returns: the number of jobs deleted.
@@ -32,6 +33,7 @@ for i = 2, #ARGV do
   end
 end
 export_open(KEYS[10])
+leases_open(KEYS[11])
 
 local deleted = 0
 for i = 2, #ARGV do

@@ -1,7 +1,7 @@
 -- queue_set_paused: pauses or resumes fetching from one queue, for every worker. Resuming wakes
 -- blocked job_wait calls so idle workers fetch at once.
 --
--- KEYS[1] anp:{<queue>}:paused  string: "1" paused, "0" resumed (present once either happened)
+-- KEYS[1] anp:{<queue>}:pause   string: "1" paused, "0" resumed (present once either happened)
 -- KEYS[2] anp:{<queue>}:wake    list: wake tokens
 -- ARGV[1] 1 to pause, 0 to resume
 -- Returns: 1.

@@ -14,8 +14,9 @@
 -- KEYS[7] anp:{<queue>}:stats      hash: per-minute stats counters
 -- KEYS[8] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
 -- KEYS[9] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
--- KEYS[10] anp:{<queue>}:schedule:<name> hash: the schedule
--- KEYS[11] anp:{<queue>}:fires:<name>    list: the fire log, newest first
+-- KEYS[10] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
+-- KEYS[11] anp:{<queue>}:schedule:<name> hash: the schedule
+-- KEYS[12] anp:{<queue>}:fires:<name>    list: the fire log, newest first
 -- ARGV[1] now, µs (decided_at, and created_at of the job)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
 -- ARGV[3] mode: claim | trigger
@@ -31,8 +32,9 @@
 -- Errors:  ANP_NOT_FOUND when the schedule does not exist; ANP_CORRUPT for unreadable records.
 
 local k = { jobs = KEYS[1], ids = KEYS[2], avail = KEYS[3], sched = KEYS[4], uniq = KEYS[5] }
-local wakek, stats, minutes, sk, fk = KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11]
+local wakek, stats, minutes, sk, fk = KEYS[6], KEYS[7], KEYS[8], KEYS[11], KEYS[12]
 export_open(KEYS[9])
+leases_open(KEYS[10])
 local now, minute, mode, tick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local skip_reason, passed_over, who = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local log_max = math.max(tonumber(ARGV[8]), 1)

@@ -151,6 +151,8 @@ pub(crate) struct Redis {
     feed: Vec<redis::Client>,
     /// Coalesces concurrent `cache_read`s into one pipeline (`batch.rs`).
     reads: crate::batch::ReadBatcher,
+    /// The completed records of the jobs this process leased (`inflight.rs`).
+    inflight: crate::inflight::Inflight,
 }
 
 impl Redis {
@@ -172,7 +174,13 @@ impl Redis {
             scripts,
             waiters,
             feed,
+            inflight: Default::default(),
         }
+    }
+
+    /// The completed records of the jobs this process leased.
+    pub(crate) fn inflight(&self) -> &crate::inflight::Inflight {
+        &self.inflight
     }
 
     /// The cache's read batcher.

@@ -6,7 +6,9 @@
 //! names are `[a-z0-9_-]`, so they can't contain a brace. Per-schedule keys
 //! (`anp:{<queue>}:schedule:<name>`, `anp:{<queue>}:fires:<name>`, see [`S`]) live in the slot
 //! of the schedule's queue. The global keys ([`QUEUES`], [`SCHEMA`], [`PROCESSES`],
-//! [`DEPLOYS`], [`SCHEDULES`]) are written outside scripts, idempotently.
+//! [`DEPLOYS`], [`SCHEDULES`], and the migration's [`MIGRATION`] and [`MIGRATE_LOCK`]) are
+//! written outside scripts, idempotently (the lock's renewal and release are two-line `EVAL`s on
+//! the lock key alone).
 //!
 //! The cache's keys start with `anp:c:` ([`C`], docs/cache.md "Redis keys"): an entry and its
 //! compute lease share the hash tag `{<key>}` (the fenced write is one slot-local script), a
@@ -35,6 +37,15 @@ pub(crate) const AUDIT: &str = "anp:audit";
 /// Hash: schedule name → the queue whose slot holds the schedule's keys.
 pub(crate) const SCHEDULES: &str = "anp:schedules";
 
+/// String: `1->2` while the key layout is being migrated from 1 to 2 (`crate::migrate`); set
+/// before `anp:schema` becomes 2, deleted once every queue is migrated. Never expires, so an
+/// interrupted migration is resumed by the next `open`.
+pub(crate) const MIGRATION: &str = "anp:migration";
+
+/// String: the migrating process's random token (`SET NX PX`, renewed between queues, removed
+/// by compare-and-delete): one process migrates, the others wait.
+pub(crate) const MIGRATE_LOCK: &str = "anp:migrate_lock";
+
 /// One per-queue key, by what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Q {
@@ -46,7 +57,11 @@ pub(crate) enum Q {
     Scheduled,
     /// Zset: available jobs by priority × 10^14 + run_at (ms), ties by id.
     Available,
-    /// Zset: running jobs by lease expiry (µs).
+    /// Hash: the leases of running jobs, id → `token lease_until attempted_at owner` (layout
+    /// 2: a job is running while it has one; its record keeps the state it was fetched from).
+    Leases,
+    /// Zset: layout 1's running jobs by lease expiry (µs). Layout 2 only reads it: the
+    /// migration empties it, and rescue takes back a job a layout-1 process still leased.
     Running,
     /// Zset: completed jobs by finalized_at (µs).
     Completed,
@@ -58,8 +73,14 @@ pub(crate) enum Q {
     Cancelled,
     /// Hash: unique key → id of the newest job enqueued with it.
     Unique,
-    /// String: `1` paused, `0` resumed.
+    /// String: `1` paused, `0` resumed (layout 2's pause flag).
+    Pause,
+    /// String: layout 1's pause flag. The migration copies it into [`Q::Pause`] and leaves it
+    /// at `1`, so a layout-1 worker still running fetches nothing; layout 2 never reads it.
     Paused,
+    /// String: `2` once the migration moved this queue to layout 2 (makes the per-queue
+    /// migration idempotent).
+    Layout,
     /// List: wake tokens popped by blocked `job_wait` calls.
     Wake,
     /// String: the last fencing token issued.
@@ -76,18 +97,21 @@ pub(crate) enum Q {
 
 impl Q {
     /// Every per-queue key.
-    pub(crate) const ALL: [Q; 16] = [
+    pub(crate) const ALL: [Q; 19] = [
         Q::Jobs,
         Q::Ids,
         Q::Scheduled,
         Q::Available,
+        Q::Leases,
         Q::Running,
         Q::Completed,
         Q::Retryable,
         Q::Dead,
         Q::Cancelled,
         Q::Unique,
+        Q::Pause,
         Q::Paused,
+        Q::Layout,
         Q::Wake,
         Q::LeaseSeq,
         Q::Stats,
@@ -101,13 +125,16 @@ impl Q {
             Q::Ids => "ids",
             Q::Scheduled => "scheduled",
             Q::Available => "available",
+            Q::Leases => "leases",
             Q::Running => "running",
             Q::Completed => "completed",
             Q::Retryable => "retryable",
             Q::Dead => "dead",
             Q::Cancelled => "cancelled",
             Q::Unique => "unique",
+            Q::Pause => "pause",
             Q::Paused => "paused",
+            Q::Layout => "layout",
             Q::Wake => "wake",
             Q::LeaseSeq => "lease_seq",
             Q::Stats => "stats",
@@ -197,6 +224,8 @@ pub fn is_documented_key(key: &str) -> bool {
         PROCESSES,
         DEPLOYS,
         SCHEDULES,
+        MIGRATION,
+        MIGRATE_LOCK,
         CACHE_NAMESPACES,
         CACHE_STATS,
     ]
@@ -381,6 +410,10 @@ mod tests {
         }
         assert!(is_documented_key("anp:queues"));
         assert!(is_documented_key("anp:schedules"));
+        assert!(is_documented_key("anp:migration") && is_documented_key("anp:migrate_lock"));
+        assert!(is_documented_key("anp:{mail-out}:leases"));
+        assert!(is_documented_key("anp:{mail-out}:pause"));
+        assert!(is_documented_key("anp:{mail-out}:layout"));
         let n = ScheduleName::parse("nightly.report").unwrap();
         for s in [S::Schedule, S::Fires] {
             assert!(is_documented_key(&s.key(&q, &n)));

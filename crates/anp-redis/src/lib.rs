@@ -19,10 +19,12 @@
 //!
 //! - `keys`: every key name (`anp:{<queue>}:<what>`, `anp:{<queue>}:schedule:<name>` and
 //!   `…:fires:<name>`, plus the global `anp:queues`, `anp:schema`, `anp:processes`,
-//!   `anp:deploys`, `anp:schedules`; the cache's `anp:c:<ns>:<gen>:e:{<key>}`, `…:l:{<key>}`,
-//!   `anp:c:{<ns>}:gen`, `…:meta`, `…:t:<tag>`, `anp:c:namespaces`, `anp:c:stats`);
+//!   `anp:deploys`, `anp:schedules`, `anp:migration`, `anp:migrate_lock`; the cache's
+//!   `anp:c:<ns>:<gen>:e:{<key>}`, `…:l:{<key>}`, `anp:c:{<ns>}:gen`, `…:meta`, `…:t:<tag>`,
+//!   `anp:c:namespaces`, `anp:c:stats`);
 //!   `docs/redis-keys.md` is their table.
-//! - `lua/<method>.lua`: one script per state-changing Store method, each with a header
+//! - `lua/<method>.lua`: one script per state-changing Store method (and
+//!   `store_migrate_queue.lua`, the layout migration's step per queue), each with a header
 //!   listing its `KEYS`, `ARGV` and replies; `lua/lib.lua` holds the helpers every job script
 //!   starts with (the job record format among them). The cache's scripts
 //!   (`lua/cache_*.lua`: the fenced write, lease renew and release, tag purge, generation move)
@@ -37,7 +39,8 @@
 //!   per slot, sent as soon as the previous batch is on the wire (no timer).
 //! - `record`: decoding the job record and script replies.
 //! - `url`: the URL forms and their redaction; `open`: connecting, version and layout checks,
-//!   script loading, server warnings.
+//!   script loading, server warnings; `migrate`: the online migration of a layout-1 store to
+//!   layout 2 (`lua/store_migrate_queue.lua` per queue, under the lock `anp:migrate_lock`).
 //! - `store`: [`RedisStore`] and the `Store` and `CacheStore` impls, which hand each method to
 //!   its op in the span `anp.store.<method>`.
 //! - `ops/<method>.rs`: one file per Store method (`job_fetch`: `ops/job_fetch.rs`), its `run`
@@ -62,7 +65,9 @@
 
 mod batch;
 mod conn;
+mod inflight;
 mod keys;
+mod migrate;
 mod open;
 mod ops;
 mod record;
@@ -75,5 +80,6 @@ pub use scripts::script_source;
 pub use store::RedisStore;
 
 /// The key-layout version this build writes (`anp:schema`); a store holding a newer one is
-/// refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 1;
+/// refused as `Incompatible`, one holding 1 is migrated on open (docs/redis-keys.md,
+/// "Migration 1 → 2").
+pub const SCHEMA_VERSION: u32 = 2;

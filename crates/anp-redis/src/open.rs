@@ -1,5 +1,5 @@
-//! Opening a store: connect, check the server and the key layout, load the scripts, warn
-//! about settings that lose jobs.
+//! Opening a store: connect, check the server and the key layout, load the scripts, migrate a
+//! layout-1 store to layout 2 (`crate::migrate`), warn about settings that lose jobs.
 
 use std::sync::Mutex;
 
@@ -142,7 +142,8 @@ pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
         ));
     }
 
-    // The key layout version: claimed on first use, refused when newer than ours.
+    // The key layout version: claimed on first use, refused when newer than ours; an older
+    // one (1) is migrated below.
     query(
         &conn,
         &target,
@@ -159,8 +160,8 @@ pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
         redis::cmd("GET").arg(keys::SCHEMA).to_owned(),
     )
     .await?;
-    match int(&schema) {
-        Some(n) if n >= 1 && n <= i64::from(SCHEMA_VERSION) => {}
+    let layout = match int(&schema) {
+        Some(n) if n >= 1 && n <= i64::from(SCHEMA_VERSION) => n,
         Some(n) => {
             return Err(Error::incompatible(
                 OP,
@@ -178,10 +179,13 @@ pub(crate) async fn open(url: &RedisUrl) -> Result<Opened> {
                 ),
             ))
         }
-    }
+    };
 
     let probe = Redis::new(conn, Scripts::new(major >= 7), target, waiters, feed);
     probe.load_scripts(OP).await?;
+    // A layout-1 store (or one whose migration was interrupted) is migrated to layout 2 here,
+    // or this waits for the process migrating it (docs/redis-keys.md, "Migration 1 → 2").
+    crate::migrate::run(&probe, layout).await?;
     for w in server_warnings(&probe).await {
         if w.contains("maxmemory-policy") {
             tracing::warn!(store = %probe.target(), "{w}");

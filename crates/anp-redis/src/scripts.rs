@@ -80,14 +80,15 @@ script!(
         Wake,
         Stats,
         StatMinutes,
-        Export
+        Export,
+        Leases
     ],
     false
 );
 script!(
     JOB_FETCH,
     "job_fetch",
-    [Jobs, Available, Running, Paused, LeaseSeq, Export],
+    [Jobs, Available, Leases, Pause, LeaseSeq, Export],
     false
 );
 script!(
@@ -98,7 +99,7 @@ script!(
         Available,
         Scheduled,
         Retryable,
-        Running,
+        Leases,
         Completed,
         Dead,
         Cancelled,
@@ -112,14 +113,14 @@ script!(
 script!(
     JOB_HEARTBEAT_MANY,
     "job_heartbeat_many",
-    [Jobs, Running, Export],
+    [Jobs, Leases, Export],
     false
 );
 script!(
     JOB_IMPORT_MANY,
     "job_import_many",
     [
-        Jobs, Ids, Scheduled, Available, Running, Completed, Retryable, Dead, Cancelled, Unique,
+        Jobs, Ids, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Unique,
         Wake, LeaseSeq, Export
     ],
     false
@@ -127,64 +128,74 @@ script!(
 script!(
     JOB_RESCUE_EXPIRED,
     "job_rescue_expired",
-    [Jobs, Available, Running, Dead, Wake, Export],
+    [Jobs, Available, Leases, Dead, Wake, Export, Running],
     false
 );
 script!(
     JOB_PROMOTE_DUE,
     "job_promote_due",
-    [Jobs, Available, Scheduled, Retryable, Wake, Export],
+    [Jobs, Available, Scheduled, Retryable, Wake, Export, Leases],
     false
 );
 script!(
     JOB_PRUNE,
     "job_prune",
-    [Jobs, Ids, Completed, Cancelled, Dead, Unique, Export],
+    [Jobs, Ids, Completed, Cancelled, Dead, Unique, Export, Leases],
     false
 );
 script!(
     JOB_RETRY,
     "job_retry",
-    [Jobs, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Wake, Export],
+    [
+        Jobs, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Wake, Export,
+        Leases
+    ],
     false
 );
 script!(
     JOB_RETRY_DEAD,
     "job_retry_dead",
-    [Jobs, Available, Dead, Unique, Wake, Export],
+    [Jobs, Available, Dead, Unique, Wake, Export, Leases],
     false
 );
 script!(
     JOB_CANCEL,
     "job_cancel",
-    [Jobs, Scheduled, Available, Running, Retryable, Cancelled, Export],
+    [Jobs, Scheduled, Available, Leases, Retryable, Cancelled, Export],
     false
 );
 script!(
     JOB_DELETE,
     "job_delete",
-    [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export],
+    [
+        Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export,
+        Leases
+    ],
     false
 );
 script!(
     QUEUE_PURGE,
     "queue_purge",
-    [Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export],
+    [
+        Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export,
+        Leases
+    ],
     false
 );
-script!(QUEUE_SET_PAUSED, "queue_set_paused", [Paused, Wake], false);
+script!(QUEUE_SET_PAUSED, "queue_set_paused", [Pause, Wake], false);
 script!(
     JOB_LIST,
     "job_list",
-    [Jobs, Ids, Scheduled, Available, Running, Completed, Retryable, Dead, Cancelled],
+    [Jobs, Ids, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled],
     true
 );
 script!(
     QUEUE_LIST,
     "queue_list",
-    [Jobs, Scheduled, Available, Running, Completed, Retryable, Dead, Cancelled, Paused],
+    [Jobs, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Pause],
     true
 );
+script!(JOB_GET, "job_get", [Jobs, Leases], true);
 
 script!(STATS_RECORD, "stats_record", [Stats, StatMinutes], false);
 script!(SCHEDULE_SYNC, "schedule_sync", [], [Schedule], false);
@@ -207,7 +218,8 @@ script!(
         Wake,
         Stats,
         StatMinutes,
-        Export
+        Export,
+        Leases
     ],
     [Schedule, Fires],
     false
@@ -217,10 +229,17 @@ script!(JOB_EXPORT_BEGIN, "job_export_begin", [Export], false);
 script!(
     JOB_EXPORT_PAGE,
     "job_export_page",
-    [Jobs, Ids, Export],
+    [Jobs, Ids, Export, Leases],
     false
 );
 script!(JOB_EXPORT_END, "job_export_end", [Export], false);
+
+script!(
+    STORE_MIGRATE_QUEUE,
+    "store_migrate_queue",
+    [Jobs, Running, Leases, Paused, Pause, Export, Layout],
+    false
+);
 
 cache_script!(CACHE_WRITE, "cache_write", [Entry, Lease]);
 cache_script!(CACHE_LEASE_RENEW, "cache_lease_renew", [Lease]);
@@ -229,7 +248,7 @@ cache_script!(CACHE_PURGE_TAGS, "cache_purge_tags", [Tag]);
 cache_script!(CACHE_GENERATION_MOVE, "cache_generation_move", [Gen, Meta]);
 
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 28] = [
+pub(crate) const ALL: [&ScriptDef; 30] = [
     &JOB_ENQUEUE_MANY,
     &JOB_FETCH,
     &JOB_ACK_MANY,
@@ -244,6 +263,7 @@ pub(crate) const ALL: [&ScriptDef; 28] = [
     &QUEUE_SET_PAUSED,
     &JOB_LIST,
     &QUEUE_LIST,
+    &JOB_GET,
     &STATS_RECORD,
     &SCHEDULE_SYNC,
     &SCHEDULE_SET_PAUSED,
@@ -253,6 +273,7 @@ pub(crate) const ALL: [&ScriptDef; 28] = [
     &JOB_EXPORT_PAGE,
     &JOB_EXPORT_END,
     &QUEUE_PURGE,
+    &STORE_MIGRATE_QUEUE,
     &CACHE_WRITE,
     &CACHE_LEASE_RENEW,
     &CACHE_LEASE_RELEASE,
@@ -443,8 +464,9 @@ mod tests {
                     );
                 }
             }
+            // queue_list and store_migrate_queue take no ARGV.
             for word in ["ARGV[1]", "Returns:"] {
-                if def.name != "queue_list" || word != "ARGV[1]" {
+                if !matches!(def.name, "queue_list" | "store_migrate_queue") || word != "ARGV[1]" {
                     assert!(
                         def.source.contains(word),
                         "{}.lua header lacks {word}",

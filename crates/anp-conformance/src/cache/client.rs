@@ -482,16 +482,23 @@ pub async fn cache_dead_store_computes_and_returns<H: Harness>(h: &H) {
         assert_eq!(runs.load(Ordering::SeqCst), i);
     }
     // `get` and `set` return the store's error (documented: they are not where the cache
-    // computes). Its kind is the backend's: `Unavailable` for a killed Redis; the PostgreSQL
-    // harness's database refusing connections (SQLSTATE 55000) maps to `Internal`.
-    if let Ok(v) = bounded("get on a dead store", c.get::<String>("other")).await {
-        panic!("get on a dead store: expected the store's error, got Ok({v:?})");
+    // computes): `Unavailable`, retry-safe, on every backend (a killed Redis; a PostgreSQL
+    // database refusing connections, SQLSTATE 55000).
+    match bounded("get on a dead store", c.get::<String>("other")).await {
+        Ok(v) => panic!("get on a dead store: expected the store's error, got Ok({v:?})"),
+        Err(e) => assert!(
+            e.kind() == anp_core::ErrorKind::Unavailable && e.retry_safe(),
+            "get on a dead store: expected Unavailable (retry-safe), got {:?}: {e}",
+            e.kind()
+        ),
     }
-    if bounded("set on a dead store", c.set("other", "x", &minute()))
-        .await
-        .is_ok()
-    {
-        panic!("set on a dead store: expected the store's error, got Ok");
+    match bounded("set on a dead store", c.set("other", "x", &minute())).await {
+        Ok(()) => panic!("set on a dead store: expected the store's error, got Ok"),
+        Err(e) => assert!(
+            e.kind() == anp_core::ErrorKind::Unavailable && e.retry_safe(),
+            "set on a dead store: expected Unavailable (retry-safe), got {:?}: {e}",
+            e.kind()
+        ),
     }
     // ...until its l1_ttl ends (no invalidation can arrive while the store is dead), then it
     // is computed like any other key.

@@ -77,8 +77,15 @@ impl KindTotals {
     }
 }
 
-/// One ack's ARGV (see the script's header) and its stats counted into `totals`.
-fn ack_args(call: &mut Call, a: &JobAck, totals: &mut BTreeMap<String, KindTotals>) -> Result<()> {
+/// One ack's ARGV (see the script's header) and its stats counted into `totals`. A complete
+/// carries its completed record when this process fetched the job (`completion`, see
+/// `inflight.rs`), else `''`.
+fn ack_args(
+    call: &mut Call,
+    a: &JobAck,
+    completion: Option<String>,
+    totals: &mut BTreeMap<String, KindTotals>,
+) -> Result<()> {
     let outcome = match &a.outcome {
         AckOutcome::Complete => "complete",
         AckOutcome::Retry { .. } => "retry",
@@ -104,7 +111,10 @@ fn ack_args(call: &mut Call, a: &JobAck, totals: &mut BTreeMap<String, KindTotal
         }
     }
     let (at, err) = match &a.outcome {
-        AckOutcome::Complete => return Ok(()),
+        AckOutcome::Complete => {
+            call.arg(completion.unwrap_or_default());
+            return Ok(());
+        }
         AckOutcome::Retry { at, error } => (micros(*at).to_string(), error_json(error)?),
         AckOutcome::Dead { error } | AckOutcome::Cancel { error } => {
             (String::new(), error_json(error)?)
@@ -130,7 +140,13 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
             .arg(idx.len());
         let mut totals = BTreeMap::new();
         for &i in idx {
-            ack_args(&mut call, &p.acks[i], &mut totals)?;
+            let a = &p.acks[i];
+            let completion = r
+                .inflight()
+                .take(a.lease.id, a.lease.token)
+                .filter(|_| matches!(a.outcome, AckOutcome::Complete))
+                .map(|c| c.record(micros(p.now)));
+            ack_args(&mut call, a, completion, &mut totals)?;
         }
         call.arg(totals.len());
         for (kind, t) in &totals {

@@ -1,12 +1,13 @@
 //! `job_fetch`: one `job_fetch.lua` call leases and returns a whole batch.
 
 use anp_core::store::JobFetchParams;
-use anp_core::{Job, QueueName, Result};
+use anp_core::{Error, Job, JobId, JobState, Result};
 use redis::Value;
 
 use crate::conn::Redis;
+use crate::inflight::Completion;
 use crate::ops::{jobs, micros, ok};
-use crate::record::bad_reply;
+use crate::record::{bad_reply, int, text};
 use crate::scripts::JOB_FETCH;
 
 const OP: &str = "job_fetch";
@@ -26,23 +27,58 @@ pub(crate) async fn run(r: &Redis, p: JobFetchParams) -> Result<Vec<Job>> {
         .arg(&p.worker);
     let v = r.run(OP, vec![call]).await?.pop().unwrap_or_default();
     let v = ok(r, OP, v)?;
-    leased(&p.queue, v)
+    let (jobs, completions) = leased(&p, v)?;
+    r.inflight().add(completions);
+    Ok(jobs)
 }
 
-/// Decodes the flat reply, [`PER_JOB`] values per job (one array of arrays costs the script's
-/// reply conversion more per job), as the array of job replies [`jobs`] reads.
-fn leased(queue: &QueueName, v: Value) -> Result<Vec<Job>> {
-    let flat = match v {
-        Value::Array(a) if a.len() % PER_JOB == 0 => a,
-        Value::Nil => Vec::new(),
-        other => return Err(bad_reply(OP, "five values per leased job", &other)),
+/// Decodes the flat reply (the token before the first job's, then [`PER_JOB`] values per job:
+/// one array of arrays costs the script's reply conversion more per job) and applies each
+/// job's new lease to the record it was fetched with, as `lease_apply` in `lua/lib.lua` does:
+/// running, one attempt more, attempted now, the k-th job's token base + k, the expiry and the
+/// owner of the request. Also returns each job's completed record but for `finalized_at`, by
+/// (id, token), for the ack (`inflight.rs`).
+#[allow(clippy::type_complexity)]
+fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), Completion)>)> {
+    let mut flat = match v {
+        Value::Array(a) if a.len() % PER_JOB == 1 => a.into_iter(),
+        Value::Array(a) if a.is_empty() => return Ok(Default::default()),
+        Value::Nil => return Ok(Default::default()),
+        other => {
+            return Err(bad_reply(
+                OP,
+                "a token base and five values per leased job",
+                &other,
+            ))
+        }
     };
+    let base = flat
+        .next()
+        .as_ref()
+        .and_then(int)
+        .ok_or_else(|| Error::internal(OP, "the fetch reply has no token base"))?;
     let mut each = Vec::with_capacity(flat.len() / PER_JOB);
-    let mut values = flat.into_iter();
-    while values.len() > 0 {
-        each.push(Value::Array(values.by_ref().take(PER_JOB).collect()));
+    let mut records = Vec::with_capacity(flat.len() / PER_JOB);
+    while flat.len() > 0 {
+        let one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
+        records.push(one.get(1).and_then(text).map(str::to_owned));
+        each.push(Value::Array(one));
     }
-    jobs(OP, queue, Value::Array(each))
+    let mut out = jobs(OP, &p.queue, Value::Array(each))?;
+    let now = micros(p.now);
+    let mut completions = Vec::with_capacity(out.len());
+    for ((k, j), rec) in (1..).zip(out.iter_mut()).zip(records) {
+        if let Some(c) = rec.and_then(|rec| Completion::of_fetched(&rec, now)) {
+            completions.push(((j.id, base + k), c));
+        }
+        j.state = JobState::Running;
+        j.attempt = j.attempt.saturating_add(1);
+        j.attempted_at = Some(p.now);
+        j.lease_token = Some(base + k);
+        j.lease_expires_at = Some(p.lease_until);
+        j.lease_owner = Some(p.worker.clone());
+    }
+    Ok((out, completions))
 }
 
 #[cfg(test)]
@@ -55,25 +91,44 @@ mod tests {
     }
 
     #[test]
-    fn decodes_five_values_per_job_and_refuses_a_partial_one() {
-        let q = QueueName::parse("mail").unwrap();
+    fn applies_the_lease_to_each_record_and_refuses_a_partial_job() {
+        let p = JobFetchParams {
+            queue: anp_core::QueueName::parse("mail").unwrap(),
+            limit: 10,
+            worker: "host 1:42".into(),
+            now: jiff::Timestamp::from_microsecond(1732550401000000).unwrap(),
+            lease_until: jiff::Timestamp::from_microsecond(1732550431000000).unwrap(),
+        };
         let job = |id: &str| {
             vec![
                 bulk(id),
-                bulk("running 1 1 25 1732550400000000 1732550400000000 1732550401000000 - 7 1732550431000000 noop w"),
+                bulk("available 1 2 25 1732550400000000 1732550400000000 1732550300000000 - - - noop"),
                 bulk("{}"),
                 Value::Nil,
                 Value::Nil,
             ]
         };
         let (a, b) = (anp_core::JobId::new(), anp_core::JobId::new());
-        let mut flat = job(&a.to_string());
+        let mut flat = vec![Value::Int(6)];
+        flat.extend(job(&a.to_string()));
         flat.extend(job(&b.to_string()));
-        let got = leased(&q, Value::Array(flat.clone())).unwrap();
+        let (got, done) = leased(&p, Value::Array(flat.clone())).unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[1].0, (b, 8));
+        assert_eq!(
+            done[1].1.record(9),
+            "completed 1 3 25 1732550400000000 1732550400000000 1732550401000000 9 - - noop"
+        );
         assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a, b]);
-        assert_eq!(got[1].lease_token, Some(7));
-        assert!(leased(&q, Value::Array(Vec::new())).unwrap().is_empty());
+        assert_eq!(got[0].lease_token, Some(7));
+        assert_eq!(got[1].lease_token, Some(8));
+        assert_eq!(got[1].state, JobState::Running);
+        assert_eq!(got[1].attempt, 3);
+        assert_eq!(got[1].attempted_at, Some(p.now));
+        assert_eq!(got[1].lease_expires_at, Some(p.lease_until));
+        assert_eq!(got[1].lease_owner.as_deref(), Some("host 1:42"));
+        assert!(leased(&p, Value::Array(Vec::new())).unwrap().0.is_empty());
         flat.pop();
-        assert!(leased(&q, Value::Array(flat)).is_err());
+        assert!(leased(&p, Value::Array(flat)).is_err());
     }
 }

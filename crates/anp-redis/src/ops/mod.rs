@@ -66,7 +66,7 @@ use anp_core::{Error, Job, JobId, QueueName, Result};
 use redis::Value;
 
 use crate::conn::{Call, Redis};
-use crate::keys::{self, Q};
+use crate::keys;
 use crate::record::{self, items, text};
 
 /// `job <id> not found: expected the id of an existing job (it may have been pruned)`.
@@ -105,34 +105,27 @@ pub(crate) fn register_queues<'a>(queues: impl IntoIterator<Item = &'a QueueName
     Call::global(cmd)
 }
 
-/// `HMGET` of a job's fields in `queue`, shaped as the job reply of the scripts.
-fn job_fields(queue: &QueueName, id: &str) -> Call {
-    Call::queue(
-        queue,
-        redis::cmd("HMGET")
-            .arg(Q::Jobs.key(queue))
-            .arg(id)
-            .arg(format!("{id}:args"))
-            .arg(format!("{id}:errors"))
-            .arg(format!("{id}:unique"))
-            .to_owned(),
-    )
-}
-
 /// The job with this id, looked up in every known queue at once (job ids are unique across
-/// queues); `None` if no queue holds it.
+/// queues) with `job_get.lua` (the record merged with the job's lease); `None` if no queue
+/// holds it.
 pub(crate) async fn find(r: &Redis, op: &str, id: JobId) -> Result<Option<Job>> {
     let queues = known_queues(r, op).await?;
     let id_text = id.to_string();
-    let calls = queues.iter().map(|q| job_fields(q, &id_text)).collect();
+    let calls = queues
+        .iter()
+        .map(|q| {
+            let mut call = r.script(&crate::scripts::JOB_GET, q);
+            call.arg(&id_text);
+            call
+        })
+        .collect();
     let replies = r.run(op, calls).await?;
     for (q, v) in queues.iter().zip(replies) {
         let v = ok(r, op, v)?;
-        let f = items(v).unwrap_or_default();
-        if f.first().is_some_and(|rec| !matches!(rec, Value::Nil)) {
-            let mut shaped = vec![Value::BulkString(id_text.clone().into_bytes())];
-            shaped.extend(f);
-            return record::job(q, Value::Array(shaped)).map(Some);
+        let found =
+            matches!(&v, Value::Array(f) if f.get(1).is_some_and(|rec| !matches!(rec, Value::Nil)));
+        if found {
+            return record::job(q, v).map(Some);
         }
     }
     Ok(None)

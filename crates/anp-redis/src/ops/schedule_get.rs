@@ -60,7 +60,7 @@ pub(crate) async fn run(
             .iter()
             .map(|&i| {
                 let id = log[i].job_id.map(|j| j.to_string()).unwrap_or_default();
-                job_state_call(&q, &id)
+                job_state_call(r, &q, &id)
             })
             .collect();
         for (&i, v) in idx.iter().zip(r.run(OP, calls).await?) {

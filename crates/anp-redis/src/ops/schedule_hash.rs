@@ -10,9 +10,10 @@ use jiff::Timestamp;
 use redis::Value;
 
 use crate::conn::{Call, Redis};
-use crate::keys::{self, Q, S};
+use crate::keys::{self, S};
 use crate::ops::ok;
 use crate::record::{bad_reply, int, items, text};
+use crate::scripts::JOB_GET;
 
 /// The fields of the schedule hash read back, in this order.
 pub(crate) const FIELDS: [&str; 6] = [
@@ -80,22 +81,24 @@ fn ts(v: &Value) -> Option<Timestamp> {
     Timestamp::from_microsecond(int(v)?).ok()
 }
 
-/// The state of a job from its record (the first word), if the job exists.
+/// The state of a job from a `job_get.lua` reply (its merged record's first word), if the job
+/// exists.
 pub(crate) fn state_of(v: &Value) -> Option<JobState> {
-    text(v)
+    let Value::Array(f) = v else {
+        return None;
+    };
+    f.get(1)
+        .and_then(text)
         .and_then(|s| s.split(' ').next())
         .and_then(|s| JobState::parse(s).ok())
 }
 
-/// `HGET` of a job's record in `queue` (its state is the first word).
-pub(crate) fn job_state_call(queue: &QueueName, id: &str) -> Call {
-    Call::queue(
-        queue,
-        redis::cmd("HGET")
-            .arg(Q::Jobs.key(queue))
-            .arg(id)
-            .to_owned(),
-    )
+/// `job_get.lua` for a job of `queue` (its state is the first word of the record it returns,
+/// merged with the job's lease).
+pub(crate) fn job_state_call(r: &Redis, queue: &QueueName, id: &str) -> Call {
+    let mut call = r.script(&JOB_GET, queue);
+    call.arg(id);
+    call
 }
 
 /// A schedule's hash fields (`FIELDS`) as info, without the last job's state; `None` when the
@@ -142,7 +145,7 @@ pub(crate) async fn with_states(
         .map(|&i| {
             let (q, info) = &list[i];
             let id = info.last_job.map(|j| j.to_string()).unwrap_or_default();
-            job_state_call(q, &id)
+            job_state_call(r, q, &id)
         })
         .collect();
     for (&i, v) in idx.iter().zip(r.run(op, calls).await?) {
