@@ -589,6 +589,94 @@ fn deploy_mark_verify_shows_miss_then_hit_and_fails_when_a_page_stays_cached() {
     assert!(err.contains("did not answer MISS then HIT"), "{err}");
 }
 
+/// `--verify-examples`: the `should_cache` GET examples of the rules carrying the purged tag
+/// are requested at the base URL (MISS then HIT); rules without the tag, HEAD examples and
+/// bypass examples are not; a purge whose rules have no such example is refused up front.
+#[test]
+fn deploy_mark_verifies_the_purged_rules_examples() {
+    let site = Site::new();
+    std::fs::write(
+        site.path().join("cache.toml"),
+        r#"version = 1
+[defaults]
+deploy_tag = "deploy"
+
+[[rule]]
+name = "assets"
+owner = "web"
+expected = "hits"
+rollback = "bypass"
+match = { prefix = "/assets/" }
+action = "cache"
+edge_ttl = "1d"
+tags = ["assets"]
+should_cache = ["GET /assets/app.js"]
+
+[[rule]]
+name = "html"
+owner = "web"
+expected = "hits"
+rollback = "bypass"
+match = { prefix = "/" }
+action = "cache"
+edge_ttl = "60s"
+tags = ["deploy"]
+should_cache = ["HEAD /page", "GET /page?from=deploy"]
+should_bypass = ["GET /page cookie:session=abc"]
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}", site.mocks.varnish);
+    reqwest_get(&format!("{base}/page"));
+    let out = site.json(&[
+        "deploy",
+        "mark",
+        "--version",
+        "v1",
+        "--purge-deploy-tag",
+        "--verify-examples",
+        &base,
+        "--verify-settle",
+        "0s",
+    ]);
+    assert_eq!(
+        out["verify"],
+        json!([{
+            "url": format!("{base}/page?from=deploy"),
+            "rule": "html",
+            "example": "GET /page?from=deploy",
+            "first": "MISS",
+            "second": "HIT",
+            "ok": true
+        }]),
+        "{out}"
+    );
+    // A tag no rule with a GET example carries: refused before anything is recorded.
+    let (code, out, err) = site.anp_with(
+        Some(TOKEN),
+        &[
+            "deploy",
+            "mark",
+            "--version",
+            "v2",
+            "--purge-tag",
+            "other",
+            "--verify-examples",
+            &base,
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("--verify-examples: no cache rule") && err.contains("carrying other"),
+        "{err}"
+    );
+    let listed = site.json(&["deploy", "list"]);
+    assert!(
+        listed.to_string().contains("\"v1\"") && !listed.to_string().contains("\"v2\""),
+        "v1 recorded, v2 not: {listed}"
+    );
+}
+
 /// `--wait-for`: the marker is recorded and the tag purged only once the URL shows the new
 /// version; when it never does, nothing is recorded or purged and the error says so.
 #[test]

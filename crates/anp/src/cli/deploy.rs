@@ -79,6 +79,16 @@ pub struct DeployPurgeArgs {
     /// first.
     #[arg(long = "verify", value_name = "URL")]
     verify: Vec<String>,
+    /// Also verify a sample of the purged pages, taken from the rules file: the `should_cache`
+    /// examples (GET) of every cache rule carrying a purged tag, requested at this base URL
+    /// (e.g. https://www.example.com or the `anp proxy` address) with the example's headers,
+    /// each MISS then HIT as for `--verify`.
+    #[arg(long = "verify-examples", value_name = "BASE_URL")]
+    verify_examples: Option<String>,
+    /// At most this many examples are verified with `--verify-examples`, in the rules file's
+    /// order.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    verify_max: usize,
     /// Wait this long between the purge and the first verify request, for other processes to
     /// drop the purged entries from their in-memory cache (at most ~100 ms while the store's
     /// invalidation feed is up, `l1_ttl` when it is down).
@@ -134,10 +144,26 @@ struct Waited {
     seconds: f64,
 }
 
-/// One `--verify` URL: what the two requests answered.
+/// A URL to verify after the purge: a `--verify` URL, or a rule's example at the
+/// `--verify-examples` base.
+#[derive(Debug, Clone)]
+struct VerifyTarget {
+    url: String,
+    headers: reqwest::header::HeaderMap,
+    /// For an example: the rule and the example line.
+    from: Option<(String, String)>,
+}
+
+/// One verified URL: what the two requests answered.
 #[derive(Debug, Serialize)]
 struct Verified {
     url: String,
+    /// The rule whose example this is (`--verify-examples`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    /// The example line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    example: Option<String>,
     /// `HIT`, `MISS`, `STALE`, `BYPASS`, or `-` when neither header says.
     first: String,
     second: String,
@@ -217,22 +243,35 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
     // Everything the purge needs is checked before the marker is recorded.
     let settle = parse_duration("--verify-settle", &p.verify_settle)?;
     let mut tags = p.purge_tags.clone();
-    if p.purge_deploy_tag {
-        let Some(rules) = super::cache::load_rules(
+    let rules = if p.purge_deploy_tag || p.verify_examples.is_some() {
+        let flag = if p.purge_deploy_tag {
+            "--purge-deploy-tag"
+        } else {
+            "--verify-examples"
+        };
+        match super::cache::load_rules(
             p.rules.as_deref(),
             p.config
                 .as_deref()
                 .map(|c| ConfigFile::read(c, ConfigFrom::Flag))
                 .as_ref(),
-        )?
-        else {
-            return Err(Error::not_found(
-                "deploy mark",
-                "--purge-deploy-tag: no rules file: expected --rules PATH, `[http_cache] rules` \
-                 in anp.toml, or ./cache.toml",
-            )
-            .into());
-        };
+        )? {
+            Some(r) => Some(r),
+            None => {
+                return Err(Error::not_found(
+                    "deploy mark",
+                    format!(
+                        "{flag}: no rules file: expected --rules PATH, `[http_cache] rules` \
+                         in anp.toml, or ./cache.toml"
+                    ),
+                )
+                .into())
+            }
+        }
+    } else {
+        None
+    };
+    if let (true, Some(rules)) = (p.purge_deploy_tag, &rules) {
         match &rules.defaults().deploy_tag {
             Some(t) => tags.push(t.clone()),
             None => {
@@ -249,10 +288,11 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
             }
         }
     }
-    if tags.is_empty() && !p.verify.is_empty() {
+    if tags.is_empty() && (!p.verify.is_empty() || p.verify_examples.is_some()) {
         return Err(Error::invalid(
             "deploy mark",
-            "--verify needs something purged first: expected --purge-tag TAG or --purge-deploy-tag",
+            "--verify and --verify-examples need something purged first: expected --purge-tag \
+             TAG or --purge-deploy-tag",
         )
         .into());
     }
@@ -260,12 +300,36 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
         None
     } else {
         Some(
-            PurgeRequest::new(PurgeBy::Tag, tags)
+            PurgeRequest::new(PurgeBy::Tag, tags.clone())
                 .map_err(|e| Error::invalid("deploy mark", e.to_string()))?,
         )
     };
+    let mut targets_to_verify = Vec::new();
     for u in &p.verify {
         check_url("--verify", u)?;
+        targets_to_verify.push(VerifyTarget {
+            url: u.clone(),
+            headers: Default::default(),
+            from: None,
+        });
+    }
+    if let (Some(base), Some(rules)) = (&p.verify_examples, &rules) {
+        check_url("--verify-examples", base)?;
+        let examples = purged_examples(rules, &tags, base, p.verify_max);
+        if examples.is_empty() {
+            return Err(Error::invalid(
+                "deploy mark",
+                format!(
+                    "--verify-examples: no cache rule in {} carrying {} has a GET \
+                     `should_cache` example: expected one (e.g. should_cache = [\"GET /\"] on \
+                     the HTML rule), or name URLs with --verify",
+                    rules.file(),
+                    tags.join(", ")
+                ),
+            )
+            .into());
+        }
+        targets_to_verify.extend(examples);
     }
     let (file, targets) = if req.is_some() {
         super::cache::cdn_targets(p.config.as_deref())?
@@ -299,9 +363,9 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
         purged = Some(purge_tags(ctx, file.as_ref(), &targets, req, &p, &mut failed).await?);
     }
     let mut verified = Vec::new();
-    if failed.is_none() && !p.verify.is_empty() {
+    if failed.is_none() && !targets_to_verify.is_empty() {
         tokio::time::sleep(settle).await;
-        verified = verify(&p.verify).await;
+        verified = verify(&targets_to_verify).await;
         let bad: Vec<&str> = verified
             .iter()
             .filter(|v| !v.ok)
@@ -371,8 +435,12 @@ async fn mark(ctx: &Ctx, mark: DeployMark, p: Box<DeployPurgeArgs>) -> anyhow::R
             text.push_str(&cdn_purge::describe(req, &pd.cdn));
         }
         for v in &verified {
+            let from = match (&v.rule, &v.example) {
+                (Some(r), Some(e)) => format!(" (rule {r}, example {e:?})"),
+                _ => String::new(),
+            };
             text.push_str(&format!(
-                "verify {}: {}→{} {}{}\n",
+                "verify {}{from}: {}→{} {}{}\n",
                 v.url,
                 v.first,
                 v.second,
@@ -445,7 +513,7 @@ async fn purge_tags(
     }
     if !targets.is_empty() {
         let by = p.by.clone().unwrap_or_else(cdn_purge::default_requester);
-        let now = p.purge_now || !p.verify.is_empty();
+        let now = p.purge_now || !p.verify.is_empty() || p.verify_examples.is_some();
         let how = if now {
             cdn_purge::FanOut::Now
         } else {
@@ -527,7 +595,52 @@ async fn wait_for(url: &str, text: &str, timeout: Duration) -> anyhow::Result<Wa
     }
 }
 
-async fn verify(urls: &[String]) -> Vec<Verified> {
+/// The `should_cache` GET examples of the cache rules carrying one of `tags`, as URLs at
+/// `base` with the example's headers, at most `max`, in file order. The example's `host` is
+/// sent only when the rule matches on host or the example names one (else the base URL's
+/// host applies).
+fn purged_examples(
+    rules: &anp_http::Rules,
+    tags: &[String],
+    base: &str,
+    max: usize,
+) -> Vec<VerifyTarget> {
+    let base = base.trim_end_matches('/');
+    let mut out = Vec::new();
+    for r in rules.rules() {
+        let anp_http::rules::RuleAction::Cache(c) = &r.action else {
+            continue;
+        };
+        if !c.tags.iter().any(|t| tags.contains(t)) {
+            continue;
+        }
+        for e in &r.should_cache {
+            if out.len() >= max {
+                return out;
+            }
+            if e.method != reqwest::Method::GET {
+                continue;
+            }
+            let path = e.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let mut headers = e.headers.clone();
+            let named_host = e.text.split_whitespace().any(|w| {
+                w.split_once(':')
+                    .is_some_and(|(n, _)| n.eq_ignore_ascii_case("host"))
+            });
+            if r.matches.hosts.is_empty() && !named_host {
+                headers.remove(reqwest::header::HOST);
+            }
+            out.push(VerifyTarget {
+                url: format!("{base}{path}"),
+                headers,
+                from: Some((r.name.clone(), e.text.clone())),
+            });
+        }
+    }
+    out
+}
+
+async fn verify(targets: &[VerifyTarget]) -> Vec<Verified> {
     let client = match reqwest::Client::builder()
         .user_agent(concat!("alphanode-verify/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(30))
@@ -535,10 +648,12 @@ async fn verify(urls: &[String]) -> Vec<Verified> {
     {
         Ok(c) => c,
         Err(e) => {
-            return urls
+            return targets
                 .iter()
-                .map(|u| Verified {
-                    url: u.clone(),
+                .map(|t| Verified {
+                    url: t.url.clone(),
+                    rule: t.from.as_ref().map(|f| f.0.clone()),
+                    example: t.from.as_ref().map(|f| f.1.clone()),
                     first: "-".into(),
                     second: "-".into(),
                     ok: false,
@@ -548,11 +663,12 @@ async fn verify(urls: &[String]) -> Vec<Verified> {
         }
     };
     let mut out = Vec::new();
-    for u in urls {
+    for t in targets {
+        let u = &t.url;
         let mut seen = Vec::new();
         let mut error = None;
         for _ in 0..2 {
-            match client.get(u).send().await {
+            match client.get(u).headers(t.headers.clone()).send().await {
                 Ok(r) => {
                     seen.push(cache_verdict(r.headers()));
                     // Read the body so the response is complete (and cached) before the next.
@@ -570,6 +686,8 @@ async fn verify(urls: &[String]) -> Vec<Verified> {
         let second = seen.get(1).cloned().unwrap_or_else(|| "-".into());
         out.push(Verified {
             url: u.clone(),
+            rule: t.from.as_ref().map(|f| f.0.clone()),
+            example: t.from.as_ref().map(|f| f.1.clone()),
             ok: error.is_none() && first == "MISS" && second == "HIT",
             first,
             second,
