@@ -173,7 +173,7 @@ for c = 1, n, CHUNK do
         if rec == '' then
           -- built from the stored record (REC_FETCH in lib.lua): one attempt more, the lease's
           -- attempted_at, now as finalized_at
-          local pr, at, mid, fa, kind = rec_fetch_fields(stored[id] or '')
+          local pr, at, mid, fa, kind, rest = rec_fetch_fields(stored[id] or '')
           if pr then
             local a1 = next_attempt[at]
             if not a1 then
@@ -181,7 +181,7 @@ for c = 1, n, CHUNK do
               next_attempt[at] = a1
             end
             local aa = string.match(l, '^-?[0-9]+ [0-9]+ ([0-9]+) ')
-            rec = 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind
+            rec = 'completed ' .. pr .. a1 .. mid .. aa .. fin .. kind .. rest
           else
             rec = nil
           end
@@ -206,18 +206,18 @@ for c = 1, n, CHUNK do
             redis.call('ZADD', completed, now, id)
           elseif outcome == 'retry' then
             j.state, j.run_at = 'retryable', at
-            errors_append(jobs, id, err)
+            errors_append(jobs, id, err, j)
             redis.call('ZADD', retry, at, id)
           elseif outcome == 'dead' then
             j.state, j.finalized_at = 'dead', now
-            errors_append(jobs, id, err)
+            errors_append(jobs, id, err, j)
             redis.call('ZADD', dead, now, id)
           elseif outcome == 'snooze' then
             j.state, j.run_at, j.attempt = 'scheduled', at, j.attempt - 1
             redis.call('ZADD', sched, at, id)
           elseif outcome == 'cancel' then
             j.state, j.finalized_at = 'cancelled', now
-            errors_append(jobs, id, err)
+            errors_append(jobs, id, err, j)
             redis.call('ZADD', cancelled, now, id)
           else -- hand_back: run_at is kept, so the job keeps its place in line
             j.state, j.attempt = 'available', j.attempt - 1

@@ -34,7 +34,7 @@ if Z[j.state] then
   redis.call('ZREM', Z[j.state], id)
 end
 errors_append(jobs, id, '{"attempt":' .. string.format('%d', j.attempt) .. ',"at":'
-  .. cjson.encode(now_text) .. ',"message":"cancelled by operator","retry_safe":false}')
+  .. cjson.encode(now_text) .. ',"message":"cancelled by operator","retry_safe":false}', j)
 lease_clear(j)
 j.state, j.finalized_at = 'cancelled', now
 job_save(jobs, id, j)

@@ -75,7 +75,7 @@ for c = 0, n - 1, CHUNK do
         state = 'available'
       end
       local x = #fields
-      fields[x + 1], fields[x + 2] = id, new_rec(state, prio, ARGV[b + 4], run_at, now, kind)
+      fields[x + 1], fields[x + 2] = id, new_rec(state, prio, ARGV[b + 4], run_at, now, kind, '')
       fields[x + 3], fields[x + 4] = id .. ':args', ARGV[b + 2]
       x = #zids
       zids[x + 1], zids[x + 2] = 0, id

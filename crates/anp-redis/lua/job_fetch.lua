@@ -43,22 +43,26 @@ local format = string.format
 local out = { base }
 local tail = ' ' .. lease_until .. ' ' .. now .. ' ' .. worker
 local token = base
--- Per chunk of jobs: one HMGET of their fields, then one HSET of their leases (with the field
--- LEASES_PIN, lib.lua). A job whose record is missing (a damaged queue) is dropped from
--- `available` and not leased.
+-- Per chunk of jobs: one HMGET of their records and args, one more of the error histories and
+-- unique keys of the jobs whose record says they may have one (its flags, lib.lua; a record
+-- without flags may have either), then one HSET of their leases (with the field LEASES_PIN,
+-- lib.lua). A job whose record is missing (a damaged queue) is dropped from `available` and
+-- not leased.
+local byte = string.byte
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
   local names, k = {}, 0
   for i = c, m do
     local id = ids[i]
-    names[k + 1], names[k + 2], names[k + 3], names[k + 4] =
-      id, id .. ':args', id .. ':errors', id .. ':unique'
-    k = k + 4
+    names[k + 1], names[k + 2] = id, id .. ':args'
+    k = k + 2
   end
   local f = redis.call('HMGET', jobs, unpack(names, 1, k))
+  -- the error histories and unique keys to read (fields), and where each goes in the reply
+  local more, where, x = {}, {}, 0
   local ls, w = { LEASES_PIN, LEASES_PIN_TEXT }, 2
   for i = c, m do
-    local b = (i - c) * 4
+    local b = (i - c) * 2
     local s = f[b + 1]
     if s then
       local id = ids[i]
@@ -67,8 +71,23 @@ for c = 1, n, CHUNK do
       ls[w + 1], ls[w + 2] = id, format('%d', token) .. tail
       w = w + 2
       local o = #out
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = id, s, f[b + 2], f[b + 3],
-        f[b + 4]
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = id, s, f[b + 2], false, false
+      -- flags ` +eu`: `+` third from the end after a space (a kind never holds a `+`)
+      local flagged = byte(s, -3) == 43 and byte(s, -4) == 32
+      if not flagged or byte(s, -2) == 101 then
+        x = x + 1
+        more[x], where[x] = id .. ':errors', o + 4
+      end
+      if not flagged or byte(s, -1) == 117 then
+        x = x + 1
+        more[x], where[x] = id .. ':unique', o + 5
+      end
+    end
+  end
+  if x > 0 then
+    local g = redis.call('HMGET', jobs, unpack(more, 1, x))
+    for y = 1, x do
+      out[where[y]] = g[y]
     end
   end
   if w > 2 then

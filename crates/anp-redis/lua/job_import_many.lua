@@ -62,8 +62,14 @@ for i = 0, n - 1 do
       state = state, priority = prio, attempt = tonumber(attempt),
       max_attempts = tonumber(max_attempts), run_at = run_at, created_at = created_at,
       attempted_at = attempted_at, finalized_at = finalized_at, token = token,
-      lease_expires_at = lease_exp, kind = kind, owner = owner,
+      lease_expires_at = lease_exp, kind = kind, owner = owner, flags = '+--',
     }
+    if errs ~= '' and errs ~= '[]' then
+      j.flags = '+e-'
+    end
+    if ukey ~= '' then
+      j.flags = string.sub(j.flags, 1, 2) .. 'u'
+    end
     if state == 'running' then
       -- a lease (a missing token or expiry becomes 0: rescued at once) over the record of the
       -- attempt before, as job_fetch leaves it

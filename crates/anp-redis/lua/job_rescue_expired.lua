@@ -64,7 +64,7 @@ for _, id in ipairs(ids) do
     local message = 'lease expired at ' .. rfc3339(j.lease_expires_at) .. ': worker ' .. j.owner
       .. ' stopped heartbeating (killed, crashed or stalled); attempt lost'
     errors_append(jobs, id, '{"attempt":' .. string.format('%d', j.attempt) .. ',"at":'
-      .. cjson.encode(now_text) .. ',"message":' .. cjson.encode(message) .. ',"retry_safe":true}')
+      .. cjson.encode(now_text) .. ',"message":' .. cjson.encode(message) .. ',"retry_safe":true}', j)
     lease_clear(j)
     if j.attempt >= j.max_attempts then
       j.state, j.finalized_at = 'dead', now

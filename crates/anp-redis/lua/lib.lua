@@ -6,8 +6,12 @@
 -- A job lives in its queue's hash anp:{<queue>}:jobs under these fields:
 --   <id>          the record: one line of space-separated fields, "-" for none
 --                   state priority attempt max_attempts run_at created_at attempted_at
---                   finalized_at lease_token lease_expires_at kind [lease_owner]
---                 lease_owner comes last (only while running) because it may hold spaces.
+--                   finalized_at lease_token lease_expires_at kind [flags | lease_owner]
+--                 flags (records written by layout 2): `+` then `e` or `-` (the job has
+--                 an error history) then `u` or `-` (it has a unique key), so job_fetch
+--                 reads those two fields only for jobs that have them; a record without
+--                 flags (layout 1's) may have either. lease_owner: a running record
+--                 written by a layout-1 process (last: it may hold spaces).
 --   <id>:args     the arguments, JSON text exactly as enqueued
 --   <id>:errors   the error history, a JSON array of {attempt, at, message, retry_safe}
 --   <id>:unique   the unique key, if any
@@ -32,13 +36,14 @@ local function rec_kind_ends(s, e)
   return e > #s or string.byte(s, e) == 32
 end
 
--- For job_ack_many: 'priority ', attempt, ' max_attempts run_at created_at ', ' finalized_at '
--- and kind of record s (in any state), or nil when s takes the general path. max_attempts has
--- at most 15 digits (a double holds it exactly, so it is the text rec_format would write).
+-- For job_ack_many: 'priority ', attempt, ' max_attempts run_at created_at ', ' finalized_at ',
+-- kind and what follows kind (' ' and the flags, or '') of record s (not running), or nil when
+-- s takes the general path. max_attempts has at most 15 digits (a double holds it exactly, so
+-- it is the text rec_format would write).
 local function rec_fetch_fields(s)
   local pr, at, mid, q1, q2, fa, kind, e = string.match(s, REC_FETCH)
   if pr and q2 - q1 <= 15 and rec_kind_ends(s, e) then
-    return pr, at, mid, fa, kind
+    return pr, at, mid, fa, kind, string.sub(s, e)
   end
 end
 
@@ -56,11 +61,18 @@ local function rec_parse(id, s)
   if not st then
     error({ err = 'ANP_CORRUPT job ' .. id .. ' has an unreadable record: ' .. s })
   end
-  return {
+  local j = {
     state = st, priority = pr, attempt = tonumber(at), max_attempts = tonumber(ma),
     run_at = ra, created_at = ca, attempted_at = aa, finalized_at = fa,
-    token = lt, lease_expires_at = le, kind = kind, owner = owner,
+    token = lt, lease_expires_at = le, kind = kind, owner = owner, flags = '',
   }
+  if st ~= 'running' then
+    j.owner = ''
+    if string.find(owner, '^%+[e-][u-]$') then
+      j.flags = owner
+    end
+  end
+  return j
 end
 
 local function rec_format(j)
@@ -70,6 +82,8 @@ local function rec_format(j)
   }, ' ')
   if j.state == 'running' then
     s = s .. ' ' .. j.owner
+  elseif j.flags and j.flags ~= '' then
+    s = s .. ' ' .. j.flags
   end
   return s
 end
@@ -249,7 +263,11 @@ local function job_reply(jobs, id)
 end
 
 -- Appends one error (a JSON object as text) to the job's history without re-encoding it.
-local function errors_append(jobs, id, e)
+-- Also marks job j (the record about to be written) as having errors.
+local function errors_append(jobs, id, e, j)
+  if j.flags and j.flags ~= '' then
+    j.flags = '+e' .. string.sub(j.flags, 3, 3)
+  end
   export_keep(jobs, id)
   local f = id .. ':errors'
   local cur = redis.call('HGET', jobs, f)
@@ -375,15 +393,19 @@ end
 
 -- The record of a job just enqueued (attempt 0, no lease): what rec_format writes, without
 -- formatting numbers when max_attempts is already canonical text (as the client sends it).
-local function new_rec(state, prio, max_attempts, run_at, now, kind)
+local function new_rec(state, prio, max_attempts, run_at, now, kind, ukey)
+  local flags = ' +--'
+  if ukey ~= '' then
+    flags = ' +-u'
+  end
   if #max_attempts <= 15 and string.find(max_attempts, '^[1-9][0-9]*$') then
     return state .. ' ' .. prio .. ' 0 ' .. max_attempts .. ' ' .. run_at .. ' ' .. now
-      .. ' - - - - ' .. kind
+      .. ' - - - - ' .. kind .. flags
   end
   return rec_format({
     state = state, priority = prio, attempt = 0, max_attempts = tonumber(max_attempts),
     run_at = run_at, created_at = now, attempted_at = '-', finalized_at = '-',
-    token = '-', lease_expires_at = '-', kind = kind, owner = '',
+    token = '-', lease_expires_at = '-', kind = kind, owner = '', flags = string.sub(flags, 2),
   })
 end
 
@@ -410,7 +432,7 @@ local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, u
   if tonumber(run_at) <= now_n then
     state = 'available'
   end
-  local rec = new_rec(state, prio, max_attempts, run_at, now, kind)
+  local rec = new_rec(state, prio, max_attempts, run_at, now, kind, ukey)
   export_keep(k.jobs, id)
   if ukey ~= '' then
     redis.call('HSET', k.jobs, id, rec, id .. ':args', args, id .. ':unique', ukey)

@@ -20,7 +20,7 @@ use anp_core::JobId;
 const MAX_ENTRIES: usize = 100_000;
 
 /// A completed record but for `finalized_at`: `completed <priority> <attempt> <max_attempts>
-/// <run_at> <created_at> <attempted_at>` and ` - - <kind>`.
+/// <run_at> <created_at> <attempted_at>` and ` - - <kind>[ <flags>]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Completion {
     head: String,
@@ -29,13 +29,28 @@ pub(crate) struct Completion {
 
 impl Completion {
     /// From the record text `job_fetch.lua` returned (the job before this attempt: 11 fields,
-    /// no owner) and the attempt's start (`now`, µs): `None` for a record in any other shape.
-    /// Fields are copied as text (only the attempt is recomputed), as the script would.
+    /// or 12 with the flags `+[e-][u-]` of `lua/lib.lua`) and the attempt's start (`now`, µs):
+    /// `None` for a record in any other shape. Fields are copied as text (only the attempt is
+    /// recomputed), as the script would.
     pub(crate) fn of_fetched(record: &str, attempted_at: i64) -> Option<Completion> {
         let f: Vec<&str> = record.split(' ').collect();
-        if f.len() != 11 || f.iter().any(|s| s.is_empty()) {
+        if !(11..=12).contains(&f.len()) || f.iter().any(|s| s.is_empty()) {
             return None;
         }
+        let flags = match f.get(11) {
+            None => String::new(),
+            Some(x) => {
+                let b = x.as_bytes();
+                let ok = b.len() == 3
+                    && b[0] == b'+'
+                    && matches!(b[1], b'e' | b'-')
+                    && matches!(b[2], b'u' | b'-');
+                if !ok {
+                    return None;
+                }
+                format!(" {x}")
+            }
+        };
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if !f[1..6].iter().all(|s| digits(s)) {
             return None;
@@ -50,7 +65,7 @@ impl Completion {
                 f[4],
                 f[5]
             ),
-            tail: format!(" - - {}", f[10]),
+            tail: format!(" - - {}{flags}", f[10]),
         })
     }
 
@@ -109,8 +124,19 @@ mod tests {
             c.record(1732550402000000),
             "completed 3 2 25 1732550400000001 1732550400000000 1732550401000000 1732550402000000 - - email.send"
         );
+        let flagged = Completion::of_fetched(
+            "available 3 1 25 1732550400000001 1732550400000000 - - - - email.send +e-",
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            flagged.record(8),
+            "completed 3 2 25 1732550400000001 1732550400000000 7 8 - - email.send +e-"
+        );
         for bad in [
             "running 3 1 25 1 1 1 - 7 9 k owner",
+            "available 3 1 25 1 1 - - - - k +x-",
+            "available 3 1 25 1 1 - - - - k +e- more",
             "available 3 x 25 1 1 - - - - k",
             "available 3 1 25 1 1 - - - -",
             "available  1 25 1 1 - - - - k",

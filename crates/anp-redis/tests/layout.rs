@@ -414,3 +414,93 @@ async fn lease_tokens_grow_from_the_queue_lease_seq() {
         new.lease_token.unwrap().to_string()
     );
 }
+
+/// The record flags (`+eu`, lua/lib.lua) tell fetch whose error history and unique key to
+/// read; a record without flags (written by layout 1) may have either, so both are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_reads_history_and_unique_key_by_the_record_flags() {
+    let server = RedisServer::start();
+    let s = common::open(&server.url()).await;
+    let now = Timestamp::now();
+    let plain = new_job("a", "default", 1);
+    let mut unique = new_job("a", "default", 2);
+    unique.unique = Some(Unique {
+        key: "u:1".into(),
+        period: None,
+    });
+    enqueue(&*s, vec![plain.clone(), unique.clone()], now).await;
+    let rec =
+        |id: &anp_core::JobId| server.cli(&[], &["HGET", "anp:{default}:jobs", &id.to_string()]);
+    assert!(
+        rec(&plain.id).trim_end().ends_with(" +--"),
+        "{}",
+        rec(&plain.id)
+    );
+    assert!(
+        rec(&unique.id).trim_end().ends_with(" +-u"),
+        "{}",
+        rec(&unique.id)
+    );
+    // A layout-1 record (no flags) with an error history and a unique key of its own.
+    let legacy = anp_core::JobId::new();
+    let at = now.as_microsecond() - 1_000_000;
+    server.cli(
+        &[],
+        &[
+            "HSET",
+            "anp:{default}:jobs",
+            &legacy.to_string(),
+            &format!("available 0 1 25 {at} {at} {at} - - - legacy.kind"),
+            &format!("{legacy}:args"),
+            "{}",
+            &format!("{legacy}:errors"),
+            r#"[{"attempt":1,"at":"2026-01-01T00:00:00Z","message":"x","retry_safe":true}]"#,
+            &format!("{legacy}:unique"),
+            "u:legacy",
+        ],
+    );
+    server.cli(
+        &[],
+        &["ZADD", "anp:{default}:ids", "0", &legacy.to_string()],
+    );
+    server.cli(
+        &[],
+        &["ZADD", "anp:{default}:available", "0", &legacy.to_string()],
+    );
+    let got = fetch(&*s, "default", 10, now).await;
+    let by = |id| got.iter().find(|j| j.id == id).unwrap();
+    assert_eq!(by(legacy).errors.len(), 1);
+    assert_eq!(by(legacy).unique_key.as_deref(), Some("u:legacy"));
+    assert_eq!(by(unique.id).unique_key.as_deref(), Some("u:1"));
+    assert!(by(plain.id).errors.is_empty() && by(plain.id).unique_key.is_none());
+    // A retry sets `e`; the history then travels with the next fetch.
+    let j = by(plain.id).clone();
+    ack(
+        &*s,
+        &j,
+        AckOutcome::Retry {
+            at: now,
+            error: err("boom"),
+        },
+        now,
+    )
+    .await;
+    assert!(
+        rec(&plain.id).trim_end().ends_with(" +e-"),
+        "{}",
+        rec(&plain.id)
+    );
+    s.job_promote_due(JobPromoteParams { now, limit: 10 })
+        .await
+        .unwrap();
+    let again = fetch(&*s, "default", 10, plus(now, 1)).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].errors.len(), 1);
+    // Completing keeps the flags.
+    ack(&*s, &again[0], AckOutcome::Complete, plus(now, 2)).await;
+    assert!(
+        rec(&plain.id).starts_with("completed ") && rec(&plain.id).trim_end().ends_with(" +e-"),
+        "{}",
+        rec(&plain.id)
+    );
+}

@@ -26,7 +26,12 @@ pub async fn unique_key_returns_existing_job<H: Harness>(h: &H) {
     elsewhere.queue = crate::util::q("other");
     let e = enqueue_one(&*s, elsewhere, plus(now, 1)).await;
     assert!(!e.duplicate, "same key on another queue is another job");
-    fetch(&*s, "default", 1, plus(now, 2)).await;
+    let fetched = fetch(&*s, "default", 1, plus(now, 2)).await;
+    assert_eq!(
+        fetched[0].unique_key.as_deref(),
+        Some("report:42"),
+        "a fetched job carries its unique key"
+    );
     let e = enqueue_one(
         &*s,
         unique_job("default", 3, "report:42", None),
