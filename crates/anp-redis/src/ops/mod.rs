@@ -105,6 +105,14 @@ pub(crate) fn register_queues<'a>(queues: impl IntoIterator<Item = &'a QueueName
     Call::global(cmd)
 }
 
+/// `job_get.lua` for job `id` of `queue`: `{id, record merged with its lease, args, errors,
+/// unique key}`, the record nil when the queue holds no such job.
+pub(crate) fn job_get_call(r: &Redis, queue: &QueueName, id: &str) -> Call {
+    let mut call = r.script(&crate::scripts::JOB_GET, queue);
+    call.arg(id);
+    call
+}
+
 /// The job with this id, looked up in every known queue at once (job ids are unique across
 /// queues) with `job_get.lua` (the record merged with the job's lease); `None` if no queue
 /// holds it.
@@ -113,11 +121,7 @@ pub(crate) async fn find(r: &Redis, op: &str, id: JobId) -> Result<Option<Job>> 
     let id_text = id.to_string();
     let calls = queues
         .iter()
-        .map(|q| {
-            let mut call = r.script(&crate::scripts::JOB_GET, q);
-            call.arg(&id_text);
-            call
-        })
+        .map(|q| job_get_call(r, q, &id_text))
         .collect();
     let replies = r.run(op, calls).await?;
     for (q, v) in queues.iter().zip(replies) {

@@ -9,10 +9,8 @@ use serde::Deserialize;
 
 use crate::conn::{Call, Redis};
 use crate::keys::S;
-use crate::ops::ok;
-use crate::ops::schedule_hash::{
-    corrupt, hmget, info, job_state_call, not_found, queue_of, state_of, with_states,
-};
+use crate::ops::schedule_hash::{corrupt, hmget, info, not_found, queue_of, state_of, with_states};
+use crate::ops::{job_get_call, ok};
 use crate::record::{bad_reply, items, text};
 
 /// `schedule_get`: the queue, then the hash and the newest fire-log entries in one pipeline,
@@ -60,7 +58,7 @@ pub(crate) async fn run(
             .iter()
             .map(|&i| {
                 let id = log[i].job_id.map(|j| j.to_string()).unwrap_or_default();
-                job_state_call(r, &q, &id)
+                job_get_call(r, &q, &id)
             })
             .collect();
         for (&i, v) in idx.iter().zip(r.run(OP, calls).await?) {

@@ -11,9 +11,8 @@ use redis::Value;
 
 use crate::conn::{Call, Redis};
 use crate::keys::{self, S};
-use crate::ops::ok;
+use crate::ops::{job_get_call, ok};
 use crate::record::{bad_reply, int, items, text};
-use crate::scripts::JOB_GET;
 
 /// The fields of the schedule hash read back, in this order.
 pub(crate) const FIELDS: [&str; 6] = [
@@ -93,14 +92,6 @@ pub(crate) fn state_of(v: &Value) -> Option<JobState> {
         .and_then(|s| JobState::parse(s).ok())
 }
 
-/// `job_get.lua` for a job of `queue` (its state is the first word of the record it returns,
-/// merged with the job's lease).
-pub(crate) fn job_state_call(r: &Redis, queue: &QueueName, id: &str) -> Call {
-    let mut call = r.script(&JOB_GET, queue);
-    call.arg(id);
-    call
-}
-
 /// A schedule's hash fields (`FIELDS`) as info, without the last job's state; `None` when the
 /// hash is absent.
 pub(crate) fn info(op: &str, name: &ScheduleName, v: Value) -> Result<Option<ScheduleInfo>> {
@@ -145,7 +136,7 @@ pub(crate) async fn with_states(
         .map(|&i| {
             let (q, info) = &list[i];
             let id = info.last_job.map(|j| j.to_string()).unwrap_or_default();
-            job_state_call(r, q, &id)
+            job_get_call(r, q, &id)
         })
         .collect();
     for (&i, v) in idx.iter().zip(r.run(op, calls).await?) {
