@@ -57,18 +57,23 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
         .as_ref()
         .and_then(int)
         .ok_or_else(|| Error::internal(OP, "the fetch reply has no token base"))?;
+    let now = micros(p.now);
     let mut each = Vec::with_capacity(flat.len() / PER_JOB);
-    let mut records = Vec::with_capacity(flat.len() / PER_JOB);
+    // Each job's completed record, built from its record text before that is decoded.
+    let mut done = Vec::with_capacity(flat.len() / PER_JOB);
     while flat.len() > 0 {
         let one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
-        records.push(one.get(1).and_then(text).map(str::to_owned));
+        done.push(
+            one.get(1)
+                .and_then(text)
+                .and_then(|rec| Completion::of_fetched(rec, now)),
+        );
         each.push(Value::Array(one));
     }
     let mut out = jobs(OP, &p.queue, Value::Array(each))?;
-    let now = micros(p.now);
     let mut completions = Vec::with_capacity(out.len());
-    for ((k, j), rec) in (1..).zip(out.iter_mut()).zip(records) {
-        if let Some(c) = rec.and_then(|rec| Completion::of_fetched(&rec, now)) {
+    for ((k, j), c) in (1..).zip(out.iter_mut()).zip(done) {
+        if let Some(c) = c {
             completions.push(((j.id, base + k), c));
         }
         j.state = JobState::Running;
