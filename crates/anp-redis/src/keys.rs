@@ -7,8 +7,8 @@
 //! (`anp:{<queue>}:schedule:<name>`, `anp:{<queue>}:fires:<name>`, see [`S`]) live in the slot
 //! of the schedule's queue. The global keys ([`QUEUES`], [`SCHEMA`], [`PROCESSES`],
 //! [`DEPLOYS`], [`SCHEDULES`], and the migration's [`MIGRATION`] and [`MIGRATE_LOCK`]) are
-//! written outside scripts, idempotently (the lock's renewal and release are two-line `EVAL`s on
-//! the lock key alone).
+//! written outside scripts, idempotently (the lock is renewed and released with the cache's
+//! compare-the-token lease scripts, on the lock key alone).
 //!
 //! The cache's keys start with `anp:c:` ([`C`], docs/cache.md "Redis keys"): an entry and its
 //! compute lease share the hash tag `{<key>}` (the fenced write is one slot-local script), a
@@ -42,8 +42,9 @@ pub(crate) const SCHEDULES: &str = "anp:schedules";
 /// interrupted migration is resumed by the next `open`.
 pub(crate) const MIGRATION: &str = "anp:migration";
 
-/// String: the migrating process's random token (`SET NX PX`, renewed between queues, removed
-/// by compare-and-delete): one process migrates, the others wait.
+/// String: the migrating process's random token (`SET NX PX`, renewed between queues and
+/// removed by `cache_lease_renew.lua` / `cache_lease_release.lua`, which compare the token):
+/// one process migrates, the others wait.
 pub(crate) const MIGRATE_LOCK: &str = "anp:migrate_lock";
 
 /// One per-queue key, by what it holds.

@@ -7,8 +7,8 @@
 //! `lua/store_migrate_queue.lua` (one atomic, idempotent script per queue: the pause flag moves
 //! to `pause` and `paused` is left at `1` so release-1 workers still running fetch nothing; the
 //! `running` zset becomes the `leases` hash); the marker is deleted. One process does this,
-//! holding the lock `anp:migrate_lock` (`SET NX PX`, renewed before each queue, released by
-//! compare-and-delete); every other opener waits for the marker to go (polling every 200 ms,
+//! holding the lock `anp:migrate_lock` (`SET NX PX`, renewed before each queue and released
+//! by the cache's compare-the-token lease scripts); every other opener waits for the marker to go (polling every 200 ms,
 //! for at most 2 minutes), or takes over when the lock expired (its holder died).
 //!
 //! The global keys live in other Cluster slots than the queues': each is sent as a command of
@@ -24,7 +24,7 @@ use crate::conn::{Call, Redis};
 use crate::keys;
 use crate::ops::{anp_error, known_queues, ok};
 use crate::record::{int, items, text};
-use crate::scripts::STORE_MIGRATE_QUEUE;
+use crate::scripts::{CACHE_LEASE_RELEASE, CACHE_LEASE_RENEW, STORE_MIGRATE_QUEUE};
 
 const OP: &str = "store open";
 
@@ -40,13 +40,6 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// How long an opener waits for another process's migration before giving up.
 const WAIT_MAX: Duration = Duration::from_secs(120);
-
-/// Compare-and-delete: deletes the lock only while it holds this process's token.
-const RELEASE: &str =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
-/// Compare-and-renew: extends the lock only while it holds this process's token.
-const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 /// Where the store's layout stands, as read by [`state`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,38 +257,20 @@ async fn lock(r: &Redis, token: &str) -> Result<bool> {
     Ok(matches!(v, Value::Okay) || text(&v) == Some("OK"))
 }
 
-/// Extends the lock if this process still holds it; whether it does.
+/// Extends the lock if this process still holds it; whether it does. The lock is a token
+/// lease like the cache's compute leases, so the same compare-the-token script renews it.
 async fn renew(r: &Redis, token: &str) -> Result<bool> {
-    let v = r
-        .run_one(
-            OP,
-            Call::keyed(
-                keys::MIGRATE_LOCK,
-                redis::cmd("EVAL")
-                    .arg(RENEW)
-                    .arg(1)
-                    .arg(keys::MIGRATE_LOCK)
-                    .arg(token)
-                    .arg(LOCK_MS)
-                    .to_owned(),
-            ),
-        )
-        .await?;
+    let mut call = r.cache_script(&CACHE_LEASE_RENEW, &[keys::MIGRATE_LOCK.to_owned()]);
+    call.arg(token).arg(LOCK_MS);
+    let v = r.run_one(OP, call).await?;
     Ok(int(&v) == Some(1))
 }
 
-/// Deletes the lock if this process still holds it. A failure is only logged: the lock then
-/// expires by itself.
+/// Deletes the lock if this process still holds it (the cache's compare-the-token release
+/// script). A failure is only logged: the lock then expires by itself.
 async fn release(r: &Redis, token: &str) {
-    let call = Call::keyed(
-        keys::MIGRATE_LOCK,
-        redis::cmd("EVAL")
-            .arg(RELEASE)
-            .arg(1)
-            .arg(keys::MIGRATE_LOCK)
-            .arg(token)
-            .to_owned(),
-    );
+    let mut call = r.cache_script(&CACHE_LEASE_RELEASE, &[keys::MIGRATE_LOCK.to_owned()]);
+    call.arg(token);
     if let Err(e) = r.run_one(OP, call).await {
         tracing::warn!(store = %r.target(), error = %e, "could not release the migration lock; it expires in {}s", LOCK_MS / 1000);
     }
