@@ -56,6 +56,7 @@ mod open;
 mod ops;
 mod options;
 mod row;
+mod seq;
 mod store;
 mod wake;
 
@@ -64,7 +65,7 @@ pub use store::SqliteStore;
 
 /// The schema version this build creates and understands: the number of the newest migration.
 /// A database with a newer version is refused as `Incompatible`.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -14,7 +14,7 @@ struct Migration {
 }
 
 /// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: [Migration; 7] = [
+const MIGRATIONS: [Migration; 8] = [
     Migration {
         version: 1,
         name: "0001_jobs_and_queues",
@@ -49,6 +49,11 @@ const MIGRATIONS: [Migration; 7] = [
         version: 7,
         name: "0007_audit",
         sql: include_str!("../migrations/0007_audit.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_job_extents",
+        sql: include_str!("../migrations/0008_job_extents.sql"),
     },
 ];
 

@@ -244,9 +244,10 @@ async fn a_schema_5_file_is_migrated_to_6_without_losing_a_field() {
     let rowids = write_v5(&path, &want);
 
     let s = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
-    // Opening migrates to the newest schema (6, then 7's audit table, which adds a table only).
-    assert_eq!(SCHEMA_VERSION, 7);
-    assert_eq!(s.store_ping().await.unwrap().schema_version, 7);
+    // Opening migrates to the newest schema (6, then 7's audit table and 8's queue slots, which
+    // add a table each).
+    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(s.store_ping().await.unwrap().schema_version, 8);
 
     // Every job, field by field.
     for w in &want {
@@ -287,9 +288,10 @@ async fn a_schema_5_file_is_migrated_to_6_without_losing_a_field() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(versions.len(), 7);
+        assert_eq!(versions.len(), 8);
         assert_eq!(versions[5], (6, "0006_args_off_the_hot_row".to_owned()));
         assert_eq!(versions[6], (7, "0007_audit".to_owned()));
+        assert_eq!(versions[7], (8, "0008_job_extents".to_owned()));
         // Every index of schema 5 is still there, under its name.
         for index in [
             "jobs_fetch",
@@ -344,6 +346,21 @@ async fn a_schema_5_file_is_migrated_to_6_without_losing_a_field() {
     assert!(r[0].duplicate && r[0].id == want[2].id, "{r:?}");
     let r = s.job_enqueue_many(enqueue("k-done")).await.unwrap();
     assert!(!r[0].duplicate, "{r:?}");
+    // A job enqueued after migration 0008 is numbered in its queue's extent, above every
+    // migrated job's number (src/seq.rs); the migrated jobs kept theirs (above).
+    let seq: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT seq FROM jobs WHERE id = ?1",
+            [r[0].id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        seq,
+        rowids.iter().max().unwrap() + 1,
+        "the first number of the first extent"
+    );
 
     // The running job's lease (fencing token) survived: heartbeat and ack apply, and the args and
     // history are untouched by them.

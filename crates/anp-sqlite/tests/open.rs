@@ -195,8 +195,8 @@ async fn a_newer_schema_is_refused_untouched() {
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute(
-            "INSERT INTO anp_schema (version, name, applied_at) VALUES (8, '0008_future', 0)",
-            [],
+            "INSERT INTO anp_schema (version, name, applied_at) VALUES (?1, 'future', 0)",
+            [SCHEMA_VERSION + 1],
         )
         .unwrap();
     }
@@ -204,8 +204,9 @@ async fn a_newer_schema_is_refused_untouched() {
     assert_eq!(
         e.message(),
         format!(
-            "{}: database schema version 8 is newer than this anp supports ({SCHEMA_VERSION}): upgrade anp",
-            path.display()
+            "{}: database schema version {} is newer than this anp supports ({SCHEMA_VERSION}): upgrade anp",
+            path.display(),
+            SCHEMA_VERSION + 1
         )
     );
     assert!(e.to_string().ends_with("upgrade anp; not retried"));

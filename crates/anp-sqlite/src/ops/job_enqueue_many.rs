@@ -1,6 +1,9 @@
 //! `job_enqueue_many`: one transaction for the batch; one INSERT per job, plus unique-key lookups
-//! only for jobs that have a key. A duplicate within the batch resolves to the first job because
-//! the first is already inserted when the second is looked up.
+//! only for jobs that have a key. Jobs are inserted queue by queue (input order within a queue;
+//! replies in input order), each numbered in its queue's extent (src/seq.rs). A duplicate within
+//! the batch resolves to the first job of its queue because that one is already inserted when
+//! the second is looked up (ids and unique keys of one batch's jobs in different queues: the
+//! job of the queue whose name sorts first).
 
 use anp_core::job::{ts_sub, Enqueued};
 use anp_core::store::JobEnqueueManyParams;
@@ -10,6 +13,7 @@ use rusqlite::{params, Connection};
 use crate::conn::OpResult;
 use crate::ops::job_state;
 use crate::row::{self, micros};
+use crate::seq::JobNumbers;
 use crate::SqliteStore;
 
 /// Enqueues the batch in one write transaction; waiters are woken when a job is available.
@@ -26,16 +30,26 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
     let now = micros(p.now);
     let mut insert = c.prepare_cached(include_str!("../../sql/job_enqueue_many.sql"))?;
     let mut insert_args = c.prepare_cached(include_str!("../../sql/job_enqueue_many_args.sql"))?;
-    let mut out = Vec::with_capacity(p.jobs.len());
+    let mut out: Vec<Option<Enqueued>> = vec![None; p.jobs.len()];
     let mut any_available = false;
     let mut counted: Vec<(&str, &str, i64)> = Vec::new();
-    for job in &p.jobs {
+    let mut numbers = JobNumbers::default();
+    // Queue by queue (in input order within each): each queue's rows go into its own extent of
+    // the table (src/seq.rs), so inserting them together appends to one page after another
+    // instead of seeking between the queues' extents for every job.
+    let mut order: Vec<usize> = (0..p.jobs.len()).collect();
+    if p.jobs.windows(2).any(|w| w[0].queue != w[1].queue) {
+        order.sort_by(|&a, &b| p.jobs[a].queue.as_str().cmp(p.jobs[b].queue.as_str()));
+    }
+    for &i in &order {
+        let job = &p.jobs[i];
+        let out = &mut out[i];
         // Callers validate; checking again costs two comparisons and turns a CHECK failure deep
         // in SQLite into a clear `InvalidInput` (the whole batch is refused).
         job.validate()?;
         if let Some(unique) = &job.unique {
             if let Some(dup) = duplicate(c, job, unique, p)? {
-                out.push(dup);
+                *out = Some(dup);
                 continue;
             }
         }
@@ -46,6 +60,7 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             JobState::Scheduled
         };
         let id = job.id.to_string();
+        let seq = numbers.next(c, job.queue.as_str())?;
         let inserted = insert.execute(params![
             id,
             job.kind.as_str(),
@@ -56,22 +71,23 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             micros(run_at),
             now,
             job.unique.as_ref().map(|u| u.key.as_str()),
+            seq,
         ])?;
         if inserted == 1 {
-            insert_args.execute(params![c.last_insert_rowid(), job.args.as_json()])?;
+            insert_args.execute(params![seq, job.args.as_json()])?;
             // Batches are usually one queue and kind: count runs of equal keys, one upsert each.
             match counted.last_mut() {
                 Some((q, k, n)) if *q == job.queue.as_str() && *k == job.kind.as_str() => *n += 1,
                 _ => counted.push((job.queue.as_str(), job.kind.as_str(), 1)),
             }
             any_available |= state == JobState::Available;
-            out.push(Enqueued {
+            *out = Some(Enqueued {
                 id: job.id,
                 duplicate: false,
                 state,
             });
         } else {
-            out.push(existing(c, job, &id, p)?);
+            *out = Some(existing(c, job, &id, p)?);
         }
     }
     if !counted.is_empty() {
@@ -81,6 +97,12 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
             stats.execute(params![minute, queue, kind, n])?;
         }
     }
+    let out = out.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| {
+        Error::internal(
+            "job_enqueue_many",
+            "a job of the batch got no reply: expected one reply per job",
+        )
+    })?;
     Ok((out, any_available))
 }
 

@@ -5,6 +5,7 @@ use rusqlite::{params, Connection};
 
 use crate::conn::{Failure, OpResult};
 use crate::row::micros;
+use crate::seq::JobNumbers;
 use crate::SqliteStore;
 
 /// Imports the jobs in one write transaction; waiters are woken when a job is available.
@@ -21,6 +22,7 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
         c.prepare_cached(include_str!("../../sql/job_import_many_errors.sql"))?;
     let mut added = 0;
     let mut available = false;
+    let mut numbers = JobNumbers::default();
     for j in jobs {
         let errors = serde_json::to_string(&j.errors).map_err(|e| {
             Failure::Anp(anp_core::Error::internal(
@@ -28,6 +30,7 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
                 format!("cannot encode the history of {}: {e}", j.id),
             ))
         })?;
+        let seq = numbers.next(c, j.queue.as_str())?;
         let n = stmt.execute(params![
             j.id.to_string(),
             j.kind.as_str(),
@@ -44,9 +47,9 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
             j.lease_owner,
             j.lease_expires_at.map(micros),
             j.lease_token,
+            seq,
         ])?;
         if n == 1 {
-            let seq = c.last_insert_rowid();
             insert_args.execute(params![seq, j.args.as_json()])?;
             if !j.errors.is_empty() {
                 insert_errors.execute(params![seq, errors])?;
