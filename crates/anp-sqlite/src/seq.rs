@@ -6,7 +6,7 @@
 //! changed ~25 table pages (each a 4 KiB WAL frame at commit) where a single queue changes one
 //! or two. Each queue now numbers its jobs within an extent of [`EXTENT`] numbers of its own
 //! (`job_extents`): the next job gets one more than the highest number in the extent (one b-tree
-//! step per queue per write transaction), and a queue that has used its extent up takes the
+//! step per queue per write transaction, `job_extent_get.sql`), and a queue that has used its extent up takes the
 //! next one above every number handed out so far. A queue's jobs are therefore neighbours in
 //! the table, extent by extent, and numbers stay about as small as the jobs stored. Jobs stored
 //! before migration 0008 keep their numbers. A number says nothing else: no query orders by it.
@@ -48,17 +48,13 @@ impl JobNumbers {
 
 /// The next free number of the queue's current extent, or a new extent when it has none left.
 fn current(c: &Connection, queue: &str) -> OpResult<(i64, i64)> {
-    let extent: Option<(i64, i64)> = c
+    let extent: Option<(i64, i64, Option<i64>)> = c
         .prepare_cached(include_str!("../sql/job_extent_get.sql"))?
-        .query_row([queue], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some((first, last)) = extent else {
+    let Some((first, last, highest)) = extent else {
         return new_extent(c, queue);
     };
-    let highest: Option<i64> = c
-        .prepare_cached(include_str!("../sql/seq_last.sql"))?
-        .query_row([last], |r| r.get(0))
-        .optional()?;
     let next = match highest {
         Some(h) if h >= first => h + 1,
         _ => first,
