@@ -10,3 +10,5 @@ CREATE TABLE job_extents (
     first INTEGER NOT NULL,
     last  INTEGER NOT NULL CHECK (last >= first)
 ) WITHOUT ROWID;
+-- A new extent starts above max(last): indexed, so a store with many queues pays one b-tree step.
+CREATE INDEX job_extents_last ON job_extents (last);

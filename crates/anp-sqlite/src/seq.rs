@@ -5,11 +5,12 @@
 //! several queues enqueued in turn lay interleaved, so a fetch or an ack of 25 jobs of one queue
 //! changed ~25 table pages (each a 4 KiB WAL frame at commit) where a single queue changes one
 //! or two. Each queue now numbers its jobs within an extent of [`EXTENT`] numbers of its own
-//! (`job_extents`): the next job gets one more than the highest number in the extent (one b-tree
-//! step per queue per write transaction, `job_extent_get.sql`), and a queue that has used its extent up takes the
-//! next one above every number handed out so far. A queue's jobs are therefore neighbours in
-//! the table, extent by extent, and numbers stay about as small as the jobs stored. Jobs stored
-//! before migration 0008 keep their numbers. A number says nothing else: no query orders by it.
+//! (`job_extents`): the next job gets one more than the highest number in the extent (one
+//! statement per queue per write transaction, `job_extent_get.sql`), and a queue that has used
+//! its extent up takes the next one above every number handed out so far
+//! (`job_extent_high.sql`, indexed). A queue's jobs are therefore neighbours in the table,
+//! extent by extent, and numbers stay about as small as the jobs stored. Jobs stored before
+//! migration 0008 keep their numbers. A number says nothing else: no query orders by it.
 
 use std::collections::HashMap;
 
