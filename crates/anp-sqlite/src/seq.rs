@@ -47,6 +47,17 @@ impl JobNumbers {
     }
 }
 
+/// The order to insert `items` in: queue by queue, input order within a queue. Each queue's
+/// rows go into its own extent of the table, so inserting them together appends to one page
+/// after another instead of seeking between the queues' extents for every row.
+pub(crate) fn queue_order<T>(items: &[T], queue: impl Fn(&T) -> &str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    if items.windows(2).any(|w| queue(&w[0]) != queue(&w[1])) {
+        order.sort_by(|&a, &b| queue(&items[a]).cmp(queue(&items[b])));
+    }
+    order
+}
+
 /// The next free number of the queue's current extent, or a new extent when it has none left.
 fn current(c: &Connection, queue: &str) -> OpResult<(i64, i64)> {
     let extent: Option<(i64, i64, Option<i64>)> = c

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 use crate::conn::OpResult;
 use crate::ops::job_state;
 use crate::row::{self, micros};
-use crate::seq::JobNumbers;
+use crate::seq::{queue_order, JobNumbers};
 use crate::SqliteStore;
 
 /// Enqueues the batch in one write transaction; waiters are woken when a job is available.
@@ -34,14 +34,7 @@ pub(crate) fn sql(c: &Connection, p: &JobEnqueueManyParams) -> OpResult<(Vec<Enq
     let mut any_available = false;
     let mut counted: Vec<(&str, &str, i64)> = Vec::new();
     let mut numbers = JobNumbers::default();
-    // Queue by queue (in input order within each): each queue's rows go into its own extent of
-    // the table (src/seq.rs), so inserting them together appends to one page after another
-    // instead of seeking between the queues' extents for every job.
-    let mut order: Vec<usize> = (0..p.jobs.len()).collect();
-    if p.jobs.windows(2).any(|w| w[0].queue != w[1].queue) {
-        order.sort_by(|&a, &b| p.jobs[a].queue.as_str().cmp(p.jobs[b].queue.as_str()));
-    }
-    for &i in &order {
+    for i in queue_order(&p.jobs, |j| j.queue.as_str()) {
         let job = &p.jobs[i];
         let out = &mut out[i];
         // Callers validate; checking again costs two comparisons and turns a CHECK failure deep

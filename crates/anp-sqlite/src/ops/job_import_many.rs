@@ -1,11 +1,12 @@
-//! `job_import_many`: jobs from a backup, inserted as they were, in one transaction.
+//! `job_import_many`: jobs from a backup, inserted as they were, in one transaction, queue by
+//! queue (src/seq.rs).
 
 use anp_core::{Job, Result};
 use rusqlite::{params, Connection};
 
 use crate::conn::{Failure, OpResult};
 use crate::row::micros;
-use crate::seq::JobNumbers;
+use crate::seq::{queue_order, JobNumbers};
 use crate::SqliteStore;
 
 /// Imports the jobs in one write transaction; waiters are woken when a job is available.
@@ -23,7 +24,10 @@ fn sql(c: &Connection, jobs: &[Job]) -> OpResult<(u64, bool)> {
     let mut added = 0;
     let mut available = false;
     let mut numbers = JobNumbers::default();
-    for j in jobs {
+    for j in queue_order(jobs, |j| j.queue.as_str())
+        .into_iter()
+        .map(|i| &jobs[i])
+    {
         let errors = serde_json::to_string(&j.errors).map_err(|e| {
             Failure::Anp(anp_core::Error::internal(
                 "job_import_many",
