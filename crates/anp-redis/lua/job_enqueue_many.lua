@@ -78,7 +78,7 @@ for c = 0, n - 1, CHUNK do
       fields[x + 1], fields[x + 2] = id, new_rec(state, prio, ARGV[b + 4], run_at, now, kind, '')
       fields[x + 3], fields[x + 4] = id .. ':args', ARGV[b + 2]
       x = #zids
-      zids[x + 1], zids[x + 2] = 0, id
+      zids[x + 1], zids[x + 2] = '0', id
       if state == 'available' then
         x = #zavail
         zavail[x + 1], zavail[x + 2] = avail_score(prio, run_at), id

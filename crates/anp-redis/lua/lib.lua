@@ -440,7 +440,7 @@ local function enqueue_one(k, now, id, kind, args, prio, max_attempts, run_at, u
   else
     redis.call('HSET', k.jobs, id, rec, id .. ':args', args)
   end
-  redis.call('ZADD', k.ids, 0, id)
+  redis.call('ZADD', k.ids, '0', id)
   if state == 'available' then
     redis.call('ZADD', k.avail, avail_score(prio, run_at), id)
   else

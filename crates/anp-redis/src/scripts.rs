@@ -86,6 +86,12 @@ script!(
     false
 );
 script!(
+    JOB_ENQUEUE_PLAIN,
+    "job_enqueue_plain",
+    [Jobs, Ids, Available, Stats, StatMinutes, Wake, Export],
+    false
+);
+script!(
     JOB_FETCH,
     "job_fetch",
     [Jobs, Available, Leases, Pause, LeaseSeq, Export],
@@ -248,8 +254,9 @@ cache_script!(CACHE_PURGE_TAGS, "cache_purge_tags", [Tag]);
 cache_script!(CACHE_GENERATION_MOVE, "cache_generation_move", [Gen, Meta]);
 
 /// Every script.
-pub(crate) const ALL: [&ScriptDef; 30] = [
+pub(crate) const ALL: [&ScriptDef; 31] = [
     &JOB_ENQUEUE_MANY,
+    &JOB_ENQUEUE_PLAIN,
     &JOB_FETCH,
     &JOB_ACK_MANY,
     &JOB_HEARTBEAT_MANY,

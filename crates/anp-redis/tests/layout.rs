@@ -504,3 +504,133 @@ async fn fetch_reads_history_and_unique_key_by_the_record_flags() {
         rec(&plain.id)
     );
 }
+
+/// One job due now without a unique key goes through `job_enqueue_one.lua`, whose record and
+/// score the client builds: they are what the general script writes for the same job, and a
+/// repeated id still comes back as a duplicate (the general path decides it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_one_job_path_writes_what_the_general_script_writes() {
+    let server = RedisServer::start();
+    let s = common::open(&server.url()).await;
+    let now = Timestamp::now();
+    let shaped = |n| {
+        let mut j = new_job("mail.send", "default", n);
+        j.priority = 5;
+        j.max_attempts = 7;
+        j.run_at = Some(now.checked_sub(jiff::SignedDuration::from_secs(3)).unwrap());
+        j
+    };
+    let alone = shaped(1);
+    let (paired, other) = (shaped(2), shaped(3));
+    let calls = |server: &RedisServer| {
+        let stats = server.cli(&[], &["INFO", "commandstats"]);
+        stats
+            .lines()
+            .find(|l| l.starts_with("cmdstat_evalsha:"))
+            .and_then(|l| l.split("calls=").nth(1))
+            .and_then(|l| l.split(',').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let before = calls(&server);
+    let one = s
+        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
+            jobs: vec![alone.clone()],
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(one[0].id, alone.id);
+    assert!(!one[0].duplicate);
+    assert_eq!(one[0].state, anp_core::JobState::Available);
+    assert_eq!(
+        calls(&server) - before,
+        1,
+        "one script call for a plain job"
+    );
+    enqueue(&*s, vec![paired.clone(), other], now).await;
+    let get = |args: &[&str]| server.cli(&[], args).trim().to_string();
+    let (a, b) = (alone.id.to_string(), paired.id.to_string());
+    assert_eq!(
+        get(&["HGET", "anp:{default}:jobs", &a]),
+        get(&["HGET", "anp:{default}:jobs", &b])
+    );
+    assert_eq!(
+        get(&["HGET", "anp:{default}:jobs", &format!("{a}:args")]),
+        r#"{"n":1}"#
+    );
+    assert_eq!(
+        get(&["ZSCORE", "anp:{default}:available", &a]),
+        get(&["ZSCORE", "anp:{default}:available", &b])
+    );
+    assert_eq!(get(&["ZSCORE", "anp:{default}:ids", &a]), "0");
+    let minute = anp_core::job::ts_micros(anp_core::monitor::minute_of(now));
+    assert_eq!(
+        get(&[
+            "HGET",
+            "anp:{default}:stats",
+            &format!("{minute}:mail.send:enqueued")
+        ]),
+        "3"
+    );
+    assert_eq!(
+        get(&[
+            "ZSCORE",
+            "anp:{default}:stat_minutes",
+            &format!("{minute}:mail.send")
+        ]),
+        minute.to_string()
+    );
+    assert!(get(&["LLEN", "anp:{default}:wake"]).parse::<u64>().unwrap() > 0);
+    // The same id again: the one-job script writes nothing, the general one names it.
+    let again = s
+        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
+            jobs: vec![alone.clone()],
+            now: plus(now, 1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again[0].id, alone.id);
+    assert!(again[0].duplicate);
+    assert_eq!(again[0].state, anp_core::JobState::Available);
+    assert_eq!(
+        get(&[
+            "HGET",
+            "anp:{default}:stats",
+            &format!("{minute}:mail.send:enqueued")
+        ]),
+        "3"
+    );
+    // A plain chunk holding an existing id is written by neither script's first call alone:
+    // the plain one writes nothing, the general one adds the new jobs and names the old one.
+    let (new1, new2) = (shaped(4), shaped(5));
+    let before = calls(&server);
+    let mixed = s
+        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
+            jobs: vec![new1.clone(), alone.clone(), new2.clone()],
+            now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        calls(&server) - before,
+        2,
+        "the plain call, then the general one"
+    );
+    assert_eq!(
+        mixed
+            .iter()
+            .map(|e| (e.id, e.duplicate))
+            .collect::<Vec<_>>(),
+        vec![(new1.id, false), (alone.id, true), (new2.id, false)]
+    );
+    assert_eq!(
+        get(&[
+            "HGET",
+            "anp:{default}:stats",
+            &format!("{minute}:mail.send:enqueued")
+        ]),
+        "5"
+    );
+    assert_eq!(get(&["ZCARD", "anp:{default}:available"]), "5");
+}

@@ -1,21 +1,44 @@
-//! `job_enqueue_many`: jobs grouped by queue, one `job_enqueue_many.lua` call per chunk of
-//! [`CHUNK`] jobs of one queue, all pipelined after one `SADD anp:queues`.
+//! `job_enqueue_many`: jobs grouped by queue, one script call per chunk of [`CHUNK`] jobs of
+//! one queue, all pipelined after one `SADD anp:queues`.
+//!
+//! A chunk of plain jobs (each due now, without a unique key, its id not repeated in the
+//! call: what application code and `anp bulk` enqueue most) goes through
+//! `job_enqueue_plain.lua`, with records, field names, scores and per-kind counts built here:
+//! about half the server instructions of the general script (docs/callgrind.md). When that
+//! script finds something to decide (a job's id exists, an export runs) it writes nothing and
+//! answers 0, and the chunk is sent again, in a second pipeline, through
+//! `job_enqueue_many.lua`, whose replies are the authority on duplicates. Any other chunk goes
+//! through `job_enqueue_many.lua` at once.
+
+use std::collections::HashSet;
 
 use anp_core::job::Enqueued;
 use anp_core::store::JobEnqueueManyParams;
 use anp_core::{Error, JobId, JobState, NewJob, Result};
 use jiff::Timestamp;
+use redis::Value;
 
 use crate::conn::{Call, Redis};
 use crate::ops::{anp_error, by_queue, micros, ok, register_queues};
 use crate::record::{bad_reply, int, items, text};
-use crate::scripts::JOB_ENQUEUE_MANY;
+use crate::scripts::{JOB_ENQUEUE_MANY, JOB_ENQUEUE_PLAIN};
+use anp_core::QueueName;
 
 const OP: &str = "job_enqueue_many";
 
 /// Jobs per script call: big enough to amortise the round trip, small enough to keep each
 /// script (which blocks the server while it runs) around a millisecond.
 pub(crate) const CHUNK: usize = 500;
+
+/// What one call's jobs have in common.
+struct Batch<'a> {
+    jobs: &'a [NewJob],
+    /// `now`, µs.
+    now: i64,
+    /// The start of now's minute, µs (the stats bucket).
+    minute: i64,
+    at: Timestamp,
+}
 
 /// One result per job, in input order.
 pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
@@ -25,20 +48,27 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
     for j in &p.jobs {
         j.validate()?;
     }
-    let now = micros(p.now);
-    let minute = micros(anp_core::monitor::minute_of(p.now));
+    let b = Batch {
+        jobs: &p.jobs,
+        now: micros(p.now),
+        minute: micros(anp_core::monitor::minute_of(p.now)),
+        at: p.now,
+    };
+    let repeated = repeated_ids(&p.jobs);
     let groups = by_queue(&p.jobs, |j| &j.queue);
     let mut calls = vec![register_queues(groups.iter().map(|(q, _)| *q))];
-    let mut chunks: Vec<&[usize]> = Vec::new();
+    let mut chunks: Vec<(&QueueName, &[usize], bool)> = Vec::new();
     for (queue, idx) in &groups {
         for chunk in idx.chunks(CHUNK) {
-            let mut call = r.script(&JOB_ENQUEUE_MANY, queue);
-            call.arg(now).arg(minute).arg(chunk.len());
-            for &i in chunk {
-                job_args(&mut call, &p.jobs[i], p.now);
-            }
-            calls.push(call);
-            chunks.push(chunk);
+            let plain = chunk
+                .iter()
+                .all(|&i| is_plain(&p.jobs[i], b.now) && !repeated.contains(&p.jobs[i].id));
+            calls.push(if plain {
+                plain_call(r, queue, chunk, &b)
+            } else {
+                general_call(r, queue, chunk, &b)
+            });
+            chunks.push((queue, chunk, plain));
         }
     }
     let mut replies = r.run(OP, calls).await?.into_iter();
@@ -46,35 +76,159 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         ok(r, OP, v)?;
     }
     let mut out: Vec<Option<Enqueued>> = vec![None; p.jobs.len()];
-    for (chunk, v) in chunks.into_iter().zip(replies) {
-        if let Some((code, detail)) = anp_error(&v) {
-            return Err(Error::incompatible(
-                OP,
-                format!("store {} refused the batch ({code} {detail}): expected the alphanode key layout", r.target()),
-            ));
+    let mut again: Vec<(&QueueName, &[usize])> = Vec::new();
+    for ((queue, chunk, plain), v) in chunks.into_iter().zip(replies) {
+        let v = checked(r, v)?;
+        if !plain {
+            general_reply(chunk, v, &mut out)?;
+            continue;
         }
-        let v = ok(r, OP, v)?;
-        let f = items(v.clone()).ok_or_else(|| bad_reply(OP, "3 entries per job", &v))?;
-        if f.len() != chunk.len() * 3 {
-            return Err(bad_reply(OP, "3 entries per job", &v));
+        match int(&v) {
+            Some(1) => {
+                for &i in chunk {
+                    out[i] = Some(Enqueued {
+                        id: p.jobs[i].id,
+                        duplicate: false,
+                        state: JobState::Available,
+                    });
+                }
+            }
+            Some(0) => again.push((queue, chunk)),
+            _ => return Err(bad_reply(OP, "1 (added) or 0 (take the general path)", &v)),
         }
-        for (&i, e) in chunk.iter().zip(f.chunks(3)) {
-            let id = text(&e[0])
-                .and_then(|s| JobId::parse(s).ok())
-                .ok_or_else(|| bad_reply(OP, "a job id", &e[0]))?;
-            let state = text(&e[2])
-                .and_then(|s| JobState::parse(s).ok())
-                .ok_or_else(|| bad_reply(OP, "a job state", &e[2]))?;
-            out[i] = Some(Enqueued {
-                id,
-                duplicate: int(&e[1]) == Some(1),
-                state,
-            });
+    }
+    if !again.is_empty() {
+        let calls = again
+            .iter()
+            .map(|(queue, chunk)| general_call(r, queue, chunk, &b))
+            .collect();
+        let replies = r.run(OP, calls).await?;
+        for ((_, chunk), v) in again.into_iter().zip(replies) {
+            general_reply(chunk, checked(r, v)?, &mut out)?;
         }
     }
     out.into_iter()
         .map(|e| e.ok_or_else(|| Error::internal(OP, "a job got no reply: expected one per job")))
         .collect()
+}
+
+/// A script's reply, or the error it carries.
+fn checked(r: &Redis, v: Value) -> Result<Value> {
+    if let Some((code, detail)) = anp_error(&v) {
+        return Err(Error::incompatible(
+            OP,
+            format!(
+                "store {} refused the batch ({code} {detail}): expected the alphanode key layout",
+                r.target()
+            ),
+        ));
+    }
+    ok(r, OP, v)
+}
+
+/// Ids that appear more than once in the call: their chunks take the general path, which
+/// resolves a repeated id to its first job in input order.
+fn repeated_ids(jobs: &[NewJob]) -> HashSet<JobId> {
+    let mut seen = HashSet::with_capacity(jobs.len());
+    let mut repeated = HashSet::new();
+    if jobs.len() > 1 {
+        for j in jobs {
+            if !seen.insert(j.id) {
+                repeated.insert(j.id);
+            }
+        }
+    }
+    repeated
+}
+
+/// Whether `j` can take the plain path: due at `now` (µs) and without a unique key.
+fn is_plain(j: &NewJob, now: i64) -> bool {
+    j.unique.is_none() && j.run_at.map(micros).unwrap_or(now) <= now
+}
+
+/// `job_enqueue_plain.lua` for `chunk` (plain jobs of `queue`).
+fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> Call {
+    let mut call = r.script(&JOB_ENQUEUE_PLAIN, queue);
+    // per kind, in first-seen order: the stats bucket and how many jobs
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for &i in chunk {
+        let kind = b.jobs[i].kind.as_str();
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    call.arg(b.minute).arg(chunk.len()).arg(kinds.len());
+    for &i in chunk {
+        let j = &b.jobs[i];
+        let id = j.id.to_string();
+        let run_at = j.run_at.map(micros).unwrap_or(b.now);
+        call.arg(&id)
+            .arg(new_record(j, run_at, b.now))
+            .arg(format!("{id}:args"))
+            .arg(j.args.as_json());
+    }
+    for &i in chunk {
+        let j = &b.jobs[i];
+        call.arg(avail_score(
+            j.priority,
+            j.run_at.map(micros).unwrap_or(b.now),
+        ));
+    }
+    for (kind, n) in kinds {
+        call.arg(format!("{}:{kind}", b.minute)).arg(n);
+    }
+    call
+}
+
+/// `job_enqueue_many.lua` for `chunk` (any jobs of `queue`).
+fn general_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> Call {
+    let mut call = r.script(&JOB_ENQUEUE_MANY, queue);
+    call.arg(b.now).arg(b.minute).arg(chunk.len());
+    for &i in chunk {
+        job_args(&mut call, &b.jobs[i], b.at);
+    }
+    call
+}
+
+/// Reads `job_enqueue_many.lua`'s reply for `chunk` into `out`: 3 entries per job.
+fn general_reply(chunk: &[usize], v: Value, out: &mut [Option<Enqueued>]) -> Result<()> {
+    let f = items(v.clone()).ok_or_else(|| bad_reply(OP, "3 entries per job", &v))?;
+    if f.len() != chunk.len() * 3 {
+        return Err(bad_reply(OP, "3 entries per job", &v));
+    }
+    for (&i, e) in chunk.iter().zip(f.chunks(3)) {
+        let id = text(&e[0])
+            .and_then(|s| JobId::parse(s).ok())
+            .ok_or_else(|| bad_reply(OP, "a job id", &e[0]))?;
+        let state = text(&e[2])
+            .and_then(|s| JobState::parse(s).ok())
+            .ok_or_else(|| bad_reply(OP, "a job state", &e[2]))?;
+        out[i] = Some(Enqueued {
+            id,
+            duplicate: int(&e[1]) == Some(1),
+            state,
+        });
+    }
+    Ok(())
+}
+
+/// The record of a new available job, as `new_rec` in `lua/lib.lua` writes it (attempt 0, no
+/// lease, flags `+--`: no errors, no unique key).
+fn new_record(j: &NewJob, run_at: i64, now: i64) -> String {
+    format!(
+        "available {} 0 {} {run_at} {now} - - - - {} +--",
+        j.priority,
+        j.max_attempts,
+        j.kind.as_str()
+    )
+}
+
+/// A job's score in `anp:{<queue>}:available`, as `avail_score` in `lua/lib.lua` computes it:
+/// priority × 10¹⁴ + run_at in whole milliseconds (floored, kept within 0..10¹⁴).
+fn avail_score(priority: u8, run_at_us: i64) -> i64 {
+    const MAX_MS: i64 = 99_999_999_999_999;
+    i64::from(priority) * (MAX_MS + 1) + run_at_us.div_euclid(1000).clamp(0, MAX_MS)
 }
 
 /// The 8 ARGV of one job, as `job_enqueue_many.lua` (and the schedule claim, which enqueues
@@ -94,4 +248,20 @@ pub(crate) fn job_args(call: &mut Call, j: &NewJob, now: Timestamp) {
         .arg(micros(j.run_at.unwrap_or(now)))
         .arg(j.unique.as_ref().map(|u| u.key.as_str()).unwrap_or(""))
         .arg(period);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::avail_score;
+
+    #[test]
+    fn avail_scores_match_lib_lua() {
+        // the texts avail_score in lua/lib.lua gives (fast path and clamped slow path)
+        assert_eq!(avail_score(0, 1_732_550_400_123_456), 1_732_550_400_123);
+        assert_eq!(avail_score(5, 1_732_550_400_123_456), 501_732_550_400_123);
+        assert_eq!(avail_score(9, 999), 900_000_000_000_000);
+        assert_eq!(avail_score(0, 999), 0);
+        assert_eq!(avail_score(3, -1), 300_000_000_000_000);
+        assert_eq!(avail_score(1, i64::MAX), 199_999_999_999_999);
+    }
 }
