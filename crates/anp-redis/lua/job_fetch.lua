@@ -17,6 +17,7 @@
 -- ARGV[2] lease_until, µs (lease expiry)
 -- ARGV[3] limit, at most this many jobs
 -- ARGV[4] worker id, recorded as lease owner
+-- ARGV[5] limit - 1 (the last rank ZRANGE takes)
 -- Returns: one flat array: the token before the first job's (an integer: the k-th job
 --          returned has token base + k), then five entries per leased job, in fetch order:
 --          id, record (as stored, before the lease), args, errors, unique key (nil when absent).
@@ -30,7 +31,9 @@ if limit <= 0 or redis.call('GET', paused) == '1' then
   return {}
 end
 -- The batch, in ZPOPMIN order (ZRANGE + ZREM: the same jobs as ZPOPMIN, without their scores).
-local ids = redis.call('ZRANGE', avail, 0, limit - 1)
+-- Numbers go to redis.call as text (a Lua number is formatted with snprintf, ~2,000
+-- instructions each): the client sends limit - 1, and a full batch takes limit's text.
+local ids = redis.call('ZRANGE', avail, '0', ARGV[5])
 local n = #ids
 if n == 0 then
   return {}
@@ -38,7 +41,11 @@ end
 for c = 1, n, CHUNK do
   redis.call('ZREM', avail, unpack(ids, c, math.min(n, c + CHUNK - 1)))
 end
-local base = redis.call('INCRBY', seq, n) - n
+local by = n
+if n == limit then
+  by = ARGV[3]
+end
+local base = redis.call('INCRBY', seq, by) - n
 local format = string.format
 local out = { base }
 local tail = ' ' .. lease_until .. ' ' .. now .. ' ' .. worker
@@ -48,7 +55,11 @@ local token = base
 -- without flags may have either), then one HSET of their leases (with the field LEASES_PIN,
 -- lib.lua). A job whose record is missing (a damaged queue) is dropped from `available` and
 -- not leased.
-local byte = string.byte
+local sub = string.sub
+-- Per job, every C function call (string.byte, string.format, …) costs about 600
+-- instructions and every Lua one about 800 (docs/redis-keys.md): the loop below makes as few
+-- as it can.
+local o = 1
 for c = 1, n, CHUNK do
   local m = math.min(n, c + CHUNK - 1)
   local names, k = {}, 0
@@ -67,21 +78,26 @@ for c = 1, n, CHUNK do
     if s then
       local id = ids[i]
       token = token + 1
-      export_keep(jobs, id)
+      if EXPORT then
+        export_keep(jobs, id)
+      end
       ls[w + 1], ls[w + 2] = id, format('%d', token) .. tail
       w = w + 2
-      local o = #out
       out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = id, s, f[b + 2], false, false
-      -- flags ` +eu`: `+` third from the end after a space (a kind never holds a `+`)
-      local flagged = byte(s, -3) == 43 and byte(s, -4) == 32
-      if not flagged or byte(s, -2) == 101 then
-        x = x + 1
-        more[x], where[x] = id .. ':errors', o + 4
+      -- flags ` +eu` (`+` after a space, third from the end: a kind never holds a `+`): the
+      -- fields the job has; a record without flags (layout 1's) may have both
+      local flags = sub(s, -4)
+      if flags ~= ' +--' then
+        if flags ~= ' +-u' then
+          x = x + 1
+          more[x], where[x] = id .. ':errors', o + 4
+        end
+        if flags ~= ' +e-' then
+          x = x + 1
+          more[x], where[x] = id .. ':unique', o + 5
+        end
       end
-      if not flagged or byte(s, -1) == 117 then
-        x = x + 1
-        more[x], where[x] = id .. ':unique', o + 5
-      end
+      o = o + 5
     end
   end
   if x > 0 then

@@ -24,7 +24,8 @@ pub(crate) async fn run(r: &Redis, p: JobFetchParams) -> Result<Vec<Job>> {
     call.arg(micros(p.now))
         .arg(micros(p.lease_until))
         .arg(p.limit)
-        .arg(&p.worker);
+        .arg(&p.worker)
+        .arg(p.limit.saturating_sub(1));
     let v = r.run(OP, vec![call]).await?.pop().unwrap_or_default();
     let v = ok(r, OP, v)?;
     let (jobs, completions) = leased(&p, v)?;
