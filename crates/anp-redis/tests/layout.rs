@@ -505,7 +505,18 @@ async fn fetch_reads_history_and_unique_key_by_the_record_flags() {
     );
 }
 
-/// One job due now without a unique key goes through `job_enqueue_one.lua`, whose record and
+/// Enqueues `jobs` and returns the store's replies, panicking on error.
+async fn enqueue_replies(
+    s: &dyn anp_core::Store,
+    jobs: Vec<anp_core::NewJob>,
+    now: Timestamp,
+) -> Vec<anp_core::job::Enqueued> {
+    s.job_enqueue_many(anp_core::store::JobEnqueueManyParams { jobs, now })
+        .await
+        .unwrap()
+}
+
+/// One job due now without a unique key goes through `job_enqueue_plain.lua`, whose record and
 /// score the client builds: they are what the general script writes for the same job, and a
 /// repeated id still comes back as a duplicate (the general path decides it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -533,13 +544,7 @@ async fn the_one_job_path_writes_what_the_general_script_writes() {
             .unwrap_or(0)
     };
     let before = calls(&server);
-    let one = s
-        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
-            jobs: vec![alone.clone()],
-            now,
-        })
-        .await
-        .unwrap();
+    let one = enqueue_replies(&*s, vec![alone.clone()], now).await;
     assert_eq!(one[0].id, alone.id);
     assert!(!one[0].duplicate);
     assert_eq!(one[0].state, anp_core::JobState::Available);
@@ -565,14 +570,14 @@ async fn the_one_job_path_writes_what_the_general_script_writes() {
     );
     assert_eq!(get(&["ZSCORE", "anp:{default}:ids", &a]), "0");
     let minute = anp_core::job::ts_micros(anp_core::monitor::minute_of(now));
-    assert_eq!(
+    let enqueued = || {
         get(&[
             "HGET",
             "anp:{default}:stats",
-            &format!("{minute}:mail.send:enqueued")
-        ]),
-        "3"
-    );
+            &format!("{minute}:mail.send:enqueued"),
+        ])
+    };
+    assert_eq!(enqueued(), "3");
     assert_eq!(
         get(&[
             "ZSCORE",
@@ -582,36 +587,17 @@ async fn the_one_job_path_writes_what_the_general_script_writes() {
         minute.to_string()
     );
     assert!(get(&["LLEN", "anp:{default}:wake"]).parse::<u64>().unwrap() > 0);
-    // The same id again: the one-job script writes nothing, the general one names it.
-    let again = s
-        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
-            jobs: vec![alone.clone()],
-            now: plus(now, 1),
-        })
-        .await
-        .unwrap();
+    // The same id again: the plain script writes nothing, the general one names it.
+    let again = enqueue_replies(&*s, vec![alone.clone()], plus(now, 1)).await;
     assert_eq!(again[0].id, alone.id);
     assert!(again[0].duplicate);
     assert_eq!(again[0].state, anp_core::JobState::Available);
-    assert_eq!(
-        get(&[
-            "HGET",
-            "anp:{default}:stats",
-            &format!("{minute}:mail.send:enqueued")
-        ]),
-        "3"
-    );
+    assert_eq!(enqueued(), "3");
     // A plain chunk holding an existing id is written by neither script's first call alone:
     // the plain one writes nothing, the general one adds the new jobs and names the old one.
     let (new1, new2) = (shaped(4), shaped(5));
     let before = calls(&server);
-    let mixed = s
-        .job_enqueue_many(anp_core::store::JobEnqueueManyParams {
-            jobs: vec![new1.clone(), alone.clone(), new2.clone()],
-            now,
-        })
-        .await
-        .unwrap();
+    let mixed = enqueue_replies(&*s, vec![new1.clone(), alone.clone(), new2.clone()], now).await;
     assert_eq!(
         calls(&server) - before,
         2,
@@ -624,13 +610,6 @@ async fn the_one_job_path_writes_what_the_general_script_writes() {
             .collect::<Vec<_>>(),
         vec![(new1.id, false), (alone.id, true), (new2.id, false)]
     );
-    assert_eq!(
-        get(&[
-            "HGET",
-            "anp:{default}:stats",
-            &format!("{minute}:mail.send:enqueued")
-        ]),
-        "5"
-    );
+    assert_eq!(enqueued(), "5");
     assert_eq!(get(&["ZCARD", "anp:{default}:available"]), "5");
 }

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use redis::Value;
 
 use crate::conn::{Call, Redis};
-use crate::ops::{anp_error, by_queue, micros, ok, register_queues};
+use crate::ops::{by_queue, layout_reply, micros, ok, register_queues};
 use crate::record::{bad_reply, int, items, text};
 use crate::scripts::{JOB_ENQUEUE_MANY, JOB_ENQUEUE_PLAIN};
 use anp_core::QueueName;
@@ -78,7 +78,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
     let mut out: Vec<Option<Enqueued>> = vec![None; p.jobs.len()];
     let mut again: Vec<(&QueueName, &[usize])> = Vec::new();
     for ((queue, chunk, plain), v) in chunks.into_iter().zip(replies) {
-        let v = checked(r, v)?;
+        let v = layout_reply(r, OP, "the batch", v)?;
         if !plain {
             general_reply(chunk, v, &mut out)?;
             continue;
@@ -104,26 +104,12 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
             .collect();
         let replies = r.run(OP, calls).await?;
         for ((_, chunk), v) in again.into_iter().zip(replies) {
-            general_reply(chunk, checked(r, v)?, &mut out)?;
+            general_reply(chunk, layout_reply(r, OP, "the batch", v)?, &mut out)?;
         }
     }
     out.into_iter()
         .map(|e| e.ok_or_else(|| Error::internal(OP, "a job got no reply: expected one per job")))
         .collect()
-}
-
-/// A script's reply, or the error it carries.
-fn checked(r: &Redis, v: Value) -> Result<Value> {
-    if let Some((code, detail)) = anp_error(&v) {
-        return Err(Error::incompatible(
-            OP,
-            format!(
-                "store {} refused the batch ({code} {detail}): expected the alphanode key layout",
-                r.target()
-            ),
-        ));
-    }
-    ok(r, OP, v)
 }
 
 /// Ids that appear more than once in the call: their chunks take the general path, which

@@ -4,7 +4,7 @@
 use anp_core::{Error, Job, Result};
 
 use crate::conn::Redis;
-use crate::ops::{anp_error, by_queue, micros, ok, register_queues};
+use crate::ops::{by_queue, layout_reply, micros, ok, register_queues};
 use crate::record::{bad_reply, int};
 use crate::scripts::JOB_IMPORT_MANY;
 
@@ -66,16 +66,7 @@ pub(crate) async fn run(r: &Redis, jobs: Vec<Job>) -> Result<u64> {
     }
     let mut added = 0u64;
     for v in replies {
-        if let Some((code, detail)) = anp_error(&v) {
-            return Err(Error::incompatible(
-                OP,
-                format!(
-                    "store {} refused the batch ({code} {detail}): expected the alphanode key layout",
-                    r.target()
-                ),
-            ));
-        }
-        let v = ok(r, OP, v)?;
+        let v = layout_reply(r, OP, "the batch", v)?;
         let n = int(&v).ok_or_else(|| bad_reply(OP, "the number of jobs added", &v))?;
         added += u64::try_from(n).map_err(|_| bad_reply(OP, "a count", &v))?;
     }

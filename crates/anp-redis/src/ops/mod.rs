@@ -143,6 +143,22 @@ pub(crate) fn ok(r: &Redis, op: &str, v: Value) -> Result<Value> {
     }
 }
 
+/// The reply of a script whose `ANP_*` errors all mean a key layout it cannot read (a batch
+/// of jobs, a schedule's claim): the value, or an `Incompatible` error naming `what` the store
+/// refused; any other error reply as [`ok`] gives it.
+pub(crate) fn layout_reply(r: &Redis, op: &str, what: &str, v: Value) -> Result<Value> {
+    if let Some((code, detail)) = anp_error(&v) {
+        return Err(Error::incompatible(
+            op,
+            format!(
+                "store {} refused {what} ({code} {detail}): expected the alphanode key layout",
+                r.target()
+            ),
+        ));
+    }
+    ok(r, op, v)
+}
+
 /// A script's `ANP_*` error reply as (code, detail), if `v` is one.
 pub(crate) fn anp_error(v: &Value) -> Option<(&str, &str)> {
     match v {

@@ -10,7 +10,7 @@ use redis::Value;
 
 use crate::conn::Redis;
 use crate::ops::schedule_hash::{not_found, queue_of};
-use crate::ops::{anp_error, micros, ok, register_queues};
+use crate::ops::{anp_error, layout_reply, micros, register_queues};
 use crate::record::{bad_reply, int, items, text};
 use crate::scripts::SCHEDULE_CLAIM_TICK;
 
@@ -97,16 +97,7 @@ pub(crate) async fn claim_call(
     if let Some(("ANP_NOT_FOUND", _)) = anp_error(&v) {
         return Err(not_found(op, name));
     }
-    if let Some((code, detail)) = anp_error(&v) {
-        return Err(Error::incompatible(
-            op,
-            format!(
-                "store {} refused the claim ({code} {detail}): expected the alphanode key layout",
-                r.target()
-            ),
-        ));
-    }
-    let v = ok(r, op, v)?;
+    let v = layout_reply(r, op, "the claim", v)?;
     let f = items(v.clone()).ok_or_else(|| bad_reply(op, "a claim reply", &v))?;
     match f.first().and_then(text) {
         Some("already") => return Ok(None),
