@@ -88,7 +88,16 @@ script!(
 script!(
     JOB_ENQUEUE_PLAIN,
     "job_enqueue_plain",
-    [Jobs, Ids, Available, Stats, StatMinutes, Wake, Export],
+    [
+        Jobs,
+        Ids,
+        Available,
+        Stats,
+        StatMinutes,
+        Wake,
+        Export,
+        Unique
+    ],
     false
 );
 script!(

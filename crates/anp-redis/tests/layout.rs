@@ -516,9 +516,10 @@ async fn enqueue_replies(
         .unwrap()
 }
 
-/// One job due now without a unique key goes through `job_enqueue_plain.lua`, whose record and
-/// score the client builds: they are what the general script writes for the same job, and a
-/// repeated id still comes back as a duplicate (the general path decides it).
+/// Jobs due now go through `job_enqueue_plain.lua`, whose records, scores and unique-key fields
+/// the client builds: they are what the general script writes for the same jobs, and a
+/// repeated id or a held unique key still comes back as a duplicate (the general path decides
+/// it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_one_job_path_writes_what_the_general_script_writes() {
     let server = RedisServer::start();
@@ -612,4 +613,52 @@ async fn the_one_job_path_writes_what_the_general_script_writes() {
     );
     assert_eq!(enqueued(), "5");
     assert_eq!(get(&["ZCARD", "anp:{default}:available"]), "5");
+    // Unique keys nobody holds take the plain path too, and are written as the general script
+    // writes them (a chunk with a job due later goes through the general one).
+    let with_key = |n, key: &str| {
+        let mut j = shaped(n);
+        j.unique = Some(Unique::key(key).unwrap());
+        j
+    };
+    let (u1, u2) = (with_key(6, "k:1"), with_key(7, "k:2"));
+    let before = calls(&server);
+    let plain = enqueue_replies(&*s, vec![u1.clone(), u2.clone()], now).await;
+    assert_eq!(calls(&server) - before, 1, "one plain call");
+    assert!(plain.iter().all(|e| !e.duplicate));
+    let general = with_key(8, "k:3");
+    let mut later = shaped(9);
+    later.run_at = Some(plus(now, 60));
+    let before = calls(&server);
+    enqueue_replies(&*s, vec![general.clone(), later], now).await;
+    assert_eq!(calls(&server) - before, 1, "one general call");
+    let (p1, g) = (u1.id.to_string(), general.id.to_string());
+    assert_eq!(
+        get(&["HGET", "anp:{default}:jobs", &p1]),
+        get(&["HGET", "anp:{default}:jobs", &g])
+    );
+    assert!(get(&["HGET", "anp:{default}:jobs", &p1]).ends_with(" +-u"));
+    assert_eq!(
+        get(&["HGET", "anp:{default}:jobs", &format!("{p1}:unique")]),
+        "k:1"
+    );
+    assert_eq!(
+        get(&["HGET", "anp:{default}:jobs", &format!("{g}:unique")]),
+        "k:3"
+    );
+    assert_eq!(get(&["HGET", "anp:{default}:unique", "k:1"]), p1);
+    assert_eq!(get(&["HGET", "anp:{default}:unique", "k:3"]), g);
+    // A held key: the plain call writes nothing, the general one names the holder.
+    let again = with_key(10, "k:2");
+    let before = calls(&server);
+    let held = enqueue_replies(&*s, vec![again.clone()], now).await;
+    assert_eq!(
+        calls(&server) - before,
+        2,
+        "the plain call, then the general one"
+    );
+    assert_eq!((held[0].id, held[0].duplicate), (u2.id, true));
+    assert_eq!(
+        get(&["HEXISTS", "anp:{default}:jobs", &again.id.to_string()]),
+        "0"
+    );
 }

@@ -1,12 +1,12 @@
 //! `job_enqueue_many`: jobs grouped by queue, one script call per chunk of [`CHUNK`] jobs of
 //! one queue, all pipelined after one `SADD anp:queues`.
 //!
-//! A chunk of plain jobs (each due now, without a unique key, its id not repeated in the
+//! A chunk of plain jobs (each due now, its id and its unique key, if any, not repeated in the
 //! call: what application code and `anp bulk` enqueue most) goes through
 //! `job_enqueue_plain.lua`, with records, field names, scores and per-kind counts built here:
 //! about half the server instructions of the general script (docs/callgrind.md). When that
-//! script finds something to decide (a job's id exists, an export runs) it writes nothing and
-//! answers 0, and the chunk is sent again, in a second pipeline, through
+//! script finds something to decide (a job's id exists, a unique key is held, an export runs)
+//! it writes nothing and answers 0, and the chunk is sent again, in a second pipeline, through
 //! `job_enqueue_many.lua`, whose replies are the authority on duplicates. Any other chunk goes
 //! through `job_enqueue_many.lua` at once.
 
@@ -54,7 +54,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         minute: micros(anp_core::monitor::minute_of(p.now)),
         at: p.now,
     };
-    let repeated = repeated_ids(&p.jobs);
+    let repeated = Repeated::of(&p.jobs);
     let groups = by_queue(&p.jobs, |j| &j.queue);
     let mut calls = vec![register_queues(groups.iter().map(|(q, _)| *q))];
     let mut chunks: Vec<(&QueueName, &[usize], bool)> = Vec::new();
@@ -62,7 +62,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         for chunk in idx.chunks(CHUNK) {
             let plain = chunk
                 .iter()
-                .all(|&i| is_plain(&p.jobs[i], b.now) && !repeated.contains(&p.jobs[i].id));
+                .all(|&i| is_plain(&p.jobs[i], b.now) && !repeated.holds(&p.jobs[i]));
             calls.push(if plain {
                 plain_call(r, queue, chunk, &b)
             } else {
@@ -112,24 +112,49 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         .collect()
 }
 
-/// Ids that appear more than once in the call: their chunks take the general path, which
-/// resolves a repeated id to its first job in input order.
-fn repeated_ids(jobs: &[NewJob]) -> HashSet<JobId> {
-    let mut seen = HashSet::with_capacity(jobs.len());
-    let mut repeated = HashSet::new();
-    if jobs.len() > 1 {
-        for j in jobs {
-            if !seen.insert(j.id) {
-                repeated.insert(j.id);
-            }
-        }
-    }
-    repeated
+/// The ids, and the unique keys of a queue, that appear more than once in a call: their
+/// chunks take the general path, which resolves a repeat to its first job in input order.
+#[derive(Default)]
+struct Repeated<'a> {
+    ids: HashSet<JobId>,
+    keys: HashSet<(&'a QueueName, &'a str)>,
 }
 
-/// Whether `j` can take the plain path: due at `now` (µs) and without a unique key.
+impl<'a> Repeated<'a> {
+    fn of(jobs: &'a [NewJob]) -> Repeated<'a> {
+        let mut out = Repeated::default();
+        if jobs.len() < 2 {
+            return out;
+        }
+        let mut ids = HashSet::with_capacity(jobs.len());
+        let mut keys = HashSet::new();
+        for j in jobs {
+            if !ids.insert(j.id) {
+                out.ids.insert(j.id);
+            }
+            if let Some(u) = &j.unique {
+                let key = (&j.queue, u.key.as_str());
+                if !keys.insert(key) {
+                    out.keys.insert(key);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `j`'s id or unique key is repeated in the call.
+    fn holds(&self, j: &NewJob) -> bool {
+        self.ids.contains(&j.id)
+            || j.unique
+                .as_ref()
+                .is_some_and(|u| self.keys.contains(&(&j.queue, u.key.as_str())))
+    }
+}
+
+/// Whether `j` can take the plain path: due at `now` (µs). (A unique key may be plain: the
+/// script checks that nobody holds it.)
 fn is_plain(j: &NewJob, now: i64) -> bool {
-    j.unique.is_none() && j.run_at.map(micros).unwrap_or(now) <= now
+    j.run_at.map(micros).unwrap_or(now) <= now
 }
 
 /// `job_enqueue_plain.lua` for `chunk` (plain jobs of `queue`).
@@ -144,7 +169,19 @@ fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> C
             None => kinds.push((kind, 1)),
         }
     }
-    call.arg(b.minute).arg(chunk.len()).arg(kinds.len());
+    let unique: Vec<(String, &str)> = chunk
+        .iter()
+        .filter_map(|&i| {
+            let j = &b.jobs[i];
+            j.unique
+                .as_ref()
+                .map(|u| (j.id.to_string(), u.key.as_str()))
+        })
+        .collect();
+    call.arg(b.minute)
+        .arg(chunk.len())
+        .arg(kinds.len())
+        .arg(unique.len());
     for &i in chunk {
         let j = &b.jobs[i];
         let id = j.id.to_string();
@@ -160,6 +197,12 @@ fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> C
             j.priority,
             j.run_at.map(micros).unwrap_or(b.now),
         ));
+    }
+    for (id, key) in &unique {
+        call.arg(format!("{id}:unique")).arg(*key);
+    }
+    for (id, key) in &unique {
+        call.arg(*key).arg(id);
     }
     for (kind, n) in kinds {
         call.arg(format!("{}:{kind}", b.minute)).arg(n);
@@ -200,13 +243,14 @@ fn general_reply(chunk: &[usize], v: Value, out: &mut [Option<Enqueued>]) -> Res
 }
 
 /// The record of a new available job, as `new_rec` in `lua/lib.lua` writes it (attempt 0, no
-/// lease, flags `+--`: no errors, no unique key).
+/// lease, flags `+-` then `u` with a unique key, else `-`: no errors yet).
 fn new_record(j: &NewJob, run_at: i64, now: i64) -> String {
     format!(
-        "available {} 0 {} {run_at} {now} - - - - {} +--",
+        "available {} 0 {} {run_at} {now} - - - - {} +-{}",
         j.priority,
         j.max_attempts,
-        j.kind.as_str()
+        j.kind.as_str(),
+        if j.unique.is_some() { 'u' } else { '-' }
     )
 }
 
