@@ -33,6 +33,17 @@
 --          written (an export runs, a job's id exists or a unique key is held:
 --          job_enqueue_many.lua decides).
 
+-- Whether hash `key` holds any of `fields` (one HMGET).
+local function any_field(key, fields)
+  local f = redis.call('HMGET', key, unpack(fields))
+  for i = 1, #fields do
+    if f[i] then
+      return true
+    end
+  end
+  return false
+end
+
 local jobs, uniq = KEYS[1], KEYS[8]
 local n, k, u = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('HEXISTS', KEYS[7], '~token') == 1 then
@@ -66,22 +77,16 @@ else
     zids[2 * i - 1], zids[2 * i] = '0', id
     zavail[2 * i - 1], zavail[2 * i] = ARGV[s + i], id
   end
-  local f = redis.call('HMGET', jobs, unpack(ids))
-  for i = 1, n do
-    if f[i] then
-      return 0
-    end
+  if any_field(jobs, ids) then
+    return 0
   end
   if u > 0 then
     local keys = {}
     for j = 1, u do
       keys[j] = ARGV[us + 2 * j]
     end
-    local held = redis.call('HMGET', uniq, unpack(keys))
-    for j = 1, u do
-      if held[j] then
-        return 0
-      end
+    if any_field(uniq, keys) then
+      return 0
     end
   end
   redis.call('HSET', jobs, unpack(ARGV, 5, s))
