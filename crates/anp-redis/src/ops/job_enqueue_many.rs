@@ -40,6 +40,19 @@ struct Batch<'a> {
     at: Timestamp,
 }
 
+impl Batch<'_> {
+    /// When `j` runs, µs: its `run_at`, else now.
+    fn run_at(&self, j: &NewJob) -> i64 {
+        j.run_at.map(micros).unwrap_or(self.now)
+    }
+
+    /// Whether `j` can take the plain path: due now. (A unique key may be plain: the script
+    /// checks that nobody holds it.)
+    fn plain(&self, j: &NewJob) -> bool {
+        self.run_at(j) <= self.now
+    }
+}
+
 /// One result per job, in input order.
 pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueued>> {
     if p.jobs.is_empty() {
@@ -62,7 +75,7 @@ pub(crate) async fn run(r: &Redis, p: JobEnqueueManyParams) -> Result<Vec<Enqueu
         for chunk in idx.chunks(CHUNK) {
             let plain = chunk
                 .iter()
-                .all(|&i| is_plain(&p.jobs[i], b.now) && !repeated.holds(&p.jobs[i]));
+                .all(|&i| b.plain(&p.jobs[i]) && !repeated.holds(&p.jobs[i]));
             calls.push(if plain {
                 plain_call(r, queue, chunk, &b)
             } else {
@@ -151,12 +164,6 @@ impl<'a> Repeated<'a> {
     }
 }
 
-/// Whether `j` can take the plain path: due at `now` (µs). (A unique key may be plain: the
-/// script checks that nobody holds it.)
-fn is_plain(j: &NewJob, now: i64) -> bool {
-    j.run_at.map(micros).unwrap_or(now) <= now
-}
-
 /// `job_enqueue_plain.lua` for `chunk` (plain jobs of `queue`).
 fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> Call {
     let mut call = r.script(&JOB_ENQUEUE_PLAIN, queue);
@@ -169,34 +176,31 @@ fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> C
             None => kinds.push((kind, 1)),
         }
     }
-    let unique: Vec<(String, &str)> = chunk
+    let keyed = chunk
         .iter()
-        .filter_map(|&i| {
-            let j = &b.jobs[i];
-            j.unique
-                .as_ref()
-                .map(|u| (j.id.to_string(), u.key.as_str()))
-        })
-        .collect();
+        .filter(|&&i| b.jobs[i].unique.is_some())
+        .count();
     call.arg(b.minute)
         .arg(chunk.len())
         .arg(kinds.len())
-        .arg(unique.len());
+        .arg(keyed);
+    let mut scores = Vec::with_capacity(chunk.len());
+    let mut unique: Vec<(String, &str)> = Vec::with_capacity(keyed);
     for &i in chunk {
         let j = &b.jobs[i];
         let id = j.id.to_string();
-        let run_at = j.run_at.map(micros).unwrap_or(b.now);
+        let run_at = b.run_at(j);
         call.arg(&id)
             .arg(new_record(j, run_at, b.now))
             .arg(format!("{id}:args"))
             .arg(j.args.as_json());
+        scores.push(avail_score(j.priority, run_at));
+        if let Some(u) = &j.unique {
+            unique.push((id, u.key.as_str()));
+        }
     }
-    for &i in chunk {
-        let j = &b.jobs[i];
-        call.arg(avail_score(
-            j.priority,
-            j.run_at.map(micros).unwrap_or(b.now),
-        ));
+    for score in scores {
+        call.arg(score);
     }
     for (id, key) in &unique {
         call.arg(format!("{id}:unique")).arg(*key);
