@@ -36,6 +36,10 @@ struct Seen {
     cf_429: u32,
     /// Cloudflare: answer the next this-many requests with 429.
     cf_429_budget: u32,
+    /// Cloudflare: when set, the Pro plan's documented purge limit is enforced as the API
+    /// does (a token bucket of 25 requests gaining 5 a second; tokens, last refill), and a
+    /// request the bucket cannot cover is answered 429.
+    cf_pro_bucket: Option<(f64, Instant)>,
     /// Varnish: (method, path and query, Host, xkey-purge, x-ban-path).
     varnish: Vec<(String, String, String, String, String)>,
     /// Varnish: tags whose objects are cached (the page `/page` carries `deploy`).
@@ -125,8 +129,25 @@ async fn cloudflare(
         seen.cf_violations.push(m.clone());
         return cf_error(StatusCode::BAD_REQUEST, 1012, &m);
     }
-    if seen.cf_429_budget > 0 {
-        seen.cf_429_budget -= 1;
+    let over_limit = match seen.cf_pro_bucket.as_mut() {
+        Some((tokens, at)) => {
+            let now = Instant::now();
+            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * 5.0).min(25.0);
+            *at = now;
+            // A hair of slack for float rounding; network delay only adds tokens.
+            if *tokens < 0.999 {
+                true
+            } else {
+                *tokens -= 1.0;
+                false
+            }
+        }
+        None => false,
+    };
+    if over_limit || seen.cf_429_budget > 0 {
+        if !over_limit {
+            seen.cf_429_budget -= 1;
+        }
         seen.cf_429 += 1;
         let mut r = cf_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -253,7 +274,12 @@ struct Site {
 }
 
 impl Site {
+    /// A site whose Cloudflare account is on the Pro plan (`plan = "pro"`).
     fn new() -> Site {
+        Site::with_plan("pro")
+    }
+
+    fn with_plan(plan: &str) -> Site {
         let mocks = Mocks::start();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let config = format!(
@@ -270,6 +296,7 @@ kind = "cloudflare"
 zone_id = "{ZONE}"
 api_token_env = "{TOKEN_ENV}"
 api_base = "http://{cf}/client/v4"
+plan = "{plan}"
 "#,
             db = dir.path().join("anp.db").display(),
             varnish = mocks.varnish,
@@ -490,6 +517,66 @@ fn now_purges_urls_and_prefixes_in_process_and_batches_to_the_api_limit() {
         .map(|(_, _, _, x, _)| x.split(' ').count())
         .collect();
     assert_eq!(xkeys, [100, 50]);
+}
+
+/// `deploy mark --purge-now` of 3,000 tags: 30 Cloudflare requests; (the JSON output, the
+/// command's wall time).
+fn purge_3000_tags(site: &Site) -> (Value, Duration) {
+    let tags: Vec<String> = (0..3000).map(|i| format!("t{i}")).collect();
+    let mut args = vec!["deploy", "mark", "--version", "v2", "--purge-now"];
+    for t in &tags {
+        args.extend(["--purge-tag", t.as_str()]);
+    }
+    let t0 = Instant::now();
+    let out = site.json(&args);
+    (out, t0.elapsed())
+}
+
+#[test]
+fn purges_keep_to_the_plans_rate_limit_instead_of_meeting_429() {
+    // The account is on Pro and the API enforces Pro's bucket: 25 requests at once, then one
+    // per 200 ms. 30 requests: the last 5 wait for the bucket, none is refused.
+    let site = Site::new();
+    lock(&site.mocks.seen).cf_pro_bucket = Some((25.0, Instant::now()));
+    let (out, took) = purge_3000_tags(&site);
+    let cf = &out["purge"]["cdn"][1];
+    assert_eq!(cf["target"], "cloudflare", "{out}");
+    assert_eq!(cf["requests"], 30, "{out}");
+    assert_eq!(cf["retries"], 0, "{out}");
+    let paced = cf["paced_ms"].as_u64().unwrap_or(0);
+    assert!(paced >= 900, "waited {paced} ms for the bucket: {out}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    let seen = lock(&site.mocks.seen);
+    assert_eq!(seen.cf_violations, Vec::<String>::new());
+    assert_eq!(seen.cf_429, 0);
+    assert_eq!(seen.cf.len(), 30);
+}
+
+#[test]
+fn a_plan_set_too_high_meets_429_and_still_purges_everything() {
+    // The same API, but anp.toml claims Enterprise (500 requests at once): the API refuses
+    // what Pro's bucket cannot cover; each refusal empties this process's bucket and is
+    // retried after Retry-After, so every tag is still purged.
+    let site = Site::with_plan("enterprise");
+    lock(&site.mocks.seen).cf_pro_bucket = Some((25.0, Instant::now()));
+    let (out, _) = purge_3000_tags(&site);
+    let cf = &out["purge"]["cdn"][1];
+    assert_eq!(cf["requests"], 30, "{out}");
+    let retries = cf["retries"].as_u64().unwrap_or(0);
+    let seen = lock(&site.mocks.seen);
+    assert_eq!(seen.cf_violations, Vec::<String>::new());
+    assert!(
+        seen.cf_429 >= 1,
+        "the API never refused: is its bucket enforced?"
+    );
+    assert_eq!(u64::from(seen.cf_429), retries);
+    let purged: HashSet<&str> = seen
+        .cf
+        .iter()
+        .flat_map(|b| b["tags"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(purged.len(), 3000);
 }
 
 #[test]

@@ -7,15 +7,17 @@
 
 use serde::Deserialize;
 
+use super::pace::CloudflarePlan;
 use super::retry::Verdict;
-use super::{snippet, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest};
+use super::{snippet, Paced, PurgeBy, PurgeClient, PurgeError, PurgeReport, PurgeRequest};
 
 /// The API's base URL.
 pub const CLOUDFLARE_API_BASE: &str = "https://api.cloudflare.com/client/v4";
 
 /// Values per purge request: Cloudflare documents "up to 100 operations per request" for
 /// tags, prefixes and hostnames on every plan, and 100 URLs per single-file purge below
-/// Enterprise (500 there) — <https://developers.cloudflare.com/cache/how-to/purge-cache/>.
+/// Enterprise (500 there, [`super::PlanLimits::files_per_request`]) —
+/// <https://developers.cloudflare.com/cache/how-to/purge-cache/>.
 pub const CLOUDFLARE_MAX_PER_REQUEST: usize = 100;
 
 /// A Cloudflare zone.
@@ -25,6 +27,7 @@ pub struct Cloudflare {
     zone_id: String,
     api_token_env: String,
     api_base: String,
+    plan: CloudflarePlan,
 }
 
 impl Cloudflare {
@@ -70,7 +73,20 @@ impl Cloudflare {
             zone_id: zone_id.to_ascii_lowercase(),
             api_token_env: api_token_env.to_owned(),
             api_base: base.trim_end_matches('/').to_owned(),
+            plan: CloudflarePlan::default(),
         })
+    }
+
+    /// The same zone on an account of plan `plan`, whose purge rate limits the purges keep to
+    /// (the default, [`CloudflarePlan::Free`], is the slowest).
+    pub fn with_plan(mut self, plan: CloudflarePlan) -> Cloudflare {
+        self.plan = plan;
+        self
+    }
+
+    /// The account's plan.
+    pub fn plan(&self) -> CloudflarePlan {
+        self.plan
     }
 
     /// Its name.
@@ -154,8 +170,14 @@ impl Cloudflare {
             ),
         };
         let url = format!("{}/zones/{}/purge_cache", self.api_base, self.zone_id);
-        let batches: Vec<&[String]> = values.chunks(CLOUDFLARE_MAX_PER_REQUEST).collect();
+        let per_request = match req.by() {
+            PurgeBy::Url => self.plan.limits().files_per_request,
+            PurgeBy::Tag | PurgeBy::Prefix => CLOUDFLARE_MAX_PER_REQUEST,
+        };
+        let batches: Vec<&[String]> = values.chunks(per_request).collect();
         let n = batches.len();
+        // One token is one account's: its buckets are shared by every zone it purges here.
+        let account = format!("{} {}", self.api_base, self.api_token_env);
         for (i, batch) in batches.into_iter().enumerate() {
             let body = serde_json::json!({ field: batch });
             let what = format!(
@@ -163,10 +185,20 @@ impl Cloudflare {
                 batch.len(),
                 i + 1
             );
+            let paced = Paced {
+                account: &account,
+                plan: self.plan,
+                urls: if req.by() == PurgeBy::Url {
+                    batch.len()
+                } else {
+                    0
+                },
+            };
             client
                 .send(
                     report,
                     &what,
+                    Some(paced),
                     |http| {
                         http.post(&url)
                             .header(reqwest::header::AUTHORIZATION, auth.clone())

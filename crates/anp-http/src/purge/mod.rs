@@ -12,18 +12,22 @@
 //!   ([`PurgeClient`]), its report and its error;
 //! - `retry.rs`: [`PurgeRetry`], backoff with jitter and `Retry-After`;
 //! - `varnish.rs`: [`Varnish`], the header names shared with the exported VCL;
-//! - `cloudflare.rs`: [`Cloudflare`], the documented per-request limit.
+//! - `cloudflare.rs`: [`Cloudflare`], the documented per-request limit;
+//! - `pace.rs`: [`CloudflarePlan`] and the token buckets that keep purges under its rate
+//!   limits.
 
 mod cloudflare;
+mod pace;
 mod retry;
 mod varnish;
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 pub use cloudflare::{Cloudflare, CLOUDFLARE_API_BASE, CLOUDFLARE_MAX_PER_REQUEST};
+pub use pace::{CloudflarePlan, PlanLimits};
 pub use retry::{parse_retry_after, PurgeRetry};
 pub use varnish::{Varnish, BAN_PATH_HEADER, VARNISH_MAX_TAGS_PER_REQUEST, XKEY_PURGE_HEADER};
 
@@ -205,6 +209,8 @@ pub struct PurgeReport {
     pub requests: u32,
     /// Attempts that failed and were retried (429, 5xx, connection errors).
     pub retries: u32,
+    /// Milliseconds spent waiting for the plan's purge rate limit before sending (Cloudflare).
+    pub paced_ms: u64,
     /// What the target answered, per request (Cloudflare's purge id, Varnish's status line).
     pub answers: Vec<String>,
 }
@@ -277,11 +283,21 @@ impl fmt::Display for PurgeError {
 
 impl std::error::Error for PurgeError {}
 
-/// Sends purges to CDN targets. Cheap to clone (one connection pool).
+/// Sends purges to CDN targets. Cheap to clone: the clones share one connection pool and
+/// the rate-limit buckets of the Cloudflare accounts they purge ([`CloudflarePlan`]).
 #[derive(Debug, Clone)]
 pub struct PurgeClient {
     http: reqwest::Client,
     retry: PurgeRetry,
+    pacer: pace::Pacer,
+}
+
+/// A request to pace to a rate limit before each attempt: the account's key, its plan, and the
+/// URLs it purges (for a purge by URL; else 0).
+struct Paced<'a> {
+    account: &'a str,
+    plan: CloudflarePlan,
+    urls: usize,
 }
 
 impl PurgeClient {
@@ -298,7 +314,11 @@ impl PurgeClient {
                     "cannot build the HTTP client ({e}): expected the TLS roots to load"
                 ))
             })?;
-        Ok(PurgeClient { http, retry })
+        Ok(PurgeClient {
+            http,
+            retry,
+            pacer: pace::Pacer::default(),
+        })
     }
 
     /// Purges `req` at `target`: every batch, each retried as [`PurgeRetry`] says. On error,
@@ -315,6 +335,7 @@ impl PurgeClient {
             values: req.values.clone(),
             requests: 0,
             retries: 0,
+            paced_ms: 0,
             answers: Vec::new(),
         };
         match target {
@@ -325,11 +346,15 @@ impl PurgeClient {
     }
 
     /// Sends one request (built anew for each attempt by `build`) until `classify` says it is
-    /// done or failed for good, or the attempts run out; records it in `report`.
+    /// done or failed for good, or the attempts run out; records it in `report`. With `paced`,
+    /// each attempt first waits until the account's buckets cover it (a wait longer than
+    /// [`PurgeRetry::max_retry_after`] ends the purge with a retry-safe error carrying it, as
+    /// a long `Retry-After` does), and a `429` empties the request bucket.
     async fn send<B, C>(
         &self,
         report: &mut PurgeReport,
         what: &str,
+        paced: Option<Paced<'_>>,
         build: B,
         classify: C,
     ) -> Result<(), PurgeError>
@@ -340,6 +365,43 @@ impl PurgeClient {
         let target = report.target.clone();
         let mut attempt = 1;
         loop {
+            if let Some(p) = &paced {
+                match self.pacer.reserve(
+                    p.account,
+                    p.plan,
+                    p.urls,
+                    Instant::now(),
+                    self.retry.max_retry_after,
+                ) {
+                    Ok(wait) if wait.is_zero() => {}
+                    Ok(wait) => {
+                        tracing::info!(
+                            target = %target,
+                            plan = p.plan.as_str(),
+                            wait_ms = wait.as_millis() as u64,
+                            "cdn purge: waiting for the plan's purge rate limit"
+                        );
+                        report.paced_ms += wait.as_millis() as u64;
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(wait) => {
+                        let mut e = PurgeError::at(
+                            &target,
+                            format!(
+                                "{what}: the {} plan's purge rate limit allows the next request \
+                                 in {}s, longer than this process waits ({}s): expected to be \
+                                 retried later (a purge job is)",
+                                p.plan.as_str(),
+                                wait.as_secs_f64().ceil(),
+                                self.retry.max_retry_after.as_secs()
+                            ),
+                            true,
+                        );
+                        e.retry_after = Some(wait);
+                        return Err(e);
+                    }
+                }
+            }
             let verdict = match build(&self.http).send().await {
                 Err(e) => Verdict::Retry {
                     after: None,
@@ -347,6 +409,9 @@ impl PurgeClient {
                 },
                 Ok(resp) => {
                     let status = resp.status();
+                    if let (Some(p), reqwest::StatusCode::TOO_MANY_REQUESTS) = (&paced, status) {
+                        self.pacer.refused(p.account, p.plan, Instant::now());
+                    }
                     let retry_after = resp
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)

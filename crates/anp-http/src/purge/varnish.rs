@@ -87,6 +87,7 @@ impl Varnish {
                         .send(
                             report,
                             &what,
+                            None,
                             |http| {
                                 http.request(purge.clone(), &url)
                                     .header(XKEY_PURGE_HEADER, &tags)
@@ -110,6 +111,7 @@ impl Varnish {
                         .send(
                             report,
                             &what,
+                            None,
                             |http| {
                                 http.request(purge.clone(), &url)
                                     .header(reqwest::header::HOST, &host)
@@ -133,6 +135,7 @@ impl Varnish {
                         .send(
                             report,
                             &what,
+                            None,
                             |http| {
                                 http.request(ban.clone(), &url)
                                     .header(reqwest::header::HOST, &host)

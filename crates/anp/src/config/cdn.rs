@@ -1,7 +1,7 @@
 //! `[[cdn]]`: the CDNs `anp cache purge` and `anp deploy mark --purge-…` fan out to.
 
 use alphanode::Error;
-use anp_http::purge::{Cloudflare, Varnish};
+use anp_http::purge::{Cloudflare, CloudflarePlan, Varnish};
 use anp_http::CdnTarget;
 use serde_spanned::Spanned;
 
@@ -48,6 +48,7 @@ impl Ctx<'_> {
                 not_for(&r.zone_id, "zone_id", "varnish")?;
                 not_for(&r.api_token_env, "api_token_env", "varnish")?;
                 not_for(&r.api_base, "api_base", "varnish")?;
+                not_for(&r.plan, "plan", "varnish")?;
                 let url = required(&r.url, "url", "varnish", "\"http://127.0.0.1:6081\"")?;
                 match Varnish::new(name, url.get_ref()) {
                     Ok(v) => CdnTarget::Varnish(v),
@@ -69,8 +70,27 @@ impl Ctx<'_> {
                     "\"CLOUDFLARE_API_TOKEN\"",
                 )?;
                 let base = r.api_base.as_ref().map(|b| b.get_ref().as_str());
+                let plan = match &r.plan {
+                    None => CloudflarePlan::default(),
+                    Some(p) => match CloudflarePlan::parse(p.get_ref()) {
+                        Some(plan) => plan,
+                        None => {
+                            return self.err(
+                                p.span(),
+                                &format!("cdn {name}"),
+                                format!(
+                                    "plan {:?} is not a Cloudflare plan: expected \"free\", \
+                                     \"pro\", \"business\" or \"enterprise\" (the account's plan \
+                                     sets the purge rate limits kept to; default \"free\", the \
+                                     slowest)",
+                                    p.get_ref()
+                                ),
+                            )
+                        }
+                    },
+                };
                 match Cloudflare::new(name, zone.get_ref(), env.get_ref(), base) {
-                    Ok(c) => CdnTarget::Cloudflare(c),
+                    Ok(c) => CdnTarget::Cloudflare(c.with_plan(plan)),
                     Err(e) => {
                         // Point at the key the message is about.
                         let span = if e.message().contains("zone_id") {

@@ -507,12 +507,33 @@ kind = "cloudflare"
 zone_id = "023e105f4ecef8ad9ca31a8372d0c353"
 api_token_env = "CLOUDFLARE_API_TOKEN"
 api_base = "http://127.0.0.1:9/client/v4"
+plan = "business"
 "#,
         )
         .unwrap();
         assert_eq!(c.cdn.len(), 2);
         assert_eq!(c.cdn[0].name(), "varnish-eu");
         assert_eq!(c.cdn[1].kind(), "cloudflare");
+        match &c.cdn[1] {
+            CdnTarget::Cloudflare(cf) => {
+                assert_eq!(cf.plan(), anp_http::purge::CloudflarePlan::Business)
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse("[[cdn]]\nname = \"cf\"\nkind = \"cloudflare\"\nzone_id = \"023e105f4ecef8ad9ca31a8372d0c353\"\napi_token_env = \"T\"\nplan = \"gold\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("anp.toml:6: cdn cf: plan \"gold\" is not a Cloudflare plan"),
+            "{e}"
+        );
+        let e = parse("[[cdn]]\nname = \"v\"\nkind = \"varnish\"\nurl = \"http://127.0.0.1:6081\"\nplan = \"pro\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`plan` does not apply to kind \"varnish\""),
+            "{e}"
+        );
         let e = parse("[[cdn]]\nname = \"cf\"\nkind = \"cloudflare\"\nzone_id = \"023e105f4ecef8ad9ca31a8372d0c353\"\napi_token = \"secret\"\n")
             .unwrap_err()
             .to_string();

@@ -54,6 +54,7 @@ pub(super) struct RawCdn {
     pub(super) zone_id: Option<Spanned<String>>,
     pub(super) api_token_env: Option<Spanned<String>>,
     pub(super) api_base: Option<Spanned<String>>,
+    pub(super) plan: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -73,6 +73,7 @@ pub async fn run(
             requested_at = %args.requested_at,
             requests = rep.requests,
             retries = rep.retries,
+            paced_ms = rep.paced_ms,
             "cdn purge done"
         ),
         Err(e) => tracing::warn!(
@@ -217,6 +218,8 @@ pub enum CdnResult {
         requests: u32,
         /// Attempts retried.
         retries: u32,
+        /// Milliseconds waited for the plan's purge rate limit (Cloudflare).
+        paced_ms: u64,
         /// What the target answered.
         answers: Vec<String>,
     },
@@ -281,6 +284,7 @@ pub async fn fan_out(
             Ok(r) => CdnResult::Purged {
                 requests: r.requests,
                 retries: r.retries,
+                paced_ms: r.paced_ms,
                 answers: r.answers,
             },
             Err(e) => CdnResult::Failed {
@@ -311,9 +315,10 @@ pub fn describe(req: &PurgeRequest, outcomes: &[CdnOutcome]) -> String {
             CdnResult::Purged {
                 requests,
                 retries,
+                paced_ms,
                 answers,
             } => format!(
-                "cdn {} ({}): purged {what} in {requests} request{}{}{}",
+                "cdn {} ({}): purged {what} in {requests} request{}{}{}{}",
                 o.target,
                 o.kind,
                 if *requests == 1 { "" } else { "s" },
@@ -321,6 +326,13 @@ pub fn describe(req: &PurgeRequest, outcomes: &[CdnOutcome]) -> String {
                     0 => String::new(),
                     1 => " after 1 retry".to_owned(),
                     n => format!(" after {n} retries"),
+                },
+                match paced_ms {
+                    0 => String::new(),
+                    ms => format!(
+                        ", {:.1} s spent waiting for the plan's purge rate limit",
+                        *ms as f64 / 1000.0
+                    ),
                 },
                 if answers.is_empty() {
                     String::new()
