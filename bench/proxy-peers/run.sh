@@ -23,6 +23,15 @@
 # varnish-modules redis-server). The load generator shares the 2 cores with the server under
 # test, as it does for every front: compare ratios, not absolute figures.
 #
+# Then the same at fixed offered rates (open loop, as a site sees traffic: RATES, default
+# "10000 25000" requests a second over the same $CONN connections), with `oha -q RATE
+# --latency-correction` (latency counted from when each request was due, so a stall is not
+# hidden by the generator waiting for it; requests still in flight when the time is up are not
+# errors): every front's page HIT, the upstream directly, and
+# the BYPASS through anp proxy. A closed-loop run at saturation measures queueing (Little's law:
+# 50 connections at 80,000 req/s is 0.6 ms each on average, whatever the server); a rate below
+# every front's ceiling measures what a request costs at that load. RATES= skips it (and oha).
+#
 # PIN=1 separates them: every server (upstream, fronts, redis-server) runs on CPU 0 and wrk on
 # CPU 1 with one thread (`taskset`), so a front's latency tail is its own, not wrk's threads
 # preempting it. Each front then has one core (Tokio sizes its workers from the affinity mask).
@@ -33,6 +42,7 @@ root=$(cd "$here/../.." && pwd)
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-8}
 CONN=${CONN:-50}
+RATES=${RATES-10000 25000}
 OUT=${OUT:-$(mktemp -d /tmp/anp-proxy-bench.XXXXXX)}
 srv=(); gen=(); wrk_threads=2
 if [[ "${PIN:-}" == 1 ]]; then
@@ -41,6 +51,9 @@ fi
 for tool in cargo jq wrk nginx varnishd redis-server curl taskset; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is not installed" >&2; exit 2; }
 done
+if [[ -n "$RATES" ]] && ! command -v oha >/dev/null; then
+  echo "$0: oha is not installed (cargo install oha --locked), or run with RATES=" >&2; exit 2
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -174,6 +187,24 @@ measure() { # NAME PATH URL [wrk args…]
     | tee -a "$OUT/raw.jsonl"
 }
 
+# oha's JSON at a fixed rate to one JSON line.
+measure_rate() { # NAME PATH URL RATE [oha args…]
+  local name=$1 path=$2 url=$3 rate=$4; shift 4
+  local f="$work/oha-$name-$path-$rate-$round.json"
+  "${gen[@]}" oha -z "${SECS}s" -c "$CONN" -q "$rate" --latency-correction --no-tui \
+    --output-format json "$@" "$url" > "$f"
+  jq -c --arg name "$name" --arg path "$path" --argjson round "$round" --argjson rate "$rate" '
+    {front: $name, path: $path, round: $round, rate: $rate,
+     achieved: (.summary.requestsPerSec | round),
+     p50_ms: (.latencyPercentiles.p50 * 100000 | round / 100),
+     p99_ms: (.latencyPercentiles.p99 * 100000 | round / 100),
+     non_2xx: ([.statusCodeDistribution | to_entries[] | select(.key | startswith("2") | not)
+               | .value] | add // 0),
+     errors: ([.errorDistribution | to_entries[] | select(.key != "aborted due to deadline")
+              | .value] | add // 0)}' "$f" \
+    | tee -a "$OUT/raw.jsonl"
+}
+
 names=(anp-l1 anp-redis varnish nginx)
 for round in $(seq 1 "$ROUNDS"); do
   for i in "${!names[@]}"; do
@@ -189,6 +220,15 @@ for round in $(seq 1 "$ROUNDS"); do
   measure anp-l1-c1 page "http://127.0.0.1:$anp_l1/page.html" -t1 -c1
   measure nginx-c1 page "http://127.0.0.1:$ngx/page.html" -t1 -c1
   measure varnish-c1 page "http://127.0.0.1:$vport/page.html" -t1 -c1
+  for rate in $RATES; do
+    for i in "${!names[@]}"; do
+      f=${names[$(( (i + round - 1) % ${#names[@]} ))]}
+      measure_rate "$f" page "${front[$f]}/page.html" "$rate"
+    done
+    measure_rate upstream page "http://127.0.0.1:$up/page.html" "$rate"
+    measure_rate anp-bypass page "http://127.0.0.1:$anp_l1/page.html" "$rate" \
+      -H "Authorization: Bearer x"
+  done
 done
 
 # 100 concurrent cold requests through anp proxy: how many reach the upstream?
@@ -215,6 +255,13 @@ jq -s -r '
   "ratios of medians (anp-l1 / peer): page vs nginx \(m("anp-l1"; "page"; "rps") / m("nginx"; "page"; "rps") | r), vs varnish \(m("anp-l1"; "page"; "rps") / m("varnish"; "page"; "rps") | r); asset vs nginx \(m("anp-l1"; "asset"; "rps") / m("nginx"; "asset"; "rps") | r), vs varnish \(m("anp-l1"; "asset"; "rps") / m("varnish"; "asset"; "rps") | r)",
   "bypass at \($ENV.CONN // "50") connections: upstream direct p50 \(m("upstream"; "page"; "p50_ms")) ms, through anp proxy p50 \(m("anp-bypass"; "page"; "p50_ms")) ms (+\(m("anp-bypass"; "page"; "p50_ms") - m("upstream"; "page"; "p50_ms") | r) ms)",
   "one connection, p50 / p99: upstream \(m("upstream-c1"; "page"; "p50_ms")) / \(m("upstream-c1"; "page"; "p99_ms")) ms, anp BYPASS \(m("anp-bypass-c1"; "page"; "p50_ms")) / \(m("anp-bypass-c1"; "page"; "p99_ms")) ms (+\(m("anp-bypass-c1"; "page"; "p50_ms") - m("upstream-c1"; "page"; "p50_ms") | r) ms p50), anp HIT \(m("anp-l1-c1"; "page"; "p50_ms")) / \(m("anp-l1-c1"; "page"; "p99_ms")) ms, nginx HIT \(m("nginx-c1"; "page"; "p50_ms")) / \(m("nginx-c1"; "page"; "p99_ms")) ms, varnish HIT \(m("varnish-c1"; "page"; "p50_ms")) / \(m("varnish-c1"; "page"; "p99_ms")) ms",
+  ([.[] | select(.rate)] as $o
+   | def o(f; r; k): [$o[] | select(.front == f and .rate == r) | .[k]] | med;
+   ($o | map(.rate) | unique | .[]) as $r
+   | "at \($r) req/s offered, \($ENV.CONN // "50") connections (oha, latency from when each request was due), p50 / p99 ms (achieved req/s): " +
+     ([ "anp-l1", "anp-redis", "varnish", "nginx", "upstream", "anp-bypass" ]
+      | map(. as $f | "\($f) \(o($f; $r; "p50_ms")) / \(o($f; $r; "p99_ms")) (\(o($f; $r; "achieved")))") | join(", ")) +
+     "; BYPASS adds \(o("anp-bypass"; $r; "p50_ms") - o("upstream"; $r; "p50_ms") | r) ms p50"),
   (.[] | select(.cold_concurrent) | "coalescing: \(.cold_concurrent) concurrent cold requests -> \(.upstream_requests) upstream request(s)"),
   (.[] | select(.rss_kib) | "RSS after the run: anp-l1 \(.rss_kib["anp-l1"]) KiB, anp-redis \(.rss_kib["anp-redis"]) KiB")
 ' "$OUT/raw.jsonl"
