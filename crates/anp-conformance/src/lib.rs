@@ -261,7 +261,8 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@store $h;
             cache_tag_versions_default_to_zero_and_purges_set_them,
             cache_tag_version_expires_after_keep,
-            cache_read_returns_tag_versions_and_generation
+            cache_read_returns_tag_versions_and_generation,
+            cache_count_tagged_counts_what_a_purge_invalidates
         );
         // cache/generations.rs
         $crate::conformance_suite!(@store $h;

@@ -184,6 +184,10 @@ mod tests {
             ),
             (include_str!("../sql/cache_usage.sql"), "cache_entries_key"),
             (
+                include_str!("../sql/cache_count_tagged.sql"),
+                "cache_entries_key",
+            ),
+            (
                 include_str!("../sql/cache_prune_entries.sql"),
                 "COVERING INDEX cache_entries_expiry",
             ),

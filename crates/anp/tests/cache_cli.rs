@@ -66,9 +66,31 @@ fn set_get_purge_by_key_tag_and_prefix() {
     assert_eq!(got["state"], "fresh");
     assert_eq!(got["tags"], serde_json::json!(["post:1"]));
 
-    // A tag purge makes the entry read as purged (and leaves the other tag's entry alone).
-    let purged = s.json(&["cache", "purge", "--tag", "post:1"]);
+    // A tag purge makes the entry read as purged (and leaves the other tag's entry alone);
+    // --count says how many entries it reached, counted before the purge: one, then none.
+    s.json(&[
+        "cache",
+        "set",
+        "post:1-b",
+        "2",
+        "--tag",
+        "post:1",
+        "--namespace",
+        "b",
+    ]);
+    let purged = s.json(&["cache", "purge", "--tag", "post:1", "--count"]);
     assert_eq!(purged["what"], "tag");
+    assert_eq!(purged["entries"], 2, "{purged}");
+    assert_eq!(purged["exact"], true, "{purged}");
+    assert_eq!(purged["scanned"], true, "{purged}");
+    let (code, out, err) = s.anp(&["cache", "purge", "--tag", "post:1", "--count"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 0 entries invalidated"), "{out}");
+    let (code, _, err) = s.anp(&["cache", "purge", "--key", "post:1", "--count"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--tag"), "{err}");
+    let purged = s.json(&["cache", "purge", "--tag", "post:1"]);
+    assert_eq!(purged["entries"], serde_json::Value::Null);
     assert_eq!(s.json(&["cache", "get", "post:1"])["state"], "purged");
     assert_eq!(s.json(&["cache", "get", "post:2"])["state"], "fresh");
 

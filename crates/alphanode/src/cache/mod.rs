@@ -48,13 +48,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anp_core::cache::{
+    CacheCountTaggedParams, CacheDeleteParams, CachePurgePrefixParams, CacheReadParams,
+    CacheWriteParams, Envelope, Freshness, Invalidation, TagPurgeParams,
+};
 pub use anp_core::cache::{
     CacheCounts, CacheKey, CacheNamespace, CacheStatsRecord, CacheUsage, GenerationMove, Namespace,
     RequestCounts, RequestOutcome, Tag,
-};
-use anp_core::cache::{
-    CacheDeleteParams, CachePurgePrefixParams, CacheReadParams, CacheWriteParams, Envelope,
-    Freshness, Invalidation, TagPurgeParams,
 };
 use anp_core::{Error, ErrorKind, Result};
 use futures_util::future::FutureExt;
@@ -472,6 +472,25 @@ impl Cache {
             stored_bytes: bytes.len(),
             value,
         }))
+    }
+
+    /// How many entries of the current generation a purge of `tag` would invalidate now (they
+    /// carry it, and a read would serve them), and their stored bytes. This **walks** the
+    /// generation's entries (Redis: `SCAN` on every primary, up to 100,000 keys, then `exact`
+    /// is `false`), unlike the purge itself (O(1)): for operators (`anp cache purge --tag T
+    /// --count`), never on a request path. Entries written between the count and a purge are
+    /// purged too but not counted.
+    pub async fn count_tagged(&self, tag: &str) -> Result<CacheUsage> {
+        let tag = Tag::parse(tag)?;
+        let s = self.shared();
+        s.store
+            .cache_count_tagged(CacheCountTaggedParams {
+                ns: self.ns.ns.clone(),
+                generation: self.generation(),
+                tag,
+                now: s.options.clock.now(),
+            })
+            .await
     }
 
     /// Entries and bytes stored in the current generation.

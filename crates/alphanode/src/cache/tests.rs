@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anp_core::cache::{
-    CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams, CacheRead,
-    CacheReadParams, CacheStatsQueryParams, CacheStatsRecord, CacheStore, CacheUsage, CacheWatch,
-    CacheWrite, CacheWriteParams, GenerationMove, Invalidation, Namespace, Tag, TagPurgeParams,
-    WatchEvent, WatchSink,
+    CacheCountTaggedParams, CacheDeleteParams, CacheLeaseParams, CacheNamespace,
+    CachePurgePrefixParams, CacheRead, CacheReadParams, CacheStatsQueryParams, CacheStatsRecord,
+    CacheStore, CacheUsage, CacheWatch, CacheWrite, CacheWriteParams, GenerationMove, Invalidation,
+    Namespace, Tag, TagPurgeParams, WatchEvent, WatchSink,
 };
 use anp_core::{Error, ErrorKind, Result};
 use async_trait::async_trait;
@@ -72,6 +72,9 @@ impl CacheStore for Down {
         self.fail()
     }
     async fn cache_usage(&self, _: Namespace, _: u64, _: jiff::Timestamp) -> Result<CacheUsage> {
+        self.fail()
+    }
+    async fn cache_count_tagged(&self, _: CacheCountTaggedParams) -> Result<CacheUsage> {
         self.fail()
     }
     async fn cache_prune(&self, _: jiff::Timestamp, _: u32) -> Result<u64> {
@@ -250,6 +253,9 @@ impl CacheStore for RacedByAnotherProcess {
     }
     async fn cache_usage(&self, ns: Namespace, g: u64, now: jiff::Timestamp) -> Result<CacheUsage> {
         self.inner.cache_usage(ns, g, now).await
+    }
+    async fn cache_count_tagged(&self, p: CacheCountTaggedParams) -> Result<CacheUsage> {
+        self.inner.cache_count_tagged(p).await
     }
     async fn cache_prune(&self, now: jiff::Timestamp, limit: u32) -> Result<u64> {
         self.inner.cache_prune(now, limit).await

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use anp_core::cache::{
-    CacheReadParams, CacheStore, Envelope, Freshness, GenerationMove, TagPurgeParams,
+    CacheCountTaggedParams, CacheReadParams, CacheStore, CacheUsage, Envelope, Freshness,
+    GenerationMove, TagPurgeParams,
 };
 
 use super::{cache_of, elapsed_until, envelope, key, now, ns, tag, write_with, LONG};
@@ -25,6 +26,119 @@ async fn purge(c: &dyn CacheStore, n: &str, versions: &[(&str, u64)], keep: Dura
     })
     .await
     .unwrap_or_else(|e| panic!("cache_purge_tags {versions:?}: {e}"))
+}
+
+async fn count_tagged(c: &dyn CacheStore, n: &str, generation: u64, t: &str) -> CacheUsage {
+    c.cache_count_tagged(CacheCountTaggedParams {
+        ns: ns(n),
+        generation,
+        tag: tag(t),
+        now: now(),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cache_count_tagged {t:?}: {e}"))
+}
+
+/// `cache_count_tagged` counts exactly the entries a purge of the tag invalidates: live ones
+/// carrying it at its current version with none of their other tags purged since — not
+/// entries of other tags, generations or namespaces, not ones already purged (by this tag or
+/// another), not expired ones, not values that are no envelope; over more than one page of the
+/// walk. After the purge it counts none.
+pub async fn cache_count_tagged_counts_what_a_purge_invalidates<H: Harness>(h: &H) {
+    let c = cache_of(h).await;
+    assert_eq!(
+        count_tagged(&*c, "pages", 0, "post:1").await,
+        CacheUsage {
+            entries: 0,
+            bytes: 0,
+            exact: true
+        }
+    );
+    purge(&*c, "pages", &[("post:1", 3), ("user:9", 4)], LONG).await;
+    let mut stored = 0u64;
+    // 1,200 live entries carrying post:1 at its current version (more than a page of 1,000).
+    for i in 0..1200 {
+        let k = format!("p:{i:04}");
+        let t = if i % 2 == 0 {
+            vec![(tag("post:1"), 3)]
+        } else {
+            vec![(tag("post:1"), 3), (tag("user:9"), 4)]
+        };
+        let bytes = envelope("1", now(), t);
+        stored += (k.len() + bytes.len()) as u64;
+        write_with(&*c, "pages", 0, &k, bytes, LONG, None).await;
+    }
+    // Not counted: purged through post:1 before, through user:9, another tag, another
+    // generation, another namespace, no envelope, expired.
+    let skip = [
+        ("old", vec![(tag("post:1"), 0)], 0),
+        ("by-user", vec![(tag("post:1"), 3), (tag("user:9"), 0)], 0),
+        ("other-tag", vec![(tag("post:2"), 0)], 0),
+        ("gen-1", vec![(tag("post:1"), 3)], 1),
+    ];
+    for (k, t, generation) in skip {
+        write_with(
+            &*c,
+            "pages",
+            generation,
+            k,
+            envelope("1", now(), t),
+            LONG,
+            None,
+        )
+        .await;
+    }
+    write_with(
+        &*c,
+        "other",
+        0,
+        "p:0000",
+        envelope("1", now(), vec![(tag("post:1"), 0)]),
+        LONG,
+        None,
+    )
+    .await;
+    write_with(
+        &*c,
+        "pages",
+        0,
+        "junk",
+        b"not an envelope".to_vec(),
+        LONG,
+        None,
+    )
+    .await;
+    let start = Instant::now();
+    write_with(
+        &*c,
+        "pages",
+        0,
+        "expiring",
+        envelope("1", now(), vec![(tag("post:1"), 3)]),
+        Duration::from_millis(200),
+        None,
+    )
+    .await;
+    elapsed_until("the 200 ms entry to expire", start, || {
+        let c = c.clone();
+        async move { count_tagged(&*c, "pages", 0, "post:1").await.entries == 1200 }
+    })
+    .await;
+    let u = count_tagged(&*c, "pages", 0, "post:1").await;
+    assert_eq!((u.entries, u.exact), (1200, true), "{u:?}");
+    assert!(
+        u.bytes >= stored && u.bytes <= stored + 1200 * 512,
+        "{} bytes for keys and envelopes of {stored} bytes",
+        u.bytes
+    );
+    assert_eq!(count_tagged(&*c, "pages", 0, "user:9").await.entries, 600);
+    assert_eq!(count_tagged(&*c, "pages", 1, "post:1").await.entries, 1);
+    assert_eq!(count_tagged(&*c, "pages", 0, "post:3").await.entries, 0);
+
+    purge(&*c, "pages", &[("user:9", 5)], LONG).await;
+    assert_eq!(count_tagged(&*c, "pages", 0, "post:1").await.entries, 600);
+    purge(&*c, "pages", &[("post:1", 6)], LONG).await;
+    assert_eq!(count_tagged(&*c, "pages", 0, "post:1").await.entries, 0);
 }
 
 /// A tag never purged is version 0; a purge sets each tag's version (the full u64 range), a

@@ -3,6 +3,7 @@
 //! decides hit / stale / miss ([`Envelope::freshness`]), and the [`CacheStore`] seam a backend
 //! implements. The design and its costs: docs/cache.md.
 
+mod count;
 mod envelope;
 mod store;
 
@@ -13,6 +14,7 @@ use std::str::FromStr;
 use crate::error::Error;
 use crate::names::name_impls;
 
+pub use count::{CacheCountTaggedParams, TaggedCount};
 pub use envelope::{Envelope, EnvelopeMeta, EnvelopeParts, Freshness, ENVELOPE_VERSION};
 pub use store::{
     CacheCounts, CacheDeleteParams, CacheLeaseParams, CacheNamespace, CachePurgePrefixParams,

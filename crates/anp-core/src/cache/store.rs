@@ -507,6 +507,12 @@ pub trait CacheStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<CacheUsage>;
 
+    /// The entries of one namespace generation that a purge of `p.tag` would invalidate now
+    /// (carrying the tag, and servable: [`super::TaggedCount`]), and their size. Walks the
+    /// generation's entries (Redis `SCAN` on every primary, up to a budget; then `exact` is
+    /// `false`): for operators, never on a request path.
+    async fn cache_count_tagged(&self, p: super::CacheCountTaggedParams) -> Result<CacheUsage>;
+
     /// Deletes expired entries, leases and tag versions, up to `limit`; returns how many. A
     /// store whose entries expire by themselves (Redis) returns 0.
     async fn cache_prune(&self, now: Timestamp, limit: u32) -> Result<u64>;
@@ -556,6 +562,7 @@ macro_rules! forward_cache_ops {
                 cache_namespace_list() -> Vec<$crate::cache::CacheNamespace>;
                 cache_generation_move(ns: $crate::cache::Namespace, to: $crate::cache::GenerationMove) -> $crate::cache::CacheNamespace;
                 cache_usage(ns: $crate::cache::Namespace, generation: u64, now: ::jiff::Timestamp) -> $crate::cache::CacheUsage;
+                cache_count_tagged(p: $crate::cache::CacheCountTaggedParams) -> $crate::cache::CacheUsage;
                 cache_prune(now: ::jiff::Timestamp, limit: u32) -> u64;
                 cache_publish(origin: String, change: $crate::cache::Invalidation) -> ();
                 cache_watch(sink: $crate::cache::WatchSink) -> $crate::cache::CacheWatch;

@@ -7,6 +7,7 @@
 
 pub(crate) mod audit_list;
 pub(crate) mod audit_record;
+pub(crate) mod cache_count_tagged;
 pub(crate) mod cache_delete;
 pub(crate) mod cache_generation_move;
 pub(crate) mod cache_lease_acquire;

@@ -99,6 +99,11 @@ pub struct PurgeArgs {
     /// Purge the store only, not the `[[cdn]]` targets.
     #[arg(long)]
     no_cdn: bool,
+    /// With `--tag`: first count the entries the purge invalidates (those carrying the tag
+    /// that a read would serve now), by walking each namespace's entries — O(entries), unlike
+    /// the purge (Redis: up to 100,000 keys per namespace, then a lower bound).
+    #[arg(long)]
+    count: bool,
     /// The config declaring the `[[cdn]]` targets (default: `ANP_CONFIG`, else `./anp.toml`
     /// when present).
     #[arg(long = "config", short = 'c', value_name = "FILE")]
@@ -133,10 +138,14 @@ struct Purged {
     namespace: String,
     what: &'static str,
     target: String,
-    /// Entries deleted; `None` for a tag (a tag purge is O(1) and does not count) and when
-    /// the store was not purged.
+    /// Entries deleted (a tag: invalidated, counted with `--count`); `None` for a tag without
+    /// `--count` (a tag purge is O(1) and does not count) and when the store was not purged.
     entries: Option<u64>,
     scanned: bool,
+    /// With `--count`: `false` when a namespace held more keys than the walk's budget (the
+    /// count is then a lower bound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exact: Option<bool>,
     /// Whether the store's entries were purged (`false`: a URL, which only CDNs hold by URL, or
     /// a namespace never opened).
     store: bool,
@@ -149,6 +158,13 @@ struct Purged {
     /// Who asked (with CDN targets).
     #[serde(skip_serializing_if = "Option::is_none")]
     requested_by: Option<String>,
+}
+
+/// Adds one namespace's `--count` to the output.
+fn count_into(out: &mut Purged, u: alphanode::cache::CacheUsage) {
+    out.entries = Some(out.entries.unwrap_or(0) + u.entries);
+    out.exact = Some(out.exact.unwrap_or(true) && u.exact);
+    out.scanned = true;
 }
 
 /// Runs `anp cache …`.
@@ -331,6 +347,14 @@ fn url_key(rules: &anp_http::Rules, url: &str) -> anyhow::Result<Result<String, 
 }
 
 async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
+    if p.count && p.what.tag.is_none() {
+        return Err(Error::invalid(
+            "cache purge --count",
+            "--count counts the entries a tag purge invalidates: expected --tag T (a --key, \
+             --prefix or --url purge deletes entries and always says how many)",
+        )
+        .into());
+    }
     // What the CDNs purge, checked before anything is purged.
     let url_prefix = p
         .what
@@ -363,6 +387,7 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
         target: String::new(),
         entries: None,
         scanned: false,
+        exact: None,
         store: true,
         store_note: None,
         cdn: None,
@@ -414,11 +439,11 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
                         deploy_sensitive: n.deploy_sensitive,
                         ..Default::default()
                     };
-                    client
-                        .namespace(n.ns.as_str(), options)
-                        .await?
-                        .purge_tag(tag)
-                        .await?;
+                    let cache = client.namespace(n.ns.as_str(), options).await?;
+                    if p.count {
+                        count_into(&mut out, cache.count_tagged(tag).await?);
+                    }
+                    cache.purge_tag(tag).await?;
                 }
                 names
             }
@@ -446,6 +471,9 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
                     out.target = key.clone();
                     out.entries = Some(u64::from(existed));
                 } else if let Some(tag) = &p.what.tag {
+                    if p.count {
+                        count_into(&mut out, cache.count_tagged(tag).await?);
+                    }
                     cache.purge_tag(tag).await?;
                     out.what = "tag";
                     out.target = tag.clone();
@@ -509,9 +537,23 @@ async fn purge(ctx: &Ctx, p: PurgeArgs) -> anyhow::Result<()> {
             )
         } else {
             match (out.what, out.entries) {
+                ("tag", Some(n)) => format!(
+                    "tag {:?} purged in namespace {}: {n} entr{} invalidated{}, in every process \
+                     (counted before the purge by walking the namespace's entries; entries \
+                     written since are purged too)\n",
+                    out.target,
+                    out.namespace,
+                    if n == 1 { "y" } else { "ies" },
+                    if out.exact == Some(false) {
+                        " at least (more keys than the walk's budget)"
+                    } else {
+                        ""
+                    }
+                ),
                 ("tag", _) => format!(
                     "tag {:?} purged in namespace {}: every entry carrying it is invalid from \
-                     now, in every process (a tag purge is O(1), so it does not count entries)\n",
+                     now, in every process (a tag purge is O(1), so it does not count entries; \
+                     --count counts them first)\n",
                     out.target, out.namespace
                 ),
                 ("url", Some(n)) => format!(

@@ -1,6 +1,7 @@
 //! One module per [`CacheStore`](anp_core::cache::CacheStore) method, as in `ops/`. Cache times
 //! are milliseconds; u64 tokens, versions and generations are stored as their i64 bit pattern.
 
+pub(crate) mod cache_count_tagged;
 pub(crate) mod cache_delete;
 pub(crate) mod cache_generation_move;
 pub(crate) mod cache_lease_acquire;

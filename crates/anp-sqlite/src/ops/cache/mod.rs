@@ -7,6 +7,7 @@
 //! are `u64`s stored as the `i64` with the same bits (SQLite integers are signed), generations
 //! likewise.
 
+pub(crate) mod cache_count_tagged;
 pub(crate) mod cache_delete;
 pub(crate) mod cache_generation_move;
 pub(crate) mod cache_lease_acquire;
