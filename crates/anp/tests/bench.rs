@@ -426,3 +426,59 @@ fn plots_draw_each_scaling_series_with_the_peers() {
         "{stderr}"
     );
 }
+
+/// `anp bench --proxy`: a tiny run through a real `anp proxy` reports every figure (each
+/// answer was checked to be the HIT or BYPASS it measures, or the run fails) and 100 cold
+/// requests coalesced into one upstream request.
+#[test]
+fn proxy_bench_reports_hit_bypass_rates_and_coalescing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite://{}", dir.path().join("proxy.db").display());
+    let out = anp()
+        .args(["--store", &url, "--json", "bench", "--proxy", "--runs", "1"])
+        .args(["--concurrency", "4", "--proxy-seconds", "300ms"])
+        .args(["--proxy-rates", "200"])
+        .output()
+        .unwrap_or_else(|e| panic!("run anp bench --proxy: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    for path in [
+        "/hit_page",
+        "/hit_asset",
+        "/upstream_page",
+        "/bypass_page",
+        "/one_connection/hit",
+        "/one_connection/bypass",
+        "/rates/0/hit",
+        "/rates/0/bypass",
+    ] {
+        let s = v
+            .pointer(path)
+            .unwrap_or_else(|| panic!("{path} missing: {v}"));
+        for k in ["rps", "p50_ms", "p99_ms"] {
+            let x = s[k].as_f64().unwrap_or(-1.0);
+            assert!(x > 0.0, "{path}.{k} = {x}: {v}");
+        }
+    }
+    assert_eq!(v["rates"][0]["offered"], 200, "{v}");
+    assert_eq!(
+        v["coalescing_upstream_requests"],
+        serde_json::json!([1]),
+        "{v}"
+    );
+    assert_eq!(v["l1"], true);
+    assert!(v["proxy_rss_mib"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    // Bad input says what it expected.
+    let bad = anp()
+        .args(["--store", &url, "bench", "--proxy", "--proxy-seconds", "0s"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--proxy-seconds"));
+}

@@ -34,6 +34,8 @@
 //! - `cache.rs`: `anp bench --cache`, the application cache's measurements.
 //! - `plot.rs`: `anp bench --plots DIR --from FILE…`, earlier results as SVG charts.
 //! - `churn.rs`: `anp bench --churn`, a steady enqueue-and-process run with pruning on.
+//! - `proxy.rs`: `anp bench --proxy`, the HTTP cache's HIT and BYPASS paths through a real
+//!   `anp proxy`.
 
 mod cache;
 mod churn;
@@ -42,6 +44,7 @@ mod phases;
 mod plan;
 mod plot;
 mod process;
+mod proxy;
 mod queues;
 mod report;
 
@@ -184,6 +187,34 @@ pub struct BenchArgs {
     /// Cache bench: reads per get-hit phase run.
     #[arg(long, default_value_t = 200_000, value_name = "N", requires = "cache")]
     pub cache_reads: u64,
+    /// Measure the HTTP cache instead of jobs: `anp proxy` (a child process, on --store) in
+    /// front of an upstream in this process; HIT, BYPASS and direct req/s and latency over
+    /// --concurrency connections, closed loop and at --proxy-rates, one connection, and 100
+    /// cold requests coalesced. Uses --concurrency and --runs.
+    #[arg(long, conflicts_with_all = ["cache", "churn"])]
+    pub proxy: bool,
+    /// Proxy bench: how long each measurement runs.
+    #[arg(
+        long,
+        default_value = "5s",
+        value_name = "DURATION",
+        requires = "proxy"
+    )]
+    pub proxy_seconds: String,
+    /// Proxy bench: offered rates (req/s, comma separated) of the open-loop measurements; 0
+    /// for none.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5000,10000",
+        value_name = "RATES",
+        requires = "proxy"
+    )]
+    pub proxy_rates: Vec<u64>,
+    /// Proxy bench: run `anp proxy` with its in-memory L1 off (`--l1-bytes 0`: every HIT is a
+    /// store read).
+    #[arg(long, requires = "proxy")]
+    pub proxy_no_l1: bool,
     /// Cache bench: entries carrying the purged tag.
     #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cache")]
     pub tag_entries: u64,
@@ -255,6 +286,30 @@ pub async fn run(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
             runs: a.runs,
         };
         return cache::run(backend, &url, plan, ctx.json).await;
+    }
+    if a.proxy {
+        let seconds = crate::config::parse_duration("--proxy-seconds", &a.proxy_seconds)?;
+        if a.concurrency == 0 || a.runs == 0 || seconds.is_zero() {
+            return Err(Error::invalid(
+                "bench --proxy",
+                "--concurrency and --runs must be at least 1 and --proxy-seconds above 0",
+            )
+            .into());
+        }
+        let exe = std::env::current_exe().map_err(|e| {
+            Error::internal(
+                "bench",
+                format!("cannot find the anp binary to start anp proxy: {e}"),
+            )
+        })?;
+        let plan = proxy::ProxyPlan {
+            concurrency: a.concurrency,
+            seconds,
+            rates: a.proxy_rates.iter().copied().filter(|r| *r > 0).collect(),
+            runs: a.runs,
+            l1: !a.proxy_no_l1,
+        };
+        return proxy::run(&url, &exe, plan, ctx.json).await;
     }
     let plan = Plan::from_args(&a)?;
     let backend = alphanode::connect(&url).await?;
