@@ -116,26 +116,8 @@ EOF
 "${srv[@]}" nginx -c "$work/nginx.conf" -p "$work"
 wait_http "http://127.0.0.1:$up/page.html"
 
-cat > "$work/cache.toml" <<'EOF'
-version = 1
-
-[bypass]
-session_cookies = ["session"]
-headers = ["authorization"]
-
-[[rule]]
-name = "bench"
-owner = "bench"
-expected = "every request a HIT after the first"
-rollback = "remove the rule"
-match = { path = "/**" }
-action = "cache"
-edge_ttl = "1h"
-browser_ttl = "1h"
-tags = ["bench", "deploy"]
-should_cache = ["GET /page.html", "GET /asset.bin"]
-should_bypass = ["GET /page.html authorization:Bearer x"]
-EOF
+# The same rules file as `anp bench --proxy`.
+cp "$root/crates/anp/src/cli/bench/proxy-cache.toml" "$work/cache.toml"
 "$anp" cache rules check --rules "$work/cache.toml" >&2
 
 "$anp" cache rules export --rules "$work/cache.toml" --format varnish --backend "127.0.0.1:$up" \

@@ -103,25 +103,9 @@ struct OneConnection {
 const PAGE_BYTES: usize = 2048;
 const ASSET_BYTES: usize = 100 * 1024;
 
-const RULES: &str = r#"version = 1
-
-[bypass]
-session_cookies = ["session"]
-headers = ["authorization"]
-
-[[rule]]
-name = "bench"
-owner = "anp bench --proxy"
-expected = "every request a HIT after the first"
-rollback = "remove the rule"
-match = { path = "/**" }
-action = "cache"
-edge_ttl = "1h"
-browser_ttl = "1h"
-tags = ["bench", "deploy"]
-should_cache = ["GET /page.html", "GET /asset.bin"]
-should_bypass = ["GET /page.html authorization:Bearer x"]
-"#;
+/// The rules file: also the one `bench/proxy-peers/run.sh` gives every front (its Varnish
+/// gets the VCL exported from it), so both benches make the same decisions.
+const RULES: &str = include_str!("proxy-cache.toml");
 
 type Http = Client<HttpConnector, Body>;
 
@@ -224,6 +208,18 @@ fn sample(h: &Histogram<u64>, elapsed: Duration) -> Sample {
     }
 }
 
+/// The connections' latencies in one histogram.
+async fn merged(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Histogram<u64>>>>,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut all = histogram();
+    for task in tasks {
+        all.add(&task.await??)
+            .map_err(|e| bench_err(format!("histogram: {e}")))?;
+    }
+    Ok(all)
+}
+
 /// `connections` connections, each sending its next request when its last answer is in, for
 /// `secs` (after one unmeasured request each, which opens the connection).
 async fn closed(t: &Target, connections: u64, secs: Duration) -> anyhow::Result<Sample> {
@@ -247,12 +243,7 @@ async fn closed(t: &Target, connections: u64, secs: Duration) -> anyhow::Result<
             anyhow::Ok(h)
         }));
     }
-    let mut all = histogram();
-    for task in tasks {
-        let h = task.await??;
-        all.add(&h)
-            .map_err(|e| bench_err(format!("histogram: {e}")))?;
-    }
+    let all = merged(tasks).await?;
     // The connections' first requests are not counted in the time either (roughly).
     let elapsed = start.elapsed().min(secs).max(Duration::from_millis(1));
     Ok(sample(&all, elapsed))
@@ -290,12 +281,7 @@ async fn open(t: &Target, connections: u64, rate: u64, secs: Duration) -> anyhow
             anyhow::Ok(h)
         }));
     }
-    let mut all = histogram();
-    for task in tasks {
-        let h = task.await??;
-        all.add(&h)
-            .map_err(|e| bench_err(format!("histogram: {e}")))?;
-    }
+    let all = merged(tasks).await?;
     let elapsed = (tokio::time::Instant::now() - start).max(Duration::from_millis(1));
     Ok(sample(&all, elapsed))
 }
