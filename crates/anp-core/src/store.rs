@@ -12,7 +12,7 @@
 //!   reads the wall clock to decide a transition, so tests control time.
 //! - Each call is atomic: one transaction (SQLite, PostgreSQL) or one script per queue (Redis).
 //!   Batch methods apply the whole batch in one round trip where the backend can.
-//! - Errors use [`Error`](crate::Error); a store that cannot be reached returns
+//! - Errors use [`Error`]; a store that cannot be reached returns
 //!   [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) (retry-safe, nothing changed).
 
 use std::collections::BTreeMap;
