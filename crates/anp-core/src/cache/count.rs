@@ -9,6 +9,7 @@
 //! [`CacheStore::cache_count_tagged`]: super::CacheStore::cache_count_tagged
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use jiff::Timestamp;
 
@@ -29,10 +30,9 @@ pub struct CacheCountTaggedParams {
 }
 
 /// The count of one walk: feed it each page of stored envelopes (read with
-/// [`TaggedCount::decode`]); it asks for the versions of
-/// the tags it has not seen ([`TaggedCount::unknown_tags`], answered with
-/// [`TaggedCount::learn`]) and counts, with [`TaggedCount::add`], every entry that carries the
-/// tag and that a read would serve now (fresh, or within its stale or stale-if-error window,
+/// [`TaggedCount::decode`]) with [`TaggedCount::add_page`], which asks the store for the
+/// versions of the tags it has not seen yet and counts every entry that carries the tag and
+/// that a read would serve now (fresh, or within its stale or stale-if-error window,
 /// with none of its tags purged since it was computed): exactly the entries a purge of the tag
 /// makes misses.
 #[derive(Debug)]
@@ -67,11 +67,32 @@ impl TaggedCount {
             .map(|e| e.meta)
     }
 
+    /// Counts one page of the walk: the entries carrying the tag, each with its stored bytes
+    /// (key and value), as [`TaggedCount::decode`] read them. The versions of the tags not seen
+    /// on earlier pages come first from `versions` (called at most once, with those tags; it
+    /// answers in order, as the store's `cache_tag_versions` does).
+    pub async fn add_page<E, F, Fut>(
+        &mut self,
+        page: &[(EnvelopeMeta, u64)],
+        versions: F,
+    ) -> Result<(), E>
+    where
+        F: FnOnce(Vec<Tag>) -> Fut,
+        Fut: Future<Output = Result<Vec<u64>, E>>,
+    {
+        let unknown = self.unknown_tags(page.iter().map(|(m, _)| m));
+        if !unknown.is_empty() {
+            let v = versions(unknown.clone()).await?;
+            self.learn(unknown, v);
+        }
+        for (m, bytes) in page {
+            self.add(m, *bytes);
+        }
+        Ok(())
+    }
+
     /// The tags of `entries` whose current version this count does not know yet (each once).
-    pub fn unknown_tags<'a>(
-        &self,
-        entries: impl IntoIterator<Item = &'a EnvelopeMeta>,
-    ) -> Vec<Tag> {
+    fn unknown_tags<'a>(&self, entries: impl IntoIterator<Item = &'a EnvelopeMeta>) -> Vec<Tag> {
         let mut out: Vec<Tag> = Vec::new();
         for e in entries {
             for (t, _) in &e.tags {
@@ -84,13 +105,13 @@ impl TaggedCount {
     }
 
     /// The current versions of `tags` (as the store's `cache_tag_versions` answers, in order).
-    pub fn learn(&mut self, tags: Vec<Tag>, versions: Vec<u64>) {
+    fn learn(&mut self, tags: Vec<Tag>, versions: Vec<u64>) {
         self.versions.extend(tags.into_iter().zip(versions));
     }
 
     /// Counts `entry` (stored under `stored_bytes` bytes of key and value) if a purge of the
     /// tag invalidates it now. Tags whose version was not learned read as never purged.
-    pub fn add(&mut self, entry: &EnvelopeMeta, stored_bytes: u64) {
+    fn add(&mut self, entry: &EnvelopeMeta, stored_bytes: u64) {
         if !entry.tags.iter().any(|(t, _)| *t == self.tag) {
             return;
         }
@@ -139,6 +160,15 @@ mod tests {
         Envelope::new(meta, value).encode()
     }
 
+    /// Runs a future that never waits (the versions below are answered at once).
+    fn ready<T>(f: impl Future<Output = T>) -> T {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(f).poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the future waited"),
+        }
+    }
+
     #[test]
     fn counts_the_live_entries_carrying_the_tag_at_its_current_version() {
         let now = Timestamp::from_millisecond(1_000).unwrap();
@@ -158,13 +188,19 @@ mod tests {
             .filter_map(|b| TaggedCount::decode(&post, b))
             .collect();
         assert_eq!(entries.len(), 5);
-        let unknown = c.unknown_tags(&entries);
-        assert_eq!(unknown, [post.clone(), Tag::parse("user:9").unwrap()]);
-        c.learn(unknown, vec![0, 0]);
-        assert!(c.unknown_tags(&entries).is_empty());
-        for e in &entries {
-            c.add(e, 10);
-        }
+        let page: Vec<(EnvelopeMeta, u64)> = entries.into_iter().map(|m| (m, 10)).collect();
+        let (first, rest) = page.split_at(2);
+        let asked = post.clone();
+        ready(c.add_page(first, |tags| async move {
+            assert_eq!(tags, [asked, Tag::parse("user:9").unwrap()]);
+            Ok::<_, ()>(vec![0, 0])
+        }))
+        .unwrap();
+        // The tags seen on the first page are not asked for again.
+        ready(c.add_page(rest, |tags| async move {
+            Err(format!("asked again for {tags:?}"))
+        }))
+        .unwrap();
         let u = c.finish();
         assert_eq!((u.entries, u.bytes, u.exact), (2, 20, true));
     }

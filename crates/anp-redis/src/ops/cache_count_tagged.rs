@@ -51,14 +51,11 @@ pub(crate) async fn run(r: &Redis, p: CacheCountTaggedParams) -> Result<CacheUsa
                 other => return Err(bad_reply(OP, "an envelope or nil", &other)),
             }
         }
-        let unknown = count.unknown_tags(tagged.iter().map(|(m, _)| m));
-        if !unknown.is_empty() {
-            let v = cache_tag_versions::run(r, p.ns.clone(), unknown.clone()).await?;
-            count.learn(unknown, v);
-        }
-        for (m, bytes) in &tagged {
-            count.add(m, *bytes);
-        }
+        count
+            .add_page(&tagged, |tags| {
+                cache_tag_versions::run(r, p.ns.clone(), tags)
+            })
+            .await?;
         if truncated {
             break;
         }

@@ -45,15 +45,16 @@ async fn sql(c: &dyn Conn, p: &CacheCountTaggedParams) -> OpResult<CacheUsage> {
                 tagged.push((m, (key.len() + value.len()) as u64));
             }
         }
-        let unknown = count.unknown_tags(tagged.iter().map(|(m, _)| m));
-        let mut versions = Vec::with_capacity(unknown.len());
-        for t in &unknown {
-            versions.push(tag_version(c, &p.ns, t, now).await?);
-        }
-        count.learn(unknown, versions);
-        for (m, bytes) in &tagged {
-            count.add(m, *bytes);
-        }
+        // In the walk's snapshot, one statement per tag not seen yet.
+        count
+            .add_page(&tagged, |tags| async move {
+                let mut versions = Vec::with_capacity(tags.len());
+                for t in &tags {
+                    versions.push(tag_version(c, &p.ns, t, now).await?);
+                }
+                OpResult::Ok(versions)
+            })
+            .await?;
         after = last;
     }
     Ok(count.finish())

@@ -30,14 +30,11 @@ pub(crate) async fn run(s: &SqliteStore, p: CacheCountTaggedParams) -> Result<Ca
             })
             .await?;
         let Some((last, tagged)) = page else { break };
-        let unknown = count.unknown_tags(tagged.iter().map(|(m, _)| m));
-        if !unknown.is_empty() {
-            let v = cache_tag_versions::run(s, p.ns.clone(), unknown.clone()).await?;
-            count.learn(unknown, v);
-        }
-        for (m, bytes) in &tagged {
-            count.add(m, *bytes);
-        }
+        count
+            .add_page(&tagged, |tags| {
+                cache_tag_versions::run(s, p.ns.clone(), tags)
+            })
+            .await?;
         after = last;
     }
     Ok(count.finish())
