@@ -157,16 +157,7 @@ impl WorkerProc {
 
     /// Peak resident memory so far (`VmHWM`), in MiB.
     fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        let kib: f64 = line
-            .trim_start_matches("VmHWM:")
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(round(kib / 1024.0, 2))
+        status_mib(self.child.id(), "VmHWM")
     }
 
     /// Waits for the exit after SIGTERM; an error if it does not exit cleanly by `deadline`.
@@ -280,6 +271,21 @@ impl Workers {
         }
         Ok(())
     }
+}
+
+/// A memory figure of process `pid` from `/proc/<pid>/status` (`field`: `VmRSS`, `VmHWM`, …),
+/// in MiB with two decimals; `None` when the process or the field is gone.
+pub(super) fn status_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(round(kib / 1024.0, 2))
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 
+use super::process::status_mib;
+use super::report::round;
 use crate::output;
 
 /// Options of the proxy bench (from `anp bench`'s arguments).
@@ -200,7 +202,7 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn sample(h: &Histogram<u64>, elapsed: Duration) -> Sample {
-    let ms = |q: f64| (h.value_at_quantile(q) as f64 / 1000.0 * 1000.0).round() / 1000.0;
+    let ms = |q: f64| round(h.value_at_quantile(q) as f64 / 1000.0, 3);
     Sample {
         rps: (h.len() as f64 / elapsed.as_secs_f64()).round(),
         p50_ms: ms(0.5),
@@ -346,28 +348,16 @@ impl ProxyChild {
     }
 
     fn log_tail(&self) -> String {
-        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(10)..].join("\n")
+        let text = std::fs::read(&self.log).unwrap_or_default();
+        crate::runners::tail(&text, 2048)
     }
 
     /// `VmRSS` and `VmHWM` of the proxy, MiB.
     fn rss_mib(&self) -> (Option<f64>, Option<f64>) {
-        let Some(pid) = self.child.id() else {
-            return (None, None);
-        };
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            let line = status.lines().find(|l| l.starts_with(name))?;
-            let kib: f64 = line[name.len()..]
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .ok()?;
-            Some((kib / 1024.0 * 100.0).round() / 100.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        match self.child.id() {
+            Some(pid) => (status_mib(pid, "VmRSS"), status_mib(pid, "VmHWM")),
+            None => (None, None),
+        }
     }
 }
 
@@ -381,7 +371,7 @@ fn median_of(v: &[Sample]) -> Sample {
 }
 
 fn added(bypass: &Sample, direct: &Sample) -> f64 {
-    ((bypass.p50_ms - direct.p50_ms) * 1000.0).round() / 1000.0
+    round(bypass.p50_ms - direct.p50_ms, 3)
 }
 
 /// Runs the proxy bench on `store` and prints its report.
@@ -544,8 +534,7 @@ fn describe(r: &ProxyReport) -> String {
         "\none connection: upstream {}; BYPASS {} (+{:.3} ms p50); HIT {}\n",
         l(&r.one_connection.upstream),
         l(&r.one_connection.bypass),
-        ((r.one_connection.bypass.p50_ms - r.one_connection.upstream.p50_ms) * 1000.0).round()
-            / 1000.0,
+        added(&r.one_connection.bypass, &r.one_connection.upstream),
         l(&r.one_connection.hit)
     ));
     for a in &r.rates {
