@@ -19,8 +19,10 @@
 -- ARGV[4] worker id, recorded as lease owner
 -- ARGV[5] limit - 1 (the last rank ZRANGE takes)
 -- Returns: one flat array: the token before the first job's (an integer: the k-th job
---          returned has token base + k), then five entries per leased job, in fetch order:
---          id, record (as stored, before the lease), args, errors, unique key (nil when absent).
+--          returned has token base + k), then per leased job, in fetch order: id, record (as
+--          stored, before the lease), args, then its error history if the record's flags say
+--          it may have one, then its unique key likewise (nil when absent). Most jobs have
+--          neither: three values (each reply value costs the script ~900 instructions).
 
 local jobs, avail, leases, paused, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 export_open(KEYS[6])
@@ -83,21 +85,22 @@ for c = 1, n, CHUNK do
       end
       ls[w + 1], ls[w + 2] = id, format('%d', token) .. tail
       w = w + 2
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = id, s, f[b + 2], false, false
+      out[o + 1], out[o + 2], out[o + 3] = id, s, f[b + 2]
+      o = o + 3
       -- flags ` +eu` (`+` after a space, third from the end: a kind never holds a `+`): the
-      -- fields the job has; a record without flags (layout 1's) may have both
+      -- fields the job has, each one more value in the reply; a record without flags (layout
+      -- 1's) may have both
       local flags = sub(s, -4)
       if flags ~= ' +--' then
         if flags ~= ' +-u' then
-          x = x + 1
-          more[x], where[x] = id .. ':errors', o + 4
+          o, x = o + 1, x + 1
+          out[o], more[x], where[x] = false, id .. ':errors', o
         end
         if flags ~= ' +e-' then
-          x = x + 1
-          more[x], where[x] = id .. ':unique', o + 5
+          o, x = o + 1, x + 1
+          out[o], more[x], where[x] = false, id .. ':unique', o
         end
       end
-      o = o + 5
     end
   end
   if x > 0 then

@@ -89,6 +89,19 @@ fn num<T: std::str::FromStr>(queue: &QueueName, field: &str, s: &str) -> Result<
         .map_err(|_| corrupt(queue, format!("{field} {s:?}")))
 }
 
+/// Which optional fields a record's flags say its job may have, as `job_fetch.lua` decides
+/// what to return: `(error history, unique key)`. The flags ` +eu` end every record layout 2
+/// writes (`e`/`u`, or `-` for none; a kind never holds a `+`); a record without them
+/// (layout 1's) may have both.
+pub(crate) fn fetched_extras(rec: &[u8]) -> (bool, bool) {
+    match rec.len().checked_sub(4).and_then(|i| rec.get(i..)) {
+        Some(b" +--") => (false, false),
+        Some(b" +-u") => (false, true),
+        Some(b" +e-") => (true, false),
+        _ => (true, true),
+    }
+}
+
 /// Decodes `{id, record, args, errors, unique key}` (the reply of every script that returns
 /// jobs, and of `HMGET` in job_get) for a job of `queue`.
 pub(crate) fn job(queue: &QueueName, v: Value) -> Result<Job> {

@@ -7,13 +7,13 @@ use redis::Value;
 use crate::conn::Redis;
 use crate::inflight::Completion;
 use crate::ops::{jobs, micros, ok};
-use crate::record::{bad_reply, int, text};
+use crate::record::{self, bad_reply, int, text};
 use crate::scripts::JOB_FETCH;
 
 const OP: &str = "job_fetch";
 
-/// Values per leased job in the script's flat reply: id, record, args, errors, unique key.
-const PER_JOB: usize = 5;
+/// Values per leased job in the script's flat reply before the optional ones: id, record, args.
+const PER_JOB: usize = 3;
 
 /// The leased jobs, in fetch order.
 pub(crate) async fn run(r: &Redis, p: JobFetchParams) -> Result<Vec<Job>> {
@@ -33,25 +33,19 @@ pub(crate) async fn run(r: &Redis, p: JobFetchParams) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Decodes the flat reply (the token before the first job's, then [`PER_JOB`] values per job:
-/// one array of arrays costs the script's reply conversion more per job) and applies each
-/// job's new lease to the record it was fetched with, as `lease_apply` in `lua/lib.lua` does:
-/// running, one attempt more, attempted now, the k-th job's token base + k, the expiry and the
-/// owner of the request. Also returns each job's completed record but for `finalized_at`, by
-/// (id, token), for the ack (`inflight.rs`).
+/// Decodes the flat reply (the token base, then per job [`PER_JOB`] values and the error
+/// history and unique key its record's flags say it may have, [`record::fetched_extras`]: one
+/// array of arrays costs the script's reply conversion more per job) and applies each job's new
+/// lease to the record it was fetched with, as `lease_apply` in `lua/lib.lua` does: running, one
+/// attempt more, attempted now, the k-th job's token base + k, the expiry and the owner of the
+/// request. Also returns each job's completed record but for `finalized_at`, by (id, token),
+/// for the ack (`inflight.rs`).
 #[allow(clippy::type_complexity)]
 fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), Completion)>)> {
     let mut flat = match v {
-        Value::Array(a) if a.len() % PER_JOB == 1 => a.into_iter(),
-        Value::Array(a) if a.is_empty() => return Ok(Default::default()),
-        Value::Nil => return Ok(Default::default()),
-        other => {
-            return Err(bad_reply(
-                OP,
-                "a token base and five values per leased job",
-                &other,
-            ))
-        }
+        Value::Array(a) if !a.is_empty() => a.into_iter(),
+        Value::Array(_) | Value::Nil => return Ok(Default::default()),
+        other => return Err(bad_reply(OP, "a token base and the leased jobs", &other)),
     };
     let base = flat
         .next()
@@ -63,7 +57,26 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
     // Each job's completed record, built from its record text before that is decoded.
     let mut done = Vec::with_capacity(flat.len() / PER_JOB);
     while flat.len() > 0 {
-        let one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
+        let mut one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
+        let (errors, unique) = match one.get(1) {
+            Some(Value::BulkString(rec)) if one.len() == PER_JOB => record::fetched_extras(rec),
+            _ => {
+                return Err(bad_reply(
+                    OP,
+                    "an id, a record and args per leased job",
+                    &Value::Array(one),
+                ))
+            }
+        };
+        for present in [errors, unique] {
+            one.push(if present {
+                flat.next().ok_or_else(|| {
+                    Error::internal(OP, "the fetch reply ends inside a job's values")
+                })?
+            } else {
+                Value::Nil
+            });
+        }
         done.push(
             one.get(1)
                 .and_then(text)
@@ -105,6 +118,7 @@ mod tests {
             now: jiff::Timestamp::from_microsecond(1732550401000000).unwrap(),
             lease_until: jiff::Timestamp::from_microsecond(1732550431000000).unwrap(),
         };
+        // a record without flags (layout 1's): both optional values follow
         let job = |id: &str| {
             vec![
                 bulk(id),
@@ -136,5 +150,38 @@ mod tests {
         assert!(leased(&p, Value::Array(Vec::new())).unwrap().0.is_empty());
         flat.pop();
         assert!(leased(&p, Value::Array(flat)).is_err());
+
+        // flagged records: only the values the flags announce follow
+        let rec = |flags: &str| {
+            bulk(&format!(
+                "available 0 0 25 1732550400000000 1732550400000000 - - - - noop {flags}"
+            ))
+        };
+        let (c, d, e) = (JobId::new(), JobId::new(), JobId::new());
+        let flat = vec![
+            Value::Int(0),
+            bulk(&c.to_string()),
+            rec("+--"),
+            bulk("{}"),
+            bulk(&d.to_string()),
+            rec("+-u"),
+            bulk("{}"),
+            bulk("line-7"),
+            bulk(&e.to_string()),
+            rec("+e-"),
+            bulk("{}"),
+            bulk(r#"[{"attempt":1,"at":"2024-11-25T16:00:00Z","message":"x","retry_safe":true}]"#),
+        ];
+        let (got, _) = leased(&p, Value::Array(flat.clone())).unwrap();
+        assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![c, d, e]);
+        assert_eq!(got[0].unique_key, None);
+        assert!(got[0].errors.is_empty());
+        assert_eq!(got[1].unique_key.as_deref(), Some("line-7"));
+        assert!(got[1].errors.is_empty());
+        assert_eq!(got[2].unique_key, None);
+        assert_eq!(got[2].errors.len(), 1);
+        let mut short = flat;
+        short.pop();
+        assert!(leased(&p, Value::Array(short)).is_err());
     }
 }
