@@ -94,8 +94,10 @@ fn ack_args(
         AckOutcome::Cancel { .. } => "cancel",
         AckOutcome::HandBack => "hand_back",
     };
+    // The token with the space that ends it in the lease text: the script compares the
+    // lease's first bytes with it (one `string.sub`, no pattern).
     call.arg(a.lease.id.to_string())
-        .arg(a.lease.token)
+        .arg(format!("{} ", a.lease.token))
         .arg(outcome);
     match &a.stats {
         Some(st) => {
