@@ -58,8 +58,11 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
     let mut done = Vec::with_capacity(flat.len() / PER_JOB);
     while flat.len() > 0 {
         let mut one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
-        let (errors, unique) = match one.get(1) {
-            Some(Value::BulkString(rec)) if one.len() == PER_JOB => record::fetched_extras(rec),
+        let ((errors, unique), completion) = match one.get(1).and_then(text) {
+            Some(rec) if one.len() == PER_JOB => (
+                record::fetched_extras(rec.as_bytes()),
+                Completion::of_fetched(rec, now),
+            ),
             _ => {
                 return Err(bad_reply(
                     OP,
@@ -77,11 +80,7 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
                 Value::Nil
             });
         }
-        done.push(
-            one.get(1)
-                .and_then(text)
-                .and_then(|rec| Completion::of_fetched(rec, now)),
-        );
+        done.push(completion);
         each.push(Value::Array(one));
     }
     let mut out = jobs(OP, &p.queue, Value::Array(each))?;
