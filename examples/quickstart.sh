@@ -22,7 +22,7 @@ echo "== the same file again: the import is safe to re-run, nothing is enqueued 
 $ANP bulk examples/jobs.jsonl
 $ANP queues
 echo "== run a worker until the queues are drained (examples/anp.toml)"
-ANP_LOG=info $ANP work --config examples/anp.toml --exit-when-drained
+$ANP work --config examples/anp.toml --exit-when-drained
 echo "== result"
 $ANP queues
 $ANP jobs list --limit 20

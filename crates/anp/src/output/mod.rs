@@ -58,18 +58,29 @@ pub fn init_logging(verbose: u8, long_running: bool) {
         (2, _) => "debug",
         _ => "trace",
     };
-    // notify (the SQLite wake-up's file watch) logs a harmless "unable to remove watch
-    // descriptor" at INFO on every shutdown: only its warnings are news.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ANP_LOG").unwrap_or_else(|_| {
-        let quiet = if verbose >= 2 { "" } else { ",notify=warn" };
-        tracing_subscriber::EnvFilter::new(format!("{default}{quiet}"))
-    });
+    let filter = log_filter(std::env::var("ANP_LOG").ok().as_deref(), default, verbose);
     let ansi = std::io::stderr().is_terminal() && !no_color(&env);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .try_init();
+}
+
+/// The tracing filter: `ANP_LOG` when it parses, else `default`. notify (the SQLite wake-up's
+/// file watch) logs a harmless "unable to remove watch descriptor … Invalid argument" at INFO
+/// on every shutdown, which reads like a failure: only its warnings are shown, unless `-vv` or
+/// an `ANP_LOG` that names `notify` asks for more.
+fn log_filter(env: Option<&str>, default: &str, verbose: u8) -> tracing_subscriber::EnvFilter {
+    let quiet = |f: &str| {
+        if verbose >= 2 || f.contains("notify") {
+            f.to_owned()
+        } else {
+            format!("{f},notify=warn")
+        }
+    };
+    env.and_then(|f| tracing_subscriber::EnvFilter::try_new(quiet(f)).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(quiet(default)))
 }
 
 /// Stdout's reader went away (`anp … | head`, EPIPE): the command stops writing and exits
@@ -224,6 +235,27 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn notify_info_lines_stay_hidden_unless_asked_for() {
+        let f = |env, verbose| log_filter(env, "info", verbose).to_string();
+        // the quickstart's `ANP_LOG=info anp work`: the shutdown line of notify is hidden
+        assert!(
+            f(Some("info"), 0).contains("notify=warn"),
+            "{}",
+            f(Some("info"), 0)
+        );
+        assert!(f(None, 0).contains("notify=warn"));
+        // asked for: -vv, or a filter that names notify itself
+        assert!(!f(None, 2).contains("notify"));
+        let named = f(Some("warn,notify=debug"), 0);
+        assert!(
+            named.contains("notify=debug") && !named.contains("notify=warn"),
+            "{named}"
+        );
+        // an ANP_LOG that does not parse falls back to the default
+        assert_eq!(f(Some("info,[bad"), 0), f(None, 0));
+    }
 
     fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
         move |k| {
