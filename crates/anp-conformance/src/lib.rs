@@ -322,6 +322,7 @@ macro_rules! conformance_suite {
         // monitor.rs, schedule.rs
         $crate::conformance_suite!(@store_gap $h; ($($reason)?);
             stats_count_enqueues_and_outcomes,
+            stats_leave_out_the_lost_ack_of_a_batch,
             schedule_tick_is_claimed_once,
             schedule_overlap_skips_while_previous_runs,
             schedule_fire_log_records_decisions_and_is_bounded,

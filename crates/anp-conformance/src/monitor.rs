@@ -73,6 +73,81 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
     );
 }
 
+/// One ack call of several acks, one of them in the middle with a lost lease: the stats count
+/// each applied ack by its own run and wait, and leave out exactly the lost one's.
+pub async fn stats_leave_out_the_lost_ack_of_a_batch<H: Harness>(h: &H) {
+    use anp_core::monitor::{minute_of, StatsQueryParams};
+    use anp_core::store::{AckStats, JobAck, JobAckManyParams};
+    let s = h.store().await;
+    let now = now();
+    enqueue_n(&*s, "default", 3, now).await;
+    let jobs = fetch(&*s, "default", 3, now).await;
+    let lease = |i: usize| {
+        jobs[i]
+            .lease()
+            .unwrap_or_else(|| panic!("job {} has no lease", jobs[i].id))
+    };
+    let stats = |i: usize, run_ms: u64| {
+        Some(AckStats {
+            kind: jobs[i].kind.clone(),
+            wait: Duration::from_millis(3),
+            run: Duration::from_millis(run_ms),
+        })
+    };
+    let mut stale = lease(1);
+    stale.token += 1_000;
+    let results = s
+        .job_ack_many(JobAckManyParams {
+            acks: vec![
+                JobAck {
+                    lease: lease(0),
+                    outcome: AckOutcome::Complete,
+                    stats: stats(0, 40),
+                },
+                // lost: a token the store never issued for this job; a run of 5 s that must
+                // not be counted
+                JobAck {
+                    lease: stale,
+                    outcome: AckOutcome::Complete,
+                    stats: stats(1, 5_000),
+                },
+                JobAck {
+                    lease: lease(2),
+                    outcome: AckOutcome::Retry {
+                        at: plus(now, 60),
+                        error: err(1, now, "x", true),
+                    },
+                    stats: stats(2, 40),
+                },
+            ],
+            now,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("ack: {e}"));
+    assert_eq!(
+        results,
+        [AckResult::Applied, AckResult::LeaseLost, AckResult::Applied]
+    );
+    let rows = s
+        .stats_query(StatsQueryParams {
+            from: minute_of(plus(now, 0)),
+            until: plus(now, 120),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut total = anp_core::monitor::StatCounts::default();
+    for (_, c) in &rows {
+        total.merge(c);
+    }
+    assert_eq!((total.enqueued, total.completed, total.failed), (3, 1, 1));
+    assert_eq!(total.run.count(), 2, "the lost ack is not counted");
+    assert_eq!(
+        total.run.quantile_ms(1.0),
+        Some(50.0),
+        "only the two 40 ms runs are counted, not the lost ack's 5 s"
+    );
+}
+
 /// Processes register, heartbeat, go stale and are removed; a worker's queues and kinds (empty
 /// for a scheduler) read back as registered.
 pub async fn processes_register_and_go_stale<H: Harness>(h: &H) {
