@@ -18,8 +18,15 @@
 # anp-bench-* and deletes them again, but never flushes anything. Port 6379 is refused unless
 # ALLOW_6379=1.
 #
+# PIN=1 gives the server a core of its own: the redis-server behind URL (a local one: its pid
+# from INFO server) is moved to CPU 0 with `taskset -p` for the run (and back to every CPU after
+# it), and both clients run on CPU 1 (`taskset -c 1`; Tokio then starts one worker for each).
+# On a 2-core machine the unpinned run has the server, the client's threads and their hand-offs
+# compete for both cores; pinned, each side's cost is its own (BENCHMARKS.md, "cache read
+# coalescing led by the callers").
+#
 # Needs cargo, jq, and redis-benchmark / redis-cli on PATH for the Redis ceiling and memory
-# figures (without them those figures are null).
+# figures (without them those figures are null); taskset with PIN=1.
 set -euo pipefail
 
 url=${1:-}
@@ -50,13 +57,24 @@ target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | jq -r .
 anp="$target_dir/release/anp"
 peer="$here/cached-redis/target/release/bench-cached-redis"
 
+client=()
+if [[ "${PIN:-}" == 1 ]]; then
+  server_pid=$(redis-cli -u "$url" INFO server | tr -d '\r' | awk -F: '/^process_id:/ {print $2}')
+  if [[ -z "$server_pid" ]] || ! taskset -pc 0 "$server_pid" >/dev/null; then
+    echo "$0: PIN=1 needs a local redis-server whose process this user may move (pid: ${server_pid:-unknown})" >&2
+    exit 2
+  fi
+  trap 'taskset -pc "0-$(($(nproc) - 1))" "$server_pid" >/dev/null 2>&1 || true' EXIT
+  client=(taskset -c 1)
+fi
+
 ours() {
-  "$anp" bench --cache --store "$url" --json --runs "$RUNS" --concurrency "$CONC" \
+  "${client[@]}" "$anp" bench --cache --store "$url" --json --runs "$RUNS" --concurrency "$CONC" \
     --cache-keys "$KEYS" --value-bytes "$VALUE_BYTES" --cache-reads "$READS" \
     | jq -c --arg round "$1" '. + {round: ($round | tonumber)}' | tee -a "$OUT/anp.jsonl"
 }
 theirs() {
-  "$peer" --url "$url" --runs "$RUNS" --concurrency "$CONC" --keys "$KEYS" \
+  "${client[@]}" "$peer" --url "$url" --runs "$RUNS" --concurrency "$CONC" --keys "$KEYS" \
     --value-bytes "$VALUE_BYTES" --reads "$READS" \
     | jq -c --arg round "$1" '. + {round: ($round | tonumber)}' | tee -a "$OUT/peer.jsonl"
 }
@@ -68,6 +86,7 @@ theirs() {
   echo "redis: $(redis-cli -u "$url" INFO server 2>/dev/null | tr -d '\r' | awk -F: '/^redis_version:/ {print $2}')"
   echo "rustc: $(rustc --version)"
   echo "workload: concurrency $CONC, $KEYS keys, $VALUE_BYTES B values, $READS reads per run, $RUNS run(s) per invocation, $ROUNDS rounds"
+  echo "pinned: ${PIN:-0} (1: redis-server on CPU 0, the clients on CPU 1)"
 } | tee "$OUT/facts.txt" >&2
 
 for ((r = 1; r <= ROUNDS; r++)); do
