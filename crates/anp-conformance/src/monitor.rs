@@ -16,10 +16,31 @@ pub async fn ping_reports_backend<H: Harness>(h: &H) {
     assert!(!s.redacted_url().is_empty());
 }
 
+/// The stats of the minutes from `now`'s to two minutes on, summed; every row is queue
+/// `default`, kind `a` (what `enqueue_n` enqueues).
+async fn stats_total(
+    s: &dyn anp_core::store::Store,
+    now: jiff::Timestamp,
+) -> anp_core::monitor::StatCounts {
+    use anp_core::monitor::{minute_of, StatsQueryParams};
+    let rows = s
+        .stats_query(StatsQueryParams {
+            from: minute_of(plus(now, 0)),
+            until: plus(now, 120),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut total = anp_core::monitor::StatCounts::default();
+    for (k, c) in &rows {
+        assert_eq!((k.queue.as_str(), k.kind.as_str()), ("default", "a"));
+        total.merge(c);
+    }
+    total
+}
+
 /// Per-minute stats count enqueues (in the enqueue call) and attempt outcomes (in the ack call,
 /// only for acks that applied), with run and wait histograms.
 pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
-    use anp_core::monitor::{minute_of, StatsQueryParams};
     let s = h.store().await;
     let now = now();
     enqueue_n(&*s, "default", 3, now).await;
@@ -48,18 +69,7 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
         ack(&*s, &jobs[0], AckOutcome::Complete, now).await,
         AckResult::LeaseLost
     );
-    let rows = s
-        .stats_query(StatsQueryParams {
-            from: minute_of(plus(now, 0)),
-            until: plus(now, 120),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut total = anp_core::monitor::StatCounts::default();
-    for (k, c) in &rows {
-        assert_eq!((k.queue.as_str(), k.kind.as_str()), ("default", "a"));
-        total.merge(c);
-    }
+    let total = stats_total(&*s, now).await;
     assert_eq!(
         (total.enqueued, total.completed, total.failed, total.dead),
         (3, 1, 2, 1)
@@ -76,7 +86,6 @@ pub async fn stats_count_enqueues_and_outcomes<H: Harness>(h: &H) {
 /// One ack call of several acks, one of them in the middle with a lost lease: the stats count
 /// each applied ack by its own run and wait, and leave out exactly the lost one's.
 pub async fn stats_leave_out_the_lost_ack_of_a_batch<H: Harness>(h: &H) {
-    use anp_core::monitor::{minute_of, StatsQueryParams};
     use anp_core::store::{AckStats, JobAck, JobAckManyParams};
     let s = h.store().await;
     let now = now();
@@ -128,17 +137,7 @@ pub async fn stats_leave_out_the_lost_ack_of_a_batch<H: Harness>(h: &H) {
         results,
         [AckResult::Applied, AckResult::LeaseLost, AckResult::Applied]
     );
-    let rows = s
-        .stats_query(StatsQueryParams {
-            from: minute_of(plus(now, 0)),
-            until: plus(now, 120),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut total = anp_core::monitor::StatCounts::default();
-    for (_, c) in &rows {
-        total.merge(c);
-    }
+    let total = stats_total(&*s, now).await;
     assert_eq!((total.enqueued, total.completed, total.failed), (3, 1, 1));
     assert_eq!(total.run.count(), 2, "the lost ack is not counted");
     assert_eq!(
