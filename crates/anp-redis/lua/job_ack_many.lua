@@ -7,13 +7,14 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
--- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[6] anp:{<queue>}:done       zset: completed jobs, a member per call (lib.lua, done_add)
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:wake       list: wake tokens (hand_back makes a job available)
 -- KEYS[10] anp:{<queue>}:stats     hash: per-minute stats counters
 -- KEYS[11] anp:{<queue>}:stat_minutes  zset: stats buckets by minute
 -- KEYS[12] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[13] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
 -- ARGV[3] n, the number of acks; then per ack 5 ARGV for a complete, 6 for another outcome:
@@ -36,7 +37,7 @@
 --          stats of an ack whose lease was lost, ANP_CORRUPT when a record cannot be read.
 
 local jobs, avail, sched, retry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local completed, dead, cancelled, wakek = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local donek, dead, cancelled, wakek, done_n = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[13]
 local stats, minutes = KEYS[10], KEYS[11]
 export_open(KEYS[12])
 leases_open(leases)
@@ -125,14 +126,15 @@ local woke = 0
 -- Ids acked in this call: a job leaves running when its ack applies, so a second ack of it in
 -- the same batch finds it no longer running (lease lost) without reading it again.
 local done = {}
--- Applied completes (nearly every ack) are written per chunk: one HDEL of the leases, one ZADD
--- to completed, one HSET of the records. Every other ack first writes what is pending and then
--- runs on its own, so an error stops the batch with the acks before it applied, as before.
-local recs, rems, fins, w = {}, {}, {}, 0
+-- Applied completes (nearly every ack) are written per chunk: one HDEL of the leases, one
+-- member of anp:{<queue>}:done holding all their ids (done_add), one HSET of the records.
+-- Every other ack first writes what is pending and then runs on its own, so an error stops
+-- the batch with the acks before it applied, as before.
+local recs, rems, w = {}, {}, 0
 local function flush()
   if w > 0 then
     redis.call('HDEL', leases, unpack(rems, 1, w))
-    redis.call('ZADD', completed, unpack(fins, 1, 2 * w))
+    done_add(donek, done_n, now, table.concat(rems, ' ', 1, w), w)
     redis.call('HSET', jobs, unpack(recs, 1, 2 * w))
     w = 0
   end
@@ -198,7 +200,6 @@ for c = 1, n, CHUNK do
         end
         w = w + 1
         rems[w] = id
-        fins[2 * w - 1], fins[2 * w] = now, id
         recs[2 * w - 1], recs[2 * w] = id, rec
         res = 1
       elseif held then
@@ -209,7 +210,7 @@ for c = 1, n, CHUNK do
           lease_clear(j)
           if outcome == 'complete' then
             j.state, j.finalized_at = 'completed', now
-            redis.call('ZADD', completed, now, id)
+            done_add(donek, done_n, now, id, 1)
           elseif outcome == 'retry' then
             j.state, j.run_at = 'retryable', at
             errors_append(jobs, id, err, j)

@@ -6,12 +6,14 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[5] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
--- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[6] anp:{<queue>}:completed  zset: completed jobs of earlier releases, by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
+-- KEYS[12] anp:{<queue>}:done       zset: completed jobs, a member per ack call (lib.lua)
+-- KEYS[13] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] id
 -- Returns: 1.
 -- Errors:  ANP_NOT_FOUND (no such job in this queue),
@@ -32,5 +34,10 @@ end
 if j.state == 'running' then
   return redis.error_reply('ANP_CONFLICT running')
 end
-jobs_delete(jobs, ids, uniq, { id }, Z[j.state])
+if j.state == 'completed' then
+  done_remove(KEYS[12], KEYS[13], Z.completed, id, j)
+  jobs_delete(jobs, ids, uniq, { id }, nil)
+else
+  jobs_delete(jobs, ids, uniq, { id }, Z[j.state])
+end
 return 1

@@ -11,7 +11,7 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
--- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[6] anp:{<queue>}:done       zset: completed jobs (lib.lua, done_add; one member each here)
 -- KEYS[7] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
 -- KEYS[8] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
@@ -19,6 +19,7 @@
 -- KEYS[11] anp:{<queue>}:wake      list: wake tokens for blocked job_wait calls
 -- KEYS[12] anp:{<queue>}:lease_seq  string: the last fencing token issued
 -- KEYS[13] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
+-- KEYS[14] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] n, the number of jobs; then 16 ARGV per job:
 --         id, kind, args (JSON text), state, priority (0-9), attempt, max_attempts,
 --         run_at (µs), created_at (µs), attempted_at (µs or '-'), finalized_at (µs or '-'),
@@ -29,6 +30,7 @@
 --          record cannot be read.
 
 local jobs, ids, leases, uniq, wakek, seq = KEYS[1], KEYS[2], KEYS[5], KEYS[10], KEYS[11], KEYS[12]
+local done_n = KEYS[14]
 local zsets = {
   scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], completed = KEYS[6],
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9],
@@ -124,7 +126,9 @@ for i = 0, n - 1 do
     else
       score = created_at
     end
-    if score then
+    if state == 'completed' then
+      done_add(zsets.completed, done_n, score, id, 1)
+    elseif score then
       redis.call('ZADD', zsets[state], score, id)
     end
     if state == 'running' and token ~= '-' then

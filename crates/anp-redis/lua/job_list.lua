@@ -8,10 +8,12 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset
 -- KEYS[4] anp:{<queue>}:available  zset
 -- KEYS[5] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
--- KEYS[6] anp:{<queue>}:completed  zset
+-- KEYS[6] anp:{<queue>}:completed  zset (earlier releases'; with done below)
 -- KEYS[7] anp:{<queue>}:retryable  zset
 -- KEYS[8] anp:{<queue>}:dead       zset
 -- KEYS[9] anp:{<queue>}:cancelled  zset
+-- KEYS[10] anp:{<queue>}:done      zset: completed jobs, a member per ack call (lib.lua)
+-- KEYS[11] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] before: only ids strictly below this one ('' for no bound)
 -- ARGV[2] limit, at most this many jobs
 -- ARGV[3] kind ('' for any)
@@ -26,11 +28,14 @@ local jobs, ids = KEYS[1], KEYS[2]
 local Z = { scheduled = KEYS[3], available = KEYS[4], running = KEYS[5], completed = KEYS[6],
   retryable = KEYS[7], dead = KEYS[8], cancelled = KEYS[9] }
 leases_open(KEYS[5])
--- How many jobs a state holds, and their ids (running: the leases hash, the others a zset).
--- The leases hash also holds LEASES_PIN (lib.lua), which is no job.
+-- How many jobs a state holds, and their ids (running: the leases hash; completed: done and
+-- the zset of earlier releases; the others a zset). The leases hash also holds LEASES_PIN
+-- (lib.lua), which is no job.
 local function count(s)
   if s == 'running' then
     return redis.call('HLEN', Z[s])
+  elseif s == 'completed' then
+    return done_total(KEYS[11], Z[s])
   end
   return redis.call('ZCARD', Z[s])
 end
@@ -43,6 +48,8 @@ local function members(s)
       end
     end
     return ids
+  elseif s == 'completed' then
+    return done_ids(KEYS[10], Z[s])
   end
   return redis.call('ZRANGE', Z[s], 0, -1)
 end

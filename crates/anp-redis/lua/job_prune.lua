@@ -5,32 +5,42 @@
 --
 -- KEYS[1] anp:{<queue>}:jobs       hash: job records, args, errors, unique keys
 -- KEYS[2] anp:{<queue>}:ids        zset: every job id
--- KEYS[3] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[3] anp:{<queue>}:completed  zset: completed jobs of earlier releases, by finalized_at (µs)
 -- KEYS[4] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[5] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[6] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[7] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- KEYS[8] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
+-- KEYS[9] anp:{<queue>}:done       zset: completed jobs, a member per ack call (lib.lua)
+-- KEYS[10] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] finished cutoff, µs: completed/cancelled jobs finalized strictly before it go
 -- ARGV[2] finished max count: keep at most this many completed + cancelled jobs
 -- ARGV[3] dead cutoff, µs
 -- ARGV[4] dead max count
 -- ARGV[5] limit: at most this many deletions in all
--- Returns: the number of jobs deleted.
+-- Returns: the number of jobs deleted (ids taken out of done whose job was gone or no longer
+--          completed there count against the limit but are not in this number).
 
 local jobs, ids, completed, cancelled, dead, uniq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local done, done_n = KEYS[9], KEYS[10]
 export_open(KEYS[7])
 leases_open(KEYS[8])
 local limit = tonumber(ARGV[5])
 
-local function prune_class(zsets, cutoff, max_count, budget)
+-- One class: the per-job zsets `zsets`, and done when `with_done` (its members hold several
+-- jobs each: the oldest member is taken whole, or the part of it the budget and the excess
+-- allow). Returns the jobs deleted and the ids taken.
+local function prune_class(zsets, with_done, cutoff, max_count, budget)
   local total = 0
   for _, z in ipairs(zsets) do
     total = total + redis.call('ZCARD', z)
   end
+  if with_done then
+    total = total + done_count(done_n)
+  end
   local excess = total - max_count
-  local n = 0
-  while n < budget do
+  local deleted, taken = 0, 0
+  while taken < budget do
     local best_z, best_id, best_score
     for _, z in ipairs(zsets) do
       local r = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
@@ -41,16 +51,34 @@ local function prune_class(zsets, cutoff, max_count, budget)
         end
       end
     end
+    local best_text
+    if with_done then
+      local r = redis.call('ZRANGE', done, 0, 0, 'WITHSCORES')
+      if r[1] then
+        local s = tonumber(r[2])
+        if not best_score or s < best_score or (s == best_score and r[1] < best_id) then
+          best_z, best_id, best_score, best_text = done, r[1], s, r[2]
+        end
+      end
+    end
     if not best_id or not (excess > 0 or best_score < cutoff) then
       break
     end
-    jobs_delete(jobs, ids, uniq, { best_id }, best_z)
-    excess = excess - 1
-    n = n + 1
+    if best_z == done then
+      local k = math.min(#done_split(best_id), budget - taken)
+      if best_score >= cutoff then
+        k = math.min(k, excess)
+      end
+      local d, t = done_take(jobs, ids, uniq, done, done_n, best_id, best_text, k)
+      deleted, taken, excess = deleted + d, taken + t, excess - t
+    else
+      jobs_delete(jobs, ids, uniq, { best_id }, best_z)
+      deleted, taken, excess = deleted + 1, taken + 1, excess - 1
+    end
   end
-  return n
+  return deleted, taken
 end
 
-local n = prune_class({ completed, cancelled }, tonumber(ARGV[1]), tonumber(ARGV[2]), limit)
-n = n + prune_class({ dead }, tonumber(ARGV[3]), tonumber(ARGV[4]), limit - n)
+local n, t = prune_class({ completed, cancelled }, true, tonumber(ARGV[1]), tonumber(ARGV[2]), limit)
+n = n + prune_class({ dead }, false, tonumber(ARGV[3]), tonumber(ARGV[4]), limit - t)
 return n

@@ -5,13 +5,15 @@
 -- KEYS[2]  anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[3]  anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[4]  anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
--- KEYS[5]  anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[5]  anp:{<queue>}:completed  zset: completed jobs of earlier releases, by finalized_at (µs)
 -- KEYS[6]  anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[7]  anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[8]  anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[9]  anp:{<queue>}:wake       list: wake tokens
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
+-- KEYS[12] anp:{<queue>}:done       zset: completed jobs, a member per ack call (lib.lua)
+-- KEYS[13] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] id
 -- ARGV[2] now, µs (becomes run_at)
 -- Returns: the job as it is now: {id, record, args, errors, unique key}.
@@ -45,7 +47,11 @@ if ukey then
   end
   redis.call('HSET', uniq, ukey, id)
 end
-redis.call('ZREM', Z[j.state], id)
+if j.state == 'completed' then
+  done_remove(KEYS[12], KEYS[13], Z.completed, id, j)
+else
+  redis.call('ZREM', Z[j.state], id)
+end
 j.state, j.run_at, j.finalized_at = 'available', now, '-'
 lease_clear(j)
 if j.max_attempts < j.attempt + 1 then

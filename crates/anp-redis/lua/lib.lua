@@ -184,10 +184,11 @@ local function export_keep(jobs, id)
   redis.call('HSET', EXPORT, unpack(kv))
 end
 
--- Deletes the jobs in list `batch` (ids, all in zset z) of a queue: each unique key is released
--- if it still points to its job (uniq: anp:{<queue>}:unique), a running export keeps the
--- pre-images, then the jobs' fields and their `ids` and z entries go. One HMGET/HDEL/ZREM per
--- step for the whole batch (callers pass at most CHUNK ids). Returns how many z held.
+-- Deletes the jobs in list `batch` (ids, all in zset z, or in none when z is nil) of a queue:
+-- each unique key is released if it still points to its job (uniq: anp:{<queue>}:unique), a
+-- running export keeps the pre-images, then the jobs' fields and their `ids` and z entries go.
+-- One HMGET/HDEL/ZREM per step for the whole batch (callers pass at most CHUNK ids). Returns
+-- how many z held (the batch's size when z is nil).
 local function jobs_delete(jobs, ids, uniq, batch, z)
   local n = #batch
   local ufields = {}
@@ -225,7 +226,144 @@ local function jobs_delete(jobs, ids, uniq, batch, z)
   end
   redis.call('HDEL', jobs, unpack(fields))
   redis.call('ZREM', ids, unpack(batch))
+  if not z then
+    return n
+  end
   return redis.call('ZREM', z, unpack(batch))
+end
+
+-- Completed jobs (docs/redis-keys.md, "Completed jobs"). anp:{<queue>}:done holds one member
+-- per ack call: the ids the call completed, joined by single spaces, scored by their
+-- finalized_at (µs); anp:{<queue>}:done_count counts the ids its members hold (a zset's
+-- ZCARD counts members). A member per call costs the ack one ZADD instead of one member per
+-- job, and 41 bytes a job instead of 144. anp:{<queue>}:completed (the "legacy" key below),
+-- one member per job, is what earlier releases wrote: read and removed from, never written.
+
+-- Records that the ids in `list` (n of them, joined by single spaces) completed at `at` (µs).
+local function done_add(done, count, at, list, n)
+  if redis.call('ZADD', done, at, list) == 1 then
+    redis.call('INCRBY', count, n)
+  end
+end
+
+-- The ids of one done member.
+local function done_split(member)
+  local t = {}
+  for id in string.gmatch(member, '%S+') do
+    t[#t + 1] = id
+  end
+  return t
+end
+
+-- The score of completed job j in the completed index: its finalized_at, or for a job
+-- restored from a backup without one, its created_at (job_import_many).
+local function done_score(j)
+  if j.finalized_at ~= '-' then
+    return j.finalized_at
+  end
+  return j.created_at
+end
+
+-- Takes completed job j (id) out of the completed index: out of the legacy zset, else out of
+-- the done member holding it (written again without it). Returns 1 when it was there.
+local function done_remove(done, count, legacy, id, j)
+  if redis.call('ZREM', legacy, id) == 1 then
+    return 1
+  end
+  local s = done_score(j)
+  local needle = ' ' .. id .. ' '
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', done, s, s)) do
+    if string.find(' ' .. m .. ' ', needle, 1, true) then
+      local rest = {}
+      for _, x in ipairs(done_split(m)) do
+        if x ~= id then
+          rest[#rest + 1] = x
+        end
+      end
+      redis.call('ZREM', done, m)
+      if #rest > 0 then
+        redis.call('ZADD', done, s, table.concat(rest, ' '))
+      end
+      redis.call('DECRBY', count, #done_split(m) - #rest)
+      return 1
+    end
+  end
+  return 0
+end
+
+-- How many ids done's members hold (done_count; never below 0).
+local function done_count(count)
+  local c = tonumber(redis.call('GET', count) or '0') or 0
+  if c < 0 then
+    return 0
+  end
+  return c
+end
+
+-- How many jobs are completed: the legacy zset's members and done's count.
+local function done_total(count, legacy)
+  return redis.call('ZCARD', legacy) + done_count(count)
+end
+
+-- The id of every completed job, once each (an id can be in two members when a release
+-- before this one retried its job without taking it out: the stale one is skipped by readers,
+-- who check the record).
+local function done_ids(done, legacy)
+  local out, seen = {}, {}
+  for _, id in ipairs(redis.call('ZRANGE', legacy, 0, -1)) do
+    seen[id] = true
+    out[#out + 1] = id
+  end
+  for _, m in ipairs(redis.call('ZRANGE', done, 0, -1)) do
+    for id in string.gmatch(m, '%S+') do
+      if not seen[id] then
+        seen[id] = true
+        out[#out + 1] = id
+      end
+    end
+  end
+  return out
+end
+
+-- Takes the first k ids out of done member m (score s; written again with the rest) and
+-- deletes each of those jobs whose record still says completed at s (jobs_delete). An id
+-- whose job is gone, or is no longer completed at s (a release before this one retried or
+-- deleted it without taking it out of done), is only dropped from the member.
+-- Returns the number of jobs deleted and the number of ids taken (at most k).
+local function done_take(jobs, ids, uniq, done, count, m, s, k)
+  local all = done_split(m)
+  local batch, rest = {}, {}
+  for i = 1, #all do
+    if i <= k then
+      batch[#batch + 1] = all[i]
+    else
+      rest[#rest + 1] = all[i]
+    end
+  end
+  redis.call('ZREM', done, m)
+  if #rest > 0 then
+    redis.call('ZADD', done, s, table.concat(rest, ' '))
+  end
+  redis.call('DECRBY', count, #batch)
+  local recs = redis.call('HMGET', jobs, unpack(batch))
+  local at = tonumber(s)
+  local gone = {}
+  for i = 1, #batch do
+    local r = recs[i]
+    if r then
+      local st, ca, fa = string.match(r, '^(%S+) %S+ %S+ %S+ %S+ (%S+) %S+ (%S+) ')
+      if fa == '-' then
+        fa = ca
+      end
+      if st == 'completed' and tonumber(fa) == at then
+        gone[#gone + 1] = batch[i]
+      end
+    end
+  end
+  if #gone > 0 then
+    jobs_delete(jobs, ids, uniq, gone, nil)
+  end
+  return #gone, #batch
 end
 
 -- Writes job j as it is now: a leased job that stays running only rewrites its lease (its

@@ -5,11 +5,12 @@
 -- KEYS[2] anp:{<queue>}:scheduled  zset
 -- KEYS[3] anp:{<queue>}:available  zset: by priority, run_at (ms)
 -- KEYS[4] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
--- KEYS[5] anp:{<queue>}:completed  zset
+-- KEYS[5] anp:{<queue>}:completed  zset (earlier releases')
 -- KEYS[6] anp:{<queue>}:retryable  zset
 -- KEYS[7] anp:{<queue>}:dead       zset
 -- KEYS[8] anp:{<queue>}:cancelled  zset
 -- KEYS[9] anp:{<queue>}:pause      string: "1" paused, "0" resumed, absent never either
+-- KEYS[10] anp:{<queue>}:done_count  string: how many completed jobs anp:{<queue>}:done holds (lib.lua)
 -- Returns: {paused ("1" | "0" | ""), count scheduled, available, running, completed, retryable,
 --          dead, cancelled, oldest available run_at (µs text, '' when none)}.
 -- Errors:  ANP_CORRUPT when a record cannot be read.
@@ -21,6 +22,8 @@ for i = 2, 8 do
   if i == 4 then
     -- the leases, less LEASES_PIN (lib.lua), which is no job
     out[#out + 1] = redis.call('HLEN', KEYS[i]) - redis.call('HEXISTS', KEYS[i], LEASES_PIN)
+  elseif i == 5 then
+    out[#out + 1] = done_total(KEYS[10], KEYS[i])
   else
     out[#out + 1] = redis.call('ZCARD', KEYS[i])
   end

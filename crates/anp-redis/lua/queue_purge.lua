@@ -9,14 +9,18 @@
 -- KEYS[3] anp:{<queue>}:scheduled  zset: scheduled jobs by run_at (µs)
 -- KEYS[4] anp:{<queue>}:available  zset: available jobs by priority, run_at (ms)
 -- KEYS[5] anp:{<queue>}:retryable  zset: retryable jobs by run_at (µs)
--- KEYS[6] anp:{<queue>}:completed  zset: completed jobs by finalized_at (µs)
+-- KEYS[6] anp:{<queue>}:completed  zset: completed jobs of earlier releases, by finalized_at (µs)
 -- KEYS[7] anp:{<queue>}:dead       zset: dead jobs by finalized_at (µs)
 -- KEYS[8] anp:{<queue>}:cancelled  zset: cancelled jobs by finalized_at (µs)
 -- KEYS[9] anp:{<queue>}:unique     hash: unique key -> id
 -- KEYS[10] anp:{<queue>}:export  hash: pre-images kept for a running export (lib.lua)
 -- KEYS[11] anp:{<queue>}:leases     hash: running jobs' leases (lib.lua, LEASES)
+-- KEYS[12] anp:{<queue>}:done       zset: completed jobs, a member per ack call (lib.lua)
+-- KEYS[13] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] limit: at most this many deletions (at least 1)
 -- ARGV[2..] states to delete: scheduled, available, retryable, completed, dead, cancelled
+-- Completed jobs are the legacy zset's, then done's, member by member, oldest first
+-- (done_take: ids whose job is gone or no longer completed there are only dropped).
 -- Returns: the number of jobs deleted.
 -- Errors:  ANP_INVALID <state> (running, or not a state: nothing was deleted).
 
@@ -35,11 +39,12 @@ end
 export_open(KEYS[10])
 leases_open(KEYS[11])
 
-local deleted = 0
+-- work: jobs deleted plus ids taken out of done without a job to delete; bounded by limit
+local deleted, work = 0, 0
 for i = 2, #ARGV do
   local z = Z[ARGV[i]]
-  while deleted < limit do
-    local batch = redis.call('ZRANGE', z, 0, math.min(CHUNK, limit - deleted) - 1)
+  while work < limit do
+    local batch = redis.call('ZRANGE', z, 0, math.min(CHUNK, limit - work) - 1)
     if #batch == 0 then
       break
     end
@@ -47,9 +52,17 @@ for i = 2, #ARGV do
     if n == 0 then
       break
     end
-    deleted = deleted + n
+    deleted, work = deleted + n, work + n
   end
-  if deleted >= limit then
+  while ARGV[i] == 'completed' and work < limit do
+    local r = redis.call('ZRANGE', KEYS[12], 0, 0, 'WITHSCORES')
+    if not r[1] then
+      break
+    end
+    local d, t = done_take(jobs, ids, uniq, KEYS[12], KEYS[13], r[1], r[2], limit - work)
+    deleted, work = deleted + d, work + t
+  end
+  if work >= limit then
     break
   end
 end

@@ -64,8 +64,14 @@ pub(crate) enum Q {
     /// Zset: layout 1's running jobs by lease expiry (µs). Layout 2 only reads it: the
     /// migration empties it, and rescue takes back a job a layout-1 process still leased.
     Running,
-    /// Zset: completed jobs by finalized_at (µs).
+    /// Zset: completed jobs by finalized_at (µs), one member per job, as earlier releases
+    /// wrote it. Still read and removed from, never written: completions go to [`Q::Done`].
     Completed,
+    /// Zset: completed jobs, one member per ack call (the ids it completed, joined by single
+    /// spaces), scored by their finalized_at (µs).
+    Done,
+    /// String: how many ids the members of [`Q::Done`] hold.
+    DoneCount,
     /// Zset: retryable jobs by run_at (µs).
     Retryable,
     /// Zset: dead jobs by finalized_at (µs).
@@ -98,7 +104,7 @@ pub(crate) enum Q {
 
 impl Q {
     /// Every per-queue key.
-    pub(crate) const ALL: [Q; 19] = [
+    pub(crate) const ALL: [Q; 21] = [
         Q::Jobs,
         Q::Ids,
         Q::Scheduled,
@@ -106,6 +112,8 @@ impl Q {
         Q::Leases,
         Q::Running,
         Q::Completed,
+        Q::Done,
+        Q::DoneCount,
         Q::Retryable,
         Q::Dead,
         Q::Cancelled,
@@ -129,6 +137,8 @@ impl Q {
             Q::Leases => "leases",
             Q::Running => "running",
             Q::Completed => "completed",
+            Q::Done => "done",
+            Q::DoneCount => "done_count",
             Q::Retryable => "retryable",
             Q::Dead => "dead",
             Q::Cancelled => "cancelled",

@@ -115,13 +115,14 @@ script!(
         Scheduled,
         Retryable,
         Leases,
-        Completed,
+        Done,
         Dead,
         Cancelled,
         Wake,
         Stats,
         StatMinutes,
-        Export
+        Export,
+        DoneCount
     ],
     false
 );
@@ -135,8 +136,8 @@ script!(
     JOB_IMPORT_MANY,
     "job_import_many",
     [
-        Jobs, Ids, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Unique,
-        Wake, LeaseSeq, Export
+        Jobs, Ids, Scheduled, Available, Leases, Done, Retryable, Dead, Cancelled, Unique, Wake,
+        LeaseSeq, Export, DoneCount
     ],
     false
 );
@@ -155,7 +156,7 @@ script!(
 script!(
     JOB_PRUNE,
     "job_prune",
-    [Jobs, Ids, Completed, Cancelled, Dead, Unique, Export, Leases],
+    [Jobs, Ids, Completed, Cancelled, Dead, Unique, Export, Leases, Done, DoneCount],
     false
 );
 script!(
@@ -163,7 +164,7 @@ script!(
     "job_retry",
     [
         Jobs, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Wake, Export,
-        Leases
+        Leases, Done, DoneCount
     ],
     false
 );
@@ -184,7 +185,7 @@ script!(
     "job_delete",
     [
         Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export,
-        Leases
+        Leases, Done, DoneCount
     ],
     false
 );
@@ -193,7 +194,7 @@ script!(
     "queue_purge",
     [
         Jobs, Ids, Scheduled, Available, Retryable, Completed, Dead, Cancelled, Unique, Export,
-        Leases
+        Leases, Done, DoneCount
     ],
     false
 );
@@ -201,13 +202,16 @@ script!(QUEUE_SET_PAUSED, "queue_set_paused", [Pause, Wake], false);
 script!(
     JOB_LIST,
     "job_list",
-    [Jobs, Ids, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled],
+    [
+        Jobs, Ids, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Done,
+        DoneCount
+    ],
     true
 );
 script!(
     QUEUE_LIST,
     "queue_list",
-    [Jobs, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Pause],
+    [Jobs, Scheduled, Available, Leases, Completed, Retryable, Dead, Cancelled, Pause, DoneCount],
     true
 );
 script!(JOB_GET, "job_get", [Jobs, Leases], true);
