@@ -264,6 +264,16 @@ local function done_score(j)
   return j.created_at
 end
 
+-- Replaces done member m (score s) by the ids in `rest` (none: the member goes), and lowers
+-- done_count by `taken`, the ids m held that `rest` does not.
+local function done_rewrite(done, count, m, s, rest, taken)
+  redis.call('ZREM', done, m)
+  if #rest > 0 then
+    redis.call('ZADD', done, s, table.concat(rest, ' '))
+  end
+  redis.call('DECRBY', count, taken)
+end
+
 -- Takes completed job j (id) out of the completed index: out of the legacy zset, else out of
 -- the done member holding it (written again without it). Returns 1 when it was there.
 local function done_remove(done, count, legacy, id, j)
@@ -274,17 +284,13 @@ local function done_remove(done, count, legacy, id, j)
   local needle = ' ' .. id .. ' '
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', done, s, s)) do
     if string.find(' ' .. m .. ' ', needle, 1, true) then
-      local rest = {}
-      for _, x in ipairs(done_split(m)) do
+      local all, rest = done_split(m), {}
+      for _, x in ipairs(all) do
         if x ~= id then
           rest[#rest + 1] = x
         end
       end
-      redis.call('ZREM', done, m)
-      if #rest > 0 then
-        redis.call('ZADD', done, s, table.concat(rest, ' '))
-      end
-      redis.call('DECRBY', count, #done_split(m) - #rest)
+      done_rewrite(done, count, m, s, rest, #all - #rest)
       return 1
     end
   end
@@ -340,11 +346,7 @@ local function done_take(jobs, ids, uniq, done, count, m, s, k)
       rest[#rest + 1] = all[i]
     end
   end
-  redis.call('ZREM', done, m)
-  if #rest > 0 then
-    redis.call('ZADD', done, s, table.concat(rest, ' '))
-  end
-  redis.call('DECRBY', count, #batch)
+  done_rewrite(done, count, m, s, rest, #batch)
   local recs = redis.call('HMGET', jobs, unpack(batch))
   local at = tonumber(s)
   local gone = {}

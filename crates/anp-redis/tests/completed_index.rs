@@ -47,10 +47,8 @@ async fn completed_jobs(s: &dyn Store, n: usize, now: Timestamp) -> Vec<JobId> {
 
 /// The members of `done`, each as its set of ids.
 fn members(server: &RedisServer) -> Vec<BTreeSet<String>> {
-    server
-        .cli(&[], &["ZRANGE", DONE, "0", "-1"])
-        .lines()
-        .filter(|l| !l.is_empty())
+    members_text(server)
+        .iter()
         .map(|m| m.split(' ').map(str::to_owned).collect())
         .collect()
 }
@@ -135,20 +133,25 @@ async fn an_ack_call_records_its_completes_as_one_member() {
     assert_eq!(s.job_get(ids[1]).await.unwrap().state, JobState::Available);
 
     // A purge empties the index.
-    let n = s
-        .queue_purge(QueuePurgeParams {
-            queue: q("default"),
-            states: vec![JobState::Completed],
-            limit: 100,
-        })
-        .await
-        .unwrap();
+    let n = purge_completed(&*s).await;
     assert_eq!(n, 1);
     assert!(members(&server).is_empty());
     assert_eq!(done_count(&server), 0);
     assert_eq!(completed_count(&*s).await, 0);
 }
 
+/// Purges the queue's completed jobs; how many were deleted.
+async fn purge_completed(s: &dyn Store) -> u64 {
+    s.queue_purge(QueuePurgeParams {
+        queue: q("default"),
+        states: vec![JobState::Completed],
+        limit: 100,
+    })
+    .await
+    .unwrap()
+}
+
+/// The members of `done`, as stored.
 fn members_text(server: &RedisServer) -> Vec<String> {
     server
         .cli(&[], &["ZRANGE", DONE, "0", "-1"])
@@ -235,14 +238,7 @@ async fn a_stale_id_never_deletes_a_job_that_moved_on() {
     s.job_retry(ids[0], plus(now, 4)).await.unwrap();
     server.cli(&[], &["ZADD", DONE, &score, &ids[0].to_string()]);
     server.cli(&[], &["INCRBY", DONE_COUNT, "1"]);
-    let n = s
-        .queue_purge(QueuePurgeParams {
-            queue: q("default"),
-            states: vec![JobState::Completed],
-            limit: 100,
-        })
-        .await
-        .unwrap();
+    let n = purge_completed(&*s).await;
     assert_eq!(n, 0);
     assert_eq!(s.job_get(ids[0]).await.unwrap().state, JobState::Available);
     assert!(members(&server).is_empty());
