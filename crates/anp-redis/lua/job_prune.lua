@@ -27,37 +27,28 @@ export_open(KEYS[7])
 leases_open(KEYS[8])
 local limit = tonumber(ARGV[5])
 
--- One class: the per-job zsets `zsets`, and done when `with_done` (its members hold several
--- jobs each: the oldest member is taken whole, or the part of it the budget and the excess
--- allow). Returns the jobs deleted and the ids taken.
-local function prune_class(zsets, with_done, cutoff, max_count, budget)
+-- One class: the zsets `zsets`, oldest finalized first. Those are per-job zsets, except done,
+-- whose members hold several jobs each: the oldest member is taken whole, or the part of it
+-- the budget and the excess allow (done_take). Returns the jobs deleted and the ids taken.
+local function prune_class(zsets, cutoff, max_count, budget)
   local total = 0
   for _, z in ipairs(zsets) do
-    total = total + redis.call('ZCARD', z)
-  end
-  if with_done then
-    total = total + done_count(done_n)
+    if z == done then
+      total = total + done_count(done_n)
+    else
+      total = total + redis.call('ZCARD', z)
+    end
   end
   local excess = total - max_count
   local deleted, taken = 0, 0
   while taken < budget do
-    local best_z, best_id, best_score
+    local best_z, best_id, best_score, best_text
     for _, z in ipairs(zsets) do
       local r = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
       if r[1] then
         local s = tonumber(r[2])
         if not best_score or s < best_score or (s == best_score and r[1] < best_id) then
-          best_z, best_id, best_score = z, r[1], s
-        end
-      end
-    end
-    local best_text
-    if with_done then
-      local r = redis.call('ZRANGE', done, 0, 0, 'WITHSCORES')
-      if r[1] then
-        local s = tonumber(r[2])
-        if not best_score or s < best_score or (s == best_score and r[1] < best_id) then
-          best_z, best_id, best_score, best_text = done, r[1], s, r[2]
+          best_z, best_id, best_score, best_text = z, r[1], s, r[2]
         end
       end
     end
@@ -65,7 +56,7 @@ local function prune_class(zsets, with_done, cutoff, max_count, budget)
       break
     end
     if best_z == done then
-      local k = math.min(#done_split(best_id), budget - taken)
+      local k = budget - taken
       if best_score >= cutoff then
         k = math.min(k, excess)
       end
@@ -79,6 +70,7 @@ local function prune_class(zsets, with_done, cutoff, max_count, budget)
   return deleted, taken
 end
 
-local n, t = prune_class({ completed, cancelled }, true, tonumber(ARGV[1]), tonumber(ARGV[2]), limit)
-n = n + prune_class({ dead }, false, tonumber(ARGV[3]), tonumber(ARGV[4]), limit - t)
+local n, t =
+  prune_class({ completed, cancelled, done }, tonumber(ARGV[1]), tonumber(ARGV[2]), limit)
+n = n + prune_class({ dead }, tonumber(ARGV[3]), tonumber(ARGV[4]), limit - t)
 return n

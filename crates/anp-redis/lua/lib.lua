@@ -353,11 +353,10 @@ local function done_take(jobs, ids, uniq, done, count, m, s, k)
   for i = 1, #batch do
     local r = recs[i]
     if r then
-      local st, ca, fa = string.match(r, '^(%S+) %S+ %S+ %S+ %S+ (%S+) %S+ (%S+) ')
-      if fa == '-' then
-        fa = ca
-      end
-      if st == 'completed' and tonumber(fa) == at then
+      -- state, created_at and finalized_at by REC (an unreadable record is only dropped)
+      local st, _, _, _, _, ca, _, fa = string.match(r, REC)
+      local fin = done_score({ finalized_at = fa, created_at = ca })
+      if st == 'completed' and tonumber(fin) == at then
         gone[#gone + 1] = batch[i]
       end
     end
