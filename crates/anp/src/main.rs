@@ -138,16 +138,24 @@ fn main() -> ExitCode {
             ),
         );
     }
+    // `anp work` runs on one thread unless `--threads` asks for more (WorkArgs::threads: its
+    // jobs' work happens in other processes, and handing tasks between threads cost it ~40 %
+    // more CPU per job); every other command on Tokio's default, a thread per core.
+    let mut builder = match &cli.command {
+        Command::Work(a) if a.threads <= 1 => tokio::runtime::Builder::new_current_thread(),
+        Command::Work(a) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(a.threads));
+            b
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
     // Two blocking threads: the SQLite store runs all its work on Tokio's blocking pool and
     // serializes it on two connections (one writer, one reader), so more threads only wait on
     // those locks, and each thread that allocates costs glibc malloc an arena: with the default
     // (up to 512) a SQLite worker peaked at 16.9-17.3 MiB RSS in bench phase B, with 2 at
     // 14.5-14.6 MiB and the same throughput (BENCHMARKS.md). Redis needs none.
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match builder.max_blocking_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("anp: cannot start the async runtime: {e}");

@@ -89,6 +89,11 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
             "schedule nope not found",
         ),
         (&["--store", "foo://x", "queues"], 2, "is not a store URL"),
+        (
+            &["work", "--threads", "0"],
+            2,
+            "invalid value '0' for '--threads <N>': 0 is not in 1..=256",
+        ),
     ];
     for (args, code, needle) in cases {
         let out = anp(&db)
@@ -114,6 +119,48 @@ fn bad_input_gets_its_exit_code_and_changes_nothing() {
         before,
         "no bad input changed the database"
     );
+}
+
+/// `anp work` on its default single-thread runtime and on several threads (`--threads`,
+/// `ANP_WORK_THREADS`) runs every job and exits when drained.
+#[test]
+fn work_runs_every_job_on_one_thread_or_several() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("anp.toml");
+    std::fs::write(&config, "[[job]]\nkind = \"noop\"\nbuiltin = \"noop\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: String = (0..200)
+        .map(|i| format!("{{\"kind\":\"noop\",\"args\":{{\"i\":{i}}}}}\n"))
+        .collect();
+    for (n, threads) in [(1, None), (2, Some("--threads=3")), (3, None)] {
+        let db = dir.path().join(format!("anp{n}.db"));
+        let out = anp(&db)
+            .args(["bulk", "-"])
+            .write_stdin(lines.clone())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let mut work = anp(&db);
+        work.arg("work").arg("--config").arg(&config);
+        work.arg("--exit-when-drained")
+            .timeout(Duration::from_secs(60));
+        match threads {
+            Some(flag) => work.arg(flag),
+            // the third run asks through the environment
+            None if n == 3 => work.env("ANP_WORK_THREADS", "2"),
+            None => &mut work,
+        };
+        let out = work.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "run {n}: {}", stderr_of(&out));
+        let out = anp(&db)
+            .args(["--json", "queues"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v[0]["counts"]["completed"], 200, "run {n}: {v}");
+        assert_eq!(v[0]["counts"]["available"], 0, "run {n}: {v}");
+    }
 }
 
 #[test]

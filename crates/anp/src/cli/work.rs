@@ -28,6 +28,19 @@ pub struct WorkArgs {
     /// Don't fire the config's [[schedule]]s in this process (run `anp scheduler` elsewhere).
     #[arg(long)]
     pub no_scheduler: bool,
+    /// Threads of the worker's async runtime. 1 (the default) runs fetching, acks, timers and
+    /// every job's await on one thread: the least CPU per job, because a job's own work runs in
+    /// its command's process or behind its URL, not here (with 2, `anp work` spent ~40 % more
+    /// CPU per job on handing work between threads; BENCHMARKS.md). More threads help only
+    /// when many HTTPS jobs start at once (TLS handshakes cost CPU here).
+    #[arg(
+        long,
+        env = "ANP_WORK_THREADS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=256),
+        value_name = "N"
+    )]
+    pub threads: u16,
 }
 
 /// Runs `anp work`.
