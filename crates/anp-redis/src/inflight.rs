@@ -20,58 +20,76 @@ use anp_core::JobId;
 const MAX_ENTRIES: usize = 100_000;
 
 /// A completed record but for `finalized_at`: `completed <priority> <attempt> <max_attempts>
-/// <run_at> <created_at> <attempted_at>` and ` - - <kind>[ <flags>]`.
+/// <run_at> <created_at> <attempted_at>` and ` - - <kind>[ <flags>]`, as one text with the
+/// position where `finalized_at` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Completion {
-    head: String,
-    tail: String,
+    text: String,
+    /// `text[..at]` is the head, `text[at..]` the tail.
+    at: usize,
 }
 
 impl Completion {
     /// From the record text `job_fetch.lua` returned (the job before this attempt: 11 fields,
     /// or 12 with the flags `+[e-][u-]` of `lua/lib.lua`) and the attempt's start (`now`, µs):
     /// `None` for a record in any other shape. Fields are copied as text (only the attempt is
-    /// recomputed), as the script would.
+    /// recomputed), as the script would. Built without `core::fmt` (this runs for every
+    /// fetched job).
     pub(crate) fn of_fetched(record: &str, attempted_at: i64) -> Option<Completion> {
-        let f: Vec<&str> = record.split(' ').collect();
-        if !(11..=12).contains(&f.len()) || f.iter().any(|s| s.is_empty()) {
+        // a 13th field (the rest of the text) means more than 12
+        let (f, n) = crate::record::split_fields::<13>(record);
+        if !(11..=12).contains(&n) || f[..n].iter().any(|s| s.is_empty()) {
             return None;
         }
-        let flags = match f.get(11) {
-            None => String::new(),
-            Some(x) => {
-                let b = x.as_bytes();
-                let ok = b.len() == 3
-                    && b[0] == b'+'
-                    && matches!(b[1], b'e' | b'-')
-                    && matches!(b[2], b'u' | b'-');
-                if !ok {
-                    return None;
-                }
-                format!(" {x}")
+        if n == 12 {
+            let b = f[11].as_bytes();
+            let ok = b.len() == 3
+                && b[0] == b'+'
+                && matches!(b[1], b'e' | b'-')
+                && matches!(b[2], b'u' | b'-');
+            if !ok {
+                return None;
             }
-        };
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if !f[1..6].iter().all(|s| digits(s)) {
+        }
+        if !f[1..6]
+            .iter()
+            .all(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        {
             return None;
         }
         let attempt: u64 = f[2].parse().ok()?;
-        Some(Completion {
-            head: format!(
-                "completed {} {} {} {} {} {attempted_at}",
-                f[1],
-                attempt.checked_add(1)?,
-                f[3],
-                f[4],
-                f[5]
-            ),
-            tail: format!(" - - {}{flags}", f[10]),
-        })
+        let mut ints = itoa::Buffer::new();
+        let mut text = String::with_capacity(record.len() + 48);
+        text.push_str("completed ");
+        text.push_str(f[1]);
+        text.push(' ');
+        text.push_str(ints.format(attempt.checked_add(1)?));
+        for x in &f[3..6] {
+            text.push(' ');
+            text.push_str(x);
+        }
+        text.push(' ');
+        text.push_str(ints.format(attempted_at));
+        let at = text.len();
+        text.push_str(" - - ");
+        text.push_str(f[10]);
+        if n == 12 {
+            text.push(' ');
+            text.push_str(f[11]);
+        }
+        Some(Completion { text, at })
     }
 
     /// The completed record with `finalized_at` (µs).
     pub(crate) fn record(&self, finalized_at: i64) -> String {
-        format!("{} {finalized_at}{}", self.head, self.tail)
+        let mut ints = itoa::Buffer::new();
+        let fin = ints.format(finalized_at);
+        let mut out = String::with_capacity(self.text.len() + 1 + fin.len());
+        out.push_str(&self.text[..self.at]);
+        out.push(' ');
+        out.push_str(fin);
+        out.push_str(&self.text[self.at..]);
+        out
     }
 }
 

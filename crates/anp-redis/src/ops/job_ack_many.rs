@@ -94,19 +94,33 @@ fn ack_args(
         AckOutcome::Cancel { .. } => "cancel",
         AckOutcome::HandBack => "hand_back",
     };
-    // The token with the space that ends it in the lease text: the script compares the
-    // lease's first bytes with it (one `string.sub`, no pattern).
-    call.arg(a.lease.id.to_string())
-        .arg(format!("{} ", a.lease.token))
-        .arg(outcome);
+    // Built without core::fmt: this runs for every ack. The token with the space that ends it
+    // in the lease text: the script compares the lease's first bytes with it (one
+    // `string.sub`, no pattern).
+    let mut ints = itoa::Buffer::new();
+    let mut token = String::with_capacity(21);
+    token.push_str(ints.format(a.lease.token));
+    token.push(' ');
+    call.arg(a.lease.id.to_string()).arg(token).arg(outcome);
     match &a.stats {
         Some(st) => {
             let (rb, ru, wb, wu) = (bucket(st.run), us(st.run), bucket(st.wait), us(st.wait));
-            call.arg(format!("{} {rb} {ru} {wb} {wu}", st.kind.as_str()));
-            totals
-                .entry(st.kind.as_str().to_owned())
-                .or_default()
-                .count(&a.outcome, (rb, ru), (wb, wu));
+            let kind = st.kind.as_str();
+            // "kind run_bucket run_µs wait_bucket wait_µs"
+            let mut text = String::with_capacity(kind.len() + 48);
+            text.push_str(kind);
+            for (bucket, micros) in [(rb, ru), (wb, wu)] {
+                text.push(' ');
+                text.push_str(ints.format(bucket));
+                text.push(' ');
+                text.push_str(ints.format(micros));
+            }
+            call.arg(text);
+            let t = match totals.get_mut(kind) {
+                Some(t) => t,
+                None => totals.entry(kind.to_owned()).or_default(),
+            };
+            t.count(&a.outcome, (rb, ru), (wb, wu));
         }
         None => {
             call.arg("");
