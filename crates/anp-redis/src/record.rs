@@ -127,13 +127,18 @@ pub(crate) fn fetched_extras(rec: &[u8]) -> (bool, bool) {
 /// Decodes `{id, record, args, errors, unique key}` (the reply of every script that returns
 /// jobs, and of `HMGET` in job_get) for a job of `queue`.
 pub(crate) fn job(queue: &QueueName, v: Value) -> Result<Job> {
-    let f = match v {
-        Value::Array(a) if a.len() == 5 => a,
-        other => return Err(corrupt(queue, format!("reply {other:?}"))),
-    };
-    let id_text = text(&f[0]).ok_or_else(|| corrupt(queue, "id"))?;
+    match v {
+        Value::Array(f) if f.len() == 5 => job_of(queue, [&f[0], &f[1], &f[2], &f[3], &f[4]]),
+        other => Err(corrupt(queue, format!("reply {other:?}"))),
+    }
+}
+
+/// [`job`] from the five values in place (`job_fetch` decodes them straight from its flat
+/// reply, without an array per job).
+pub(crate) fn job_of(queue: &QueueName, f: [&Value; 5]) -> Result<Job> {
+    let id_text = text(f[0]).ok_or_else(|| corrupt(queue, "id"))?;
     let id = JobId::parse(id_text).map_err(|_| corrupt(queue, format!("id {id_text:?}")))?;
-    let rec = text(&f[1]).ok_or_else(|| corrupt(queue, format!("job {id} has no record")))?;
+    let rec = text(f[1]).ok_or_else(|| corrupt(queue, format!("job {id} has no record")))?;
     // up to 12 fields, the last (a running job's owner) holding the rest of the text
     let (parts, n) = split_fields::<12>(rec);
     if n < 11 {
@@ -142,9 +147,9 @@ pub(crate) fn job(queue: &QueueName, v: Value) -> Result<Job> {
     let state =
         JobState::parse(parts[0]).map_err(|_| corrupt(queue, format!("state {:?}", parts[0])))?;
     let micros = |i: usize, field: &str| -> Result<i64> { num(queue, field, parts[i]) };
-    let args_text = text(&f[2]).ok_or_else(|| corrupt(queue, format!("job {id} has no args")))?;
+    let args_text = text(f[2]).ok_or_else(|| corrupt(queue, format!("job {id} has no args")))?;
     let args = Args::from_json(args_text).map_err(|_| corrupt(queue, format!("job {id} args")))?;
-    let errors: Vec<AttemptError> = match text(&f[3]) {
+    let errors: Vec<AttemptError> = match text(f[3]) {
         Some(e) => serde_json::from_str(e)
             .map_err(|err| corrupt(queue, format!("job {id} errors ({err})")))?,
         None => Vec::new(),
@@ -164,7 +169,7 @@ pub(crate) fn job(queue: &QueueName, v: Value) -> Result<Job> {
         created_at: ts_from_micros(micros(5, "created_at")?),
         attempted_at: opt_micros(queue, "attempted_at", parts[6])?.map(ts_from_micros),
         finalized_at: opt_micros(queue, "finalized_at", parts[7])?.map(ts_from_micros),
-        unique_key: text(&f[4]).map(str::to_owned),
+        unique_key: text(f[4]).map(str::to_owned),
         lease_owner: running.then(|| parts[11].to_owned()),
         lease_expires_at: opt_micros(queue, "lease_expires_at", parts[9])?.map(ts_from_micros),
         lease_token: opt_micros(queue, "lease_token", parts[8])?,

@@ -6,7 +6,7 @@ use redis::Value;
 
 use crate::conn::Redis;
 use crate::inflight::Completion;
-use crate::ops::{jobs, micros, ok};
+use crate::ops::{micros, ok};
 use crate::record::{self, bad_reply, int, text};
 use crate::scripts::JOB_FETCH;
 
@@ -53,40 +53,45 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
         .and_then(int)
         .ok_or_else(|| Error::internal(OP, "the fetch reply has no token base"))?;
     let now = micros(p.now);
-    let mut each = Vec::with_capacity(flat.len() / PER_JOB);
-    // Each job's completed record, built from its record text before that is decoded.
-    let mut done = Vec::with_capacity(flat.len() / PER_JOB);
+    let mut out = Vec::with_capacity(flat.len() / PER_JOB);
+    let mut completions = Vec::with_capacity(flat.len() / PER_JOB);
+    let nil = Value::Nil;
+    let mut k = 0;
     while flat.len() > 0 {
-        let mut one: Vec<Value> = flat.by_ref().take(PER_JOB).collect();
-        let ((errors, unique), completion) = match one.get(1).and_then(text) {
-            Some(rec) if one.len() == PER_JOB => (
-                record::fetched_extras(rec.as_bytes()),
-                Completion::of_fetched(rec, now),
-            ),
-            _ => {
-                return Err(bad_reply(
-                    OP,
-                    "an id, a record and args per leased job",
-                    &Value::Array(one),
-                ))
-            }
+        let (Some(id), Some(rec), Some(args)) = (flat.next(), flat.next(), flat.next()) else {
+            return Err(Error::internal(
+                OP,
+                "the fetch reply ends inside a job's values: expected an id, a record and args per leased job",
+            ));
         };
-        for present in [errors, unique] {
-            one.push(if present {
-                flat.next().ok_or_else(|| {
-                    Error::internal(OP, "the fetch reply ends inside a job's values")
-                })?
-            } else {
-                Value::Nil
-            });
-        }
-        done.push(completion);
-        each.push(Value::Array(one));
-    }
-    let mut out = jobs(OP, &p.queue, Value::Array(each))?;
-    let mut completions = Vec::with_capacity(out.len());
-    for ((k, j), c) in (1..).zip(out.iter_mut()).zip(done) {
-        if let Some(c) = c {
+        let Some(rec_text) = text(&rec) else {
+            return Err(bad_reply(
+                OP,
+                "an id, a record and args per leased job",
+                &Value::Array(vec![id, rec, args]),
+            ));
+        };
+        let (has_errors, has_unique) = record::fetched_extras(rec_text.as_bytes());
+        let completion = Completion::of_fetched(rec_text, now);
+        let mut extra = || -> Result<Option<Value>> {
+            flat.next()
+                .map(Some)
+                .ok_or_else(|| Error::internal(OP, "the fetch reply ends inside a job's values"))
+        };
+        let errors = if has_errors { extra()? } else { None };
+        let unique = if has_unique { extra()? } else { None };
+        let mut j = record::job_of(
+            &p.queue,
+            [
+                &id,
+                &rec,
+                &args,
+                errors.as_ref().unwrap_or(&nil),
+                unique.as_ref().unwrap_or(&nil),
+            ],
+        )?;
+        k += 1;
+        if let Some(c) = completion {
             completions.push(((j.id, base + k), c));
         }
         j.state = JobState::Running;
@@ -95,6 +100,7 @@ fn leased(p: &JobFetchParams, v: Value) -> Result<(Vec<Job>, Vec<((JobId, i64), 
         j.lease_token = Some(base + k);
         j.lease_expires_at = Some(p.lease_until);
         j.lease_owner = Some(p.worker.clone());
+        out.push(j);
     }
     Ok((out, completions))
 }

@@ -189,17 +189,6 @@ pub(crate) fn one_job_reply(
     }
 }
 
-/// The jobs of a reply that is an array of job replies.
-pub(crate) fn jobs(op: &str, queue: &QueueName, v: Value) -> Result<Vec<Job>> {
-    match v {
-        Value::Array(list) | Value::Set(list) => {
-            list.into_iter().map(|j| record::job(queue, j)).collect()
-        }
-        Value::Nil => Ok(Vec::new()),
-        other => Err(record::bad_reply(op, "an array of jobs", &other)),
-    }
-}
-
 /// The input positions grouped by queue, in first-seen order of the queues.
 pub(crate) fn by_queue<'a, T>(
     items: &'a [T],
