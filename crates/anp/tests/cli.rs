@@ -21,6 +21,15 @@ fn anp(db: &Path) -> Command {
     c
 }
 
+/// `anp --json queues` on `db`, parsed.
+fn queues_json(db: &Path) -> serde_json::Value {
+    let out = anp(db)
+        .args(["--json", "queues"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -152,12 +161,7 @@ fn work_runs_every_job_on_one_thread_or_several() {
         };
         let out = work.output().unwrap_or_else(|e| panic!("{e}"));
         assert!(out.status.success(), "run {n}: {}", stderr_of(&out));
-        let out = anp(&db)
-            .args(["--json", "queues"])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let v = queues_json(&db);
         assert_eq!(v[0]["counts"]["completed"], 200, "run {n}: {v}");
         assert_eq!(v[0]["counts"]["available"], 0, "run {n}: {v}");
     }
@@ -418,12 +422,7 @@ async fn queues_purge_needs_yes_and_deletes_one_queue() {
     assert_eq!(running.len(), 1);
     // mail: 2 available, 1 scheduled, 1 running; other: 1 available.
     let counts = |queue: &str| {
-        let out = anp(&db)
-            .args(["--json", "queues"])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let v = queues_json(&db);
         v.as_array()
             .and_then(|a| a.iter().find(|q| q["queue"] == queue))
             .map(|q| q["counts"].clone())
