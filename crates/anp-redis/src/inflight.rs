@@ -96,7 +96,7 @@ impl Completion {
 /// Completions of the jobs this process leased, by (id, token).
 #[derive(Debug, Default)]
 pub(crate) struct Inflight {
-    map: Mutex<HashMap<(JobId, i64), Completion>>,
+    map: Mutex<HashMap<(JobId, i64), Completion, foldhash::fast::RandomState>>,
 }
 
 impl Inflight {

@@ -201,7 +201,7 @@ impl WorkerBuilder {
                 handlers: self.handlers,
                 kinds,
                 live: Mutex::new(None),
-                running: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashMap::default()),
                 events,
                 shutdown: CancellationToken::new(),
             }),

@@ -117,7 +117,7 @@ struct Inner {
     /// (the job task when the handler returns, shutdown when it hands the job back, the
     /// heartbeat when the lease was lost — which sends none), so each attempt is acked at most
     /// once. A std Mutex: it is never held across an await.
-    running: Mutex<HashMap<JobId, RunningJob>>,
+    running: Mutex<HashMap<JobId, RunningJob, foldhash::fast::RandomState>>,
     events: broadcast::Sender<WorkerEvent>,
     shutdown: CancellationToken,
 }
