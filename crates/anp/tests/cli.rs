@@ -141,7 +141,12 @@ fn work_runs_every_job_on_one_thread_or_several() {
     let lines: String = (0..200)
         .map(|i| format!("{{\"kind\":\"noop\",\"args\":{{\"i\":{i}}}}}\n"))
         .collect();
-    for (n, threads) in [(1, None), (2, Some("--threads=3")), (3, None)] {
+    // (run, a --threads flag, ANP_WORK_THREADS)
+    for (n, flag, env) in [
+        (1, None, None),
+        (2, Some("--threads=3"), None),
+        (3, None, Some("2")),
+    ] {
         let db = dir.path().join(format!("anp{n}.db"));
         let out = anp(&db)
             .args(["bulk", "-"])
@@ -153,12 +158,12 @@ fn work_runs_every_job_on_one_thread_or_several() {
         work.arg("work").arg("--config").arg(&config);
         work.arg("--exit-when-drained")
             .timeout(Duration::from_secs(60));
-        match threads {
-            Some(flag) => work.arg(flag),
-            // the third run asks through the environment
-            None if n == 3 => work.env("ANP_WORK_THREADS", "2"),
-            None => &mut work,
-        };
+        if let Some(flag) = flag {
+            work.arg(flag);
+        }
+        if let Some(env) = env {
+            work.env("ANP_WORK_THREADS", env);
+        }
         let out = work.output().unwrap_or_else(|e| panic!("{e}"));
         assert!(out.status.success(), "run {n}: {}", stderr_of(&out));
         let v = queues_json(&db);
