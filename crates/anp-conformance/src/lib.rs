@@ -31,7 +31,8 @@
 //! - [`wait`]: `job_wait` wake-ups and timeouts.
 //! - [`worker`]: the in-process runtime on that store: outcomes, panics, retries to dead, jobs
 //!   of a kind without a handler (snoozed while another live worker declares it, else a failed
-//!   attempt), heartbeats keeping long jobs, graceful shutdown, several workers exactly once.
+//!   attempt), heartbeats keeping long jobs, graceful shutdown, several workers exactly once,
+//!   every slot busy and never more (fetches split per [`Store::fetch_split`](anp_core::Store::fetch_split)).
 //! - [`schedule`]: scheduled tasks: the atomic tick claim, overlap, pause, fire log, moving a
 //!   schedule, and three schedulers firing a per-second schedule with each tick once.
 //! - [`process`]: real `anp work` processes: N processes × M jobs exactly once, and a worker
@@ -288,7 +289,8 @@ macro_rules! conformance_suite {
             worker_shutdown_hands_back_after_grace,
             worker_lease_lost_result_is_rejected,
             workers_complete_each_job_exactly_once,
-            worker_idle_then_picks_up_new_job
+            worker_idle_then_picks_up_new_job,
+            worker_fills_every_slot_and_no_more
         );
         // cache/client.rs
         $crate::conformance_suite!(@store $h;

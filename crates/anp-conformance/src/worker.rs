@@ -142,6 +142,25 @@ async fn next_event<F: Fn(&WorkerEvent) -> bool>(
     .unwrap_or_else(|_| panic!("timed out after {deadline:?} waiting for {what}"))
 }
 
+/// Waits until the store holds `n` completed jobs.
+async fn wait_completed(store: &Arc<dyn Store>, n: usize, deadline: Duration) {
+    wait_for("all jobs completed", deadline, || {
+        let store = store.clone();
+        async move {
+            let done = store
+                .job_list(JobListParams {
+                    states: vec![JobState::Completed],
+                    limit: 10_000,
+                    ..Default::default()
+                })
+                .await
+                .ok()?;
+            (done.len() == n).then_some(())
+        }
+    })
+    .await;
+}
+
 async fn enqueue(c: &Client, a: &str) -> JobId {
     c.enqueue(&act(a), EnqueueOptions::default())
         .await
@@ -623,21 +642,7 @@ pub async fn workers_complete_each_job_exactly_once<H: Harness>(h: &H) {
         let handle = start(&w);
         workers.push((w, handle));
     }
-    wait_for("all jobs completed", Duration::from_secs(60), || {
-        let store = store.clone();
-        async move {
-            let done = store
-                .job_list(JobListParams {
-                    states: vec![JobState::Completed],
-                    limit: 10_000,
-                    ..Default::default()
-                })
-                .await
-                .ok()?;
-            (done.len() == n).then_some(())
-        }
-    })
-    .await;
+    wait_completed(&store, n, Duration::from_secs(60)).await;
     for (w, handle) in workers {
         stop(&w, handle).await;
     }
@@ -688,4 +693,68 @@ pub async fn worker_idle_then_picks_up_new_job<H: Harness>(h: &H) {
     let took = t.elapsed();
     stop(&w, handle).await;
     assert!(took < Duration::from_secs(10), "picked up after {took:?}");
+}
+
+/// A worker keeps every slot busy and never more: with a backlog of blocking jobs it runs
+/// exactly its concurrency at once, though each fetch asks for at most its share of the slots
+/// ([`Store::fetch_split`]: half on Redis, so two fetches fill them); once released, every job
+/// completes, each once.
+pub async fn worker_fills_every_slot_and_no_more<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let c = Client::new(store.clone());
+    let concurrency = 7;
+    let n = concurrency * 3;
+    let args: Vec<Act> = (0..n).map(|_| act("block")).collect();
+    c.enqueue_many(&args, EnqueueOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let probe = Arc::new(Probe::default());
+    let w = worker(
+        store.clone(),
+        probe.clone(),
+        options(
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_millis(200),
+            false,
+        ),
+        concurrency,
+    );
+    let mut rx = w.subscribe();
+    let handle = start(&w);
+    let share = concurrency.div_ceil(store.fetch_split().max(1));
+    let running = |probe: &Probe| probe.runs.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let mut fetched = 0;
+    while fetched < concurrency {
+        if let WorkerEvent::Fetched { count, .. } = next_event(&mut rx, "a fetch", |e| {
+            matches!(e, WorkerEvent::Fetched { .. })
+        })
+        .await
+        {
+            assert!(
+                count <= share,
+                "a fetch leased {count} jobs: expected at most {share} (concurrency {concurrency}, fetch split {})",
+                store.fetch_split()
+            );
+            fetched += count;
+        }
+    }
+    wait_for("every slot running", Duration::from_secs(10), || {
+        let n = running(&probe);
+        async move { (n == concurrency).then_some(()) }
+    })
+    .await;
+    // Every slot is held by a blocked job: nothing more may start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        running(&probe),
+        concurrency,
+        "jobs started with every slot busy"
+    );
+    probe.release.cancel();
+    wait_completed(&store, n, Duration::from_secs(30)).await;
+    stop(&w, handle).await;
+    let runs = probe.runs.lock().unwrap_or_else(|p| p.into_inner());
+    assert_eq!(runs.len(), n);
+    assert!(runs.values().all(|&r| r == 1), "a job ran twice: {runs:?}");
 }

@@ -116,6 +116,12 @@ anp_core::forward_store_ops!(impl_store! {
             Arc::new(self.clone())
         }
 
+        /// The server runs the scripts on its own CPU: half the slots per fetch, so it serves
+        /// one half's fetch while the worker runs the other half.
+        fn fetch_split(&self) -> usize {
+            2
+        }
+
         /// Written out: `store_ping` also needs the server version, which the handle holds.
         async fn store_ping(&self) -> Result<StoreInfo> {
             ops::store_ping::run(self.r(), &self.inner.server_version)

@@ -2,16 +2,28 @@
 //! one [`Store::job_fetch_queues`](anp_core::Store::job_fetch_queues) call), spawns one task per
 //! job, and waits on the store ([`Store::job_wait`](anp_core::Store::job_wait)) when
 //! every queue with room came up short.
+//!
+//! # Overlapping the store's work with the worker's
+//!
+//! One fetch is out at a time, but the next one goes out as soon as the last one comes back
+//! (when slots are free), before that fetch's jobs start; and where the store says so
+//! ([`Store::fetch_split`](anp_core::Store::fetch_split): Redis) a fetch asks for at most half
+//! of a queue's slots. So while this process decodes, runs and acknowledges one half's jobs, the
+//! store serves the other half's fetch and the acknowledgements before it. Fetching every free
+//! slot at once after the jobs end made each fetch–run–ack cycle the store's time plus the
+//! worker's, one after the other: short jobs all end together (Redis B, BENCHMARKS.md
+//! "Overlapped fetches").
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anp_core::job::ts_add;
-use anp_core::store::{JobAck, JobFetchQueuesParams, JobWaitParams, QueueFetch};
+use anp_core::store::{AckOutcome, JobAck, JobFetchQueuesParams, JobWaitParams, QueueFetch};
 use anp_core::{Job, QueueName};
 use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::run_attempt;
@@ -20,12 +32,23 @@ use super::{lock, Inner, RunningJob, WorkerEvent};
 /// Per-queue state owned by the dispatcher.
 struct Slot {
     running: usize,
+    /// Slots offered to the fetch in flight.
+    asked: usize,
     /// The last fetch came back short: don't fetch again until the store signals a change or
     /// the poll interval passes (otherwise every finished job would cost an empty fetch).
     drained: bool,
 }
 
-/// Fetches and spawns jobs until shutdown starts; the spawned tasks are left in `jobs`.
+/// A fetch that came back: what it asked of each queue (index, slots) in fetch order, the
+/// worker-wide limit it asked with, and what the store answered.
+struct FetchDone {
+    asks: Vec<(usize, usize)>,
+    limit: usize,
+    result: anp_core::Result<Vec<Job>>,
+}
+
+/// Fetches and spawns jobs until shutdown starts; the spawned tasks are left in `jobs`. The jobs
+/// of a fetch still in flight when shutdown starts are handed back once it returns.
 pub(super) async fn dispatcher(
     inner: &Arc<Inner>,
     jobs: &mut JoinSet<usize>,
@@ -36,45 +59,36 @@ pub(super) async fn dispatcher(
         .iter()
         .map(|_| Slot {
             running: 0,
+            asked: 0,
             drained: false,
         })
         .collect();
+    // At most one fetch, as a task of its own: started before the jobs of the last one are
+    // spawned, it hands its request to the connection first.
+    let mut fetch: JoinSet<FetchDone> = JoinSet::new();
     let mut error_backoff = Duration::from_millis(100);
+    // After a failed fetch: no new fetch before this instant.
+    let mut paused_until: Option<Instant> = None;
     loop {
         if inner.shutdown.is_cancelled() {
-            return;
+            break;
         }
-        if !fetch_round(inner, &mut slots, jobs, ack_tx).await {
-            tokio::select! {
-                _ = inner.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(error_backoff) => {}
-            }
-            error_backoff = (error_backoff * 2).min(Duration::from_secs(5));
-            continue;
+        if fetch.is_empty() && paused_until.is_none() {
+            start_fetch(inner, &mut slots, &mut fetch);
         }
-        error_backoff = Duration::from_millis(100);
 
-        // Wait for a slot to free up, the store to signal new work, or the poll interval.
-        // With the worker-wide cap reached no queue has room, whatever its own concurrency:
-        // looping "right away" would spin on a full worker until a job ends (which halved B
-        // with 10 queues in `anp bench`). Drained queues are still waited on, so new work in
-        // them clears their flag and they are offered the next free slot, as before.
-        let total: usize = slots.iter().map(|s| s.running).sum();
-        let cap_reached = inner.options.max_concurrency.is_some_and(|m| total >= m);
+        // Wait for a slot to free up, the fetch to come back, the store to signal new work in
+        // a drained queue that has room, or the end of a failed fetch's backoff. Drained queues
+        // are waited on even when the worker-wide cap is reached, so new work in them clears
+        // their flag and they are offered the next free slot.
         let waiting: Vec<QueueName> = queues
             .iter()
             .zip(&slots)
-            .filter(|(q, s)| s.drained && s.running < q.concurrency)
+            .filter(|(q, s)| s.drained && s.running + s.asked < q.concurrency)
             .map(|(q, _)| q.name.clone())
             .collect();
-        let all_full = cap_reached
-            || queues
-                .iter()
-                .zip(&slots)
-                .all(|(q, s)| s.running >= q.concurrency);
         let store_wait = async {
             if waiting.is_empty() {
-                // Every queue is busy or has work: only a finished job matters.
                 std::future::pending::<()>().await;
             } else if let Err(e) = inner
                 .store
@@ -88,14 +102,14 @@ pub(super) async fn dispatcher(
                 tokio::time::sleep(inner.options.poll_interval).await;
             }
         };
-        let idle = async {
-            if all_full || !waiting.is_empty() {
-                std::future::pending::<()>().await;
+        let backoff_over = async {
+            match paused_until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending::<()>().await,
             }
-            // Some queue has room and was not drained yet: loop right away.
         };
         tokio::select! {
-            _ = inner.shutdown.cancelled() => return,
+            _ = inner.shutdown.cancelled() => break,
             Some(done) = jobs.join_next() => {
                 free_slot(&mut slots, done);
                 // Collect every other finished job too, so the next fetch is one batch.
@@ -103,70 +117,153 @@ pub(super) async fn dispatcher(
                     free_slot(&mut slots, done);
                 }
             }
+            Some(done) = fetch.join_next() => {
+                let leased = match done {
+                    Ok(done) => fetch_done(inner, &mut slots, done),
+                    Err(e) => {
+                        // Fetch tasks are never aborted and the store returns its errors: a
+                        // bug. What it leased comes back when the leases expire.
+                        tracing::error!(error = %e, "fetch task ended abnormally");
+                        for s in &mut slots {
+                            s.asked = 0;
+                        }
+                        None
+                    }
+                };
+                match leased {
+                    Some(leased) => {
+                        error_backoff = Duration::from_millis(100);
+                        // The next fetch first: its request reaches the connection before
+                        // these jobs run (on one runtime thread, tasks run in wake order).
+                        if start_fetch(inner, &mut slots, &mut fetch) && !leased.is_empty() {
+                            tokio::task::yield_now().await;
+                        }
+                        for (qi, job) in leased {
+                            spawn_job(inner, jobs, ack_tx, qi, job);
+                        }
+                    }
+                    None => {
+                        paused_until = Some(Instant::now() + error_backoff);
+                        error_backoff = (error_backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
             _ = store_wait => {
                 for s in &mut slots {
                     s.drained = false;
                 }
             }
-            _ = idle => {}
+            _ = backoff_over => paused_until = None,
+        }
+    }
+    // Shutdown: what the fetch in flight leases goes back to its queue, its attempt unspent
+    // (no handler started).
+    while let Some(done) = fetch.join_next().await {
+        let Ok(FetchDone {
+            result: Ok(leased), ..
+        }) = done
+        else {
+            continue;
+        };
+        for job in leased {
+            if let Some(lease) = job.lease() {
+                tracing::info!(job.id = %job.id, job.queue = %job.queue, "fetched as shutdown started: handing the job back");
+                let _ = ack_tx.send(JobAck {
+                    lease,
+                    outcome: AckOutcome::HandBack,
+                    stats: None,
+                });
+            }
         }
     }
 }
 
-/// One fetch for every queue with free slots and not drained, in [`fetch_order`], as one
+/// Starts one fetch, as a task in `fetch`, for every queue with slots neither running nor
+/// asked for and not drained, in [`fetch_order`], as one
 /// [`Store::job_fetch_queues`](anp_core::Store::job_fetch_queues) call (one write transaction
-/// on SQLite); spawns what it leased. Queue `i` is offered `min(its free slots, the global
-/// free slots left after the queues before it)`, the split the store applies too, and is
-/// marked drained when it came back short. `false` when the store failed.
-async fn fetch_round(
-    inner: &Arc<Inner>,
-    slots: &mut [Slot],
-    jobs: &mut JoinSet<usize>,
-    ack_tx: &mpsc::UnboundedSender<JobAck>,
-) -> bool {
+/// on SQLite). Each queue is offered its free slots up to its share of them
+/// ([`Store::fetch_split`](anp_core::Store::fetch_split), rounded up), and the worker-wide cap
+/// ([`WorkerOptions::max_concurrency`](super::WorkerOptions)) is split alike.
+/// `false` when there was nothing to ask.
+fn start_fetch(inner: &Arc<Inner>, slots: &mut [Slot], fetch: &mut JoinSet<FetchDone>) -> bool {
     let queues = &inner.queues;
-    let total: usize = slots.iter().map(|s| s.running).sum();
-    let global_free = inner
+    let split = inner.store.fetch_split().max(1);
+    let share = |n: usize| n.div_ceil(split);
+    let taken: usize = slots.iter().map(|s| s.running + s.asked).sum();
+    let limit = inner
         .options
         .max_concurrency
-        .map_or(usize::MAX, |m| m.saturating_sub(total));
-    // (queue index, its free slots) of every queue worth asking, in fetch order.
+        .map_or(usize::MAX, |m| m.saturating_sub(taken).min(share(m)));
+    if limit == 0 {
+        return false;
+    }
+    // (queue index, slots offered) of every queue worth asking, in fetch order.
     let asks: Vec<(usize, usize)> = fetch_order(inner)
         .into_iter()
         .filter(|&qi| !slots[qi].drained)
-        .map(|qi| (qi, queues[qi].concurrency.saturating_sub(slots[qi].running)))
+        .map(|qi| {
+            let (q, s) = (&queues[qi], &slots[qi]);
+            let free = q.concurrency.saturating_sub(s.running + s.asked);
+            (qi, free.min(share(q.concurrency)))
+        })
         .filter(|&(_, free)| free > 0)
         .collect();
-    if asks.is_empty() || global_free == 0 {
-        return true;
+    if asks.is_empty() {
+        return false;
+    }
+    for &(qi, free) in &asks {
+        slots[qi].asked += free;
     }
     let now = inner.clock.now();
     let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    let fetched = inner
-        .store
-        .job_fetch_queues(JobFetchQueuesParams {
-            queues: asks
-                .iter()
-                .map(|&(qi, free)| QueueFetch {
-                    queue: queues[qi].name.clone(),
-                    limit: to_u32(free),
-                })
-                .collect(),
-            limit: to_u32(global_free),
-            worker: inner.options.id.clone(),
-            now,
-            lease_until: ts_add(now, inner.options.lease),
-        })
-        .await;
-    let batch = match fetched {
+    let params = JobFetchQueuesParams {
+        queues: asks
+            .iter()
+            .map(|&(qi, free)| QueueFetch {
+                queue: queues[qi].name.clone(),
+                limit: to_u32(free),
+            })
+            .collect(),
+        limit: to_u32(limit),
+        worker: inner.options.id.clone(),
+        now,
+        lease_until: ts_add(now, inner.options.lease),
+    };
+    let store = inner.store.clone();
+    fetch.spawn(async move {
+        let result = store.job_fetch_queues(params).await;
+        FetchDone {
+            asks,
+            limit,
+            result,
+        }
+    });
+    true
+}
+
+/// Takes a fetch's jobs: counts them as running, and marks each queue asked drained when it
+/// came back short (queue `i` was offered `min(its slots asked, the worker-wide slots left
+/// after the queues before it)`, the split the store applies too). Returns the jobs to spawn,
+/// with their queue's index; `None` when the store failed.
+fn fetch_done(
+    inner: &Arc<Inner>,
+    slots: &mut [Slot],
+    done: FetchDone,
+) -> Option<Vec<(usize, Job)>> {
+    let queues = &inner.queues;
+    for &(qi, free) in &done.asks {
+        slots[qi].asked = slots[qi].asked.saturating_sub(free);
+    }
+    let batch = match done.result {
         Ok(batch) => batch,
         Err(e) => {
-            let names: Vec<&str> = asks
+            let names: Vec<&str> = done
+                .asks
                 .iter()
                 .map(|&(qi, _)| queues[qi].name.as_str())
                 .collect();
             tracing::warn!(error = %e, queues = ?names, "fetch failed; retrying with backoff");
-            return false;
+            return None;
         }
     };
     let mut by_queue: Vec<Vec<Job>> = queues.iter().map(|_| Vec::new()).collect();
@@ -178,13 +275,14 @@ async fn fetch_round(
             }
         }
     }
-    let mut left = global_free;
-    for (qi, free) in asks {
+    let mut leased = Vec::new();
+    let mut left = done.limit;
+    for (qi, free) in done.asks {
         let want = free.min(left);
         let got = std::mem::take(&mut by_queue[qi]);
         left = left.saturating_sub(got.len());
         if want == 0 {
-            // Not asked this round (no global slot was left for it): not drained.
+            // Not asked this round (no worker-wide slot was left for it): not drained.
             continue;
         }
         slots[qi].drained = got.len() < want;
@@ -195,11 +293,9 @@ async fn fetch_round(
             });
         }
         slots[qi].running += got.len();
-        for job in got {
-            spawn_job(inner, jobs, ack_tx, qi, job);
-        }
+        leased.extend(got.into_iter().map(|job| (qi, job)));
     }
-    true
+    Some(leased)
 }
 
 fn free_slot(slots: &mut [Slot], done: std::result::Result<usize, tokio::task::JoinError>) {
