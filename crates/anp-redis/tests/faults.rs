@@ -1,6 +1,8 @@
 //! Faults on private servers: unreachable, restarted mid-run, stalled (SIGSTOP) past the
-//! lease. Waits use deadlines, not sleeps. (Fencing and the lost-attempt message are suite
-//! cases: crates/anp-conformance, `stale_lease_is_rejected_after_rescue`.)
+//! lease, stalled under a fetch when shutdown starts. Waits use deadlines, not sleeps (except
+//! the 300 ms a fetch is given to go out to a stopped server, which that case checks it did).
+//! (Fencing and the lost-attempt message are suite cases: crates/anp-conformance,
+//! `stale_lease_is_rejected_after_rescue`.)
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -273,4 +275,85 @@ async fn stalled_server_past_the_lease_records_the_lost_attempt_once() {
         }
     }
     assert_eq!(applied, 1, "completed exactly once");
+}
+
+#[derive(Serialize, Deserialize)]
+struct Hold {}
+
+impl JobArgs for Hold {
+    const KIND: &'static str = "hold";
+}
+
+/// Shutdown while a fetch is out (the server stopped with SIGSTOP under it): the fetch is
+/// awaited, and the job it leased is handed back unstarted — available again, its attempt
+/// unspent — instead of being run after shutdown began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hands_back_what_a_fetch_in_flight_leased() {
+    let server = RedisServer::start();
+    let store = common::open(&server.url()).await;
+    let ids = enqueue(
+        &*store,
+        (0..3).map(|i| new_job(Hold::KIND, "default", i)).collect(),
+        Timestamp::now(),
+    )
+    .await;
+    let runs = Arc::new(Runs::default());
+    let (release, held) = tokio::sync::watch::channel(false);
+    let r = runs.clone();
+    // Concurrency 2 with Redis's fetch split of 2: a fetch asks for one job, so the third job
+    // is fetched only when a slot frees up.
+    assert_eq!(store.fetch_split(), 2);
+    let worker = Worker::builder(store.clone())
+        .options(WorkerOptions {
+            maintenance: None,
+            ..options(Duration::from_secs(30))
+        })
+        .queue("default", 2)
+        .register(move |ctx: JobContext, _: Hold| {
+            let r = r.clone();
+            let mut held = held.clone();
+            async move {
+                r.hit(ctx.id());
+                let _ = held.wait_for(|released| *released).await;
+                Ok::<_, String>(Outcome::Complete)
+            }
+        })
+        .build()
+        .unwrap();
+    let w = worker.clone();
+    let handle = tokio::spawn(async move { w.run().await });
+    wait_for("two jobs running", Duration::from_secs(10), || {
+        let runs = runs.clone();
+        async move { (runs.get().len() == 2).then_some(()) }
+    })
+    .await;
+    let pid = Pid::from_raw(server.pid());
+    kill(pid, Signal::SIGSTOP).unwrap();
+    // The two jobs end; their acks and the fetch for the freed slots go out to the stopped
+    // server (well within the 5 s reply timeout).
+    release.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.shutdown_token().cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill(pid, Signal::SIGCONT).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let ran = runs.get();
+    assert_eq!(ran.len(), 2, "a job started after shutdown began: {ran:?}");
+    let third = ids.iter().find(|id| !ran.contains_key(id)).unwrap();
+    let j = store.job_get(*third).await.unwrap();
+    assert_eq!(j.state, JobState::Available, "{j:?}");
+    assert_eq!(j.attempt, 0, "the hand-back spent an attempt: {j:?}");
+    // Leased, then handed back (the lease's start stays on the record), not left unfetched.
+    assert!(
+        j.attempted_at.is_some(),
+        "the third job was never fetched: the case was not reached: {j:?}"
+    );
+    for id in ran.keys() {
+        let j = store.job_get(*id).await.unwrap();
+        assert_eq!(j.state, JobState::Completed, "{j:?}");
+    }
 }

@@ -1,17 +1,19 @@
 //! The worker runtime.
 //!
 //! One worker serves several queues. Its tasks, all joined on shutdown:
-//! - the **dispatcher** fetches jobs in batches (as many as there are free slots), spawns one
-//!   task per job and, when a queue comes up short, waits on the store ([`Store::job_wait`])
-//!   instead of polling;
+//! - the **dispatcher** fetches jobs in batches (the free slots, or their share of them per
+//!   [`Store::fetch_split`]: half on Redis), one fetch out at a time and the next sent before
+//!   the last one's jobs run, spawns one task per job and, when a queue comes up short, waits
+//!   on the store ([`Store::job_wait`]) instead of polling;
 //! - the **completer** collects acknowledgements and writes them in batches (one store call per
 //!   batch), retrying while the store is unavailable;
 //! - the **heartbeat** extends the leases of running jobs every `lease / 3`;
 //! - the **maintenance** services (rescuer, promoter, pruner), unless disabled.
 //!
 //! Shutdown (SIGTERM/SIGINT with [`Worker::run_until_signal`], or [`Worker::shutdown_token`]):
-//! stop fetching, let running jobs finish within the grace period, then hand the rest back to
-//! the queue without spending their attempt.
+//! stop fetching (the jobs of a fetch still out are handed back unstarted), let running jobs
+//! finish within the grace period, then hand the rest back to the queue without spending their
+//! attempt.
 //!
 //! # Layout
 //!
