@@ -535,7 +535,8 @@ fn purge_3000_tags(site: &Site) -> (Value, Duration) {
 #[test]
 fn purges_keep_to_the_plans_rate_limit_instead_of_meeting_429() {
     // The account is on Pro and the API enforces Pro's bucket: 25 requests at once, then one
-    // per 200 ms. 30 requests: the last 5 wait for the bucket, none is refused.
+    // per 200 ms. 30 requests: the last 6 wait for the bucket (this process keeps one request
+    // of it in reserve), none is refused.
     let site = Site::new();
     lock(&site.mocks.seen).cf_pro_bucket = Some((25.0, Instant::now()));
     let (out, took) = purge_3000_tags(&site);
