@@ -17,24 +17,26 @@
 -- KEYS[13] anp:{<queue>}:done_count  string: how many ids done's members hold
 -- ARGV[1] now, µs (becomes finalized_at for final states)
 -- ARGV[2] the start of now's minute, µs (the stats bucket)
--- ARGV[3] n, the number of acks; then per ack 5 ARGV for a complete, 6 for another outcome:
---         id, lease token followed by a space (as it begins the lease text), outcome
---         (complete | retry | dead | snooze | cancel | hand_back),
---         stats ('' for none, else "kind run_bucket run_µs wait_bucket wait_µs"),
+-- ARGV[3] n, the number of acks; then per ack 3 ARGV for a complete, 5 for another outcome:
+--         id, lease token followed by a space (as it begins the lease text), then
 --         complete: the completed record when the caller fetched the job (the record it was
 --           fetched with, attempt + 1, attempted_at, finalized_at = now; src/inflight.rs), ''
 --           to have it built here from the stored record;
---         other: at (µs; retry and snooze, else ''), error (JSON object; retry, dead, cancel,
---           else '')
+--         other: the outcome (retry | dead | snooze | cancel | hand_back), at (µs; retry and
+--           snooze, else ''), error (JSON object; retry, dead, cancel, else '')
 --         then the stats totals: k, the number of kinds; per kind: kind, m, then m pairs
 --         counter, amount: the counters of every ack with stats that counts (complete:
 --         completed; retry: failed; dead: failed and dead; each also run:<bucket>, run_sum_us,
 --         wait:<bucket>, wait_sum_us) as if all applied, counts above 0 and both sums.
---         Only applied acks count: those whose lease was lost are taken out of the totals,
---         and a count that ends at 0 (or a kind with no applied ack) is not written.
--- Returns: one integer per ack, in input order: 1 applied, 0 lease lost.
--- Errors:  ANP_INVALID for an unknown outcome (before anything is written) or for unreadable
---          stats of an ack whose lease was lost, ANP_CORRUPT when a record cannot be read.
+--         They are written only when every complete, retry and dead ack applied; when one
+--         lost its lease nothing of them is (the reply says so) and the caller writes the
+--         applied acks' counters itself (stats_record.lua). A lost lease is rare (the job
+--         was rescued or cancelled under its worker), and per-ack stats in ARGV cost every
+--         ack ~1,000 instructions.
+-- Returns: one integer per ack, in input order: 1 applied, 0 lease lost; then one more: 1
+--          when the totals were written, 0 when not (a counted ack lost its lease).
+-- Errors:  ANP_INVALID for a malformed batch (before anything is written), ANP_CORRUPT when
+--          a record cannot be read.
 
 local jobs, avail, sched, retry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local donek, dead, cancelled, wakek, done_n = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[13]
@@ -43,79 +45,42 @@ export_open(KEYS[12])
 leases_open(leases)
 local now, minute = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
--- outcome -> ARGV per ack
-local OUTCOMES = { complete = 5, retry = 6, dead = 6, snooze = 6, cancel = 6, hand_back = 6 }
+-- the outcomes other than complete, whose acks take 5 ARGV (a complete's third value, a
+-- record or '', is none of these names)
+local OTHER = { retry = true, dead = true, snooze = true, cancel = true, hand_back = true }
 -- Where each ack's ARGV start.
 local first = {}
 local p = 4
 for i = 1, n do
-  local o = ARGV[p + 2]
-  local width = OUTCOMES[o]
-  if not width then
-    return redis.error_reply('ANP_INVALID unknown ack outcome ' .. tostring(o))
-  end
   first[i] = p
-  p = p + width
+  if OTHER[ARGV[p + 2]] then
+    p = p + 5
+  else
+    p = p + 3
+  end
 end
 local totals = p
-
--- Per kind, counter -> what the acks whose lease was lost had added to the totals.
-local lost = {}
-local function uncount(outcome, st)
-  local kind, rb, ru, wb, wu = string.match(st, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
-  if not kind then
-    error({ err = 'ANP_INVALID unreadable ack stats ' .. st })
-  end
-  local l = lost[kind]
-  if not l then
-    l = {}
-    lost[kind] = l
-  end
-  local function add(counter, v)
-    l[counter] = (l[counter] or 0) + v
-  end
-  if outcome == 'complete' then
-    add('completed', 1)
-  else
-    add('failed', 1)
-    if outcome == 'dead' then
-      add('dead', 1)
-    end
-  end
-  add('run:' .. rb, 1)
-  add('run_sum_us', tonumber(ru))
-  add('wait:' .. wb, 1)
-  add('wait_sum_us', tonumber(wu))
+if not ARGV[totals] then
+  return redis.error_reply('ANP_INVALID job_ack_many: the acks end before the stats totals')
 end
 
--- Writes the totals less what `lost` took out: one ZADD per kind with an applied ack, one
--- HINCRBY per count above 0 and per sum.
-local SUMS = { run_sum_us = true, wait_sum_us = true }
+-- Writes the totals: one HINCRBY per counter, and the bucket's ZADD when one of them created
+-- its counter (its new value is the amount), as stats_incr in lib.lua: a minute's first call.
 local function stats_write()
   local q = totals + 1
   for _ = 1, tonumber(ARGV[totals]) do
     local kind, m = ARGV[q], tonumber(ARGV[q + 1])
     local b = minute .. ':' .. kind
-    local l = lost[kind]
+    local new = false
     q = q + 2
-    if not l then
+    for x = q, q + 2 * m - 1, 2 do
+      local v = ARGV[x + 1]
+      if redis.call('HINCRBY', stats, b .. ':' .. ARGV[x], v) == tonumber(v) then
+        new = true
+      end
+    end
+    if new then
       redis.call('ZADD', minutes, minute, b)
-      for x = q, q + 2 * m - 1, 2 do
-        redis.call('HINCRBY', stats, b .. ':' .. ARGV[x], ARGV[x + 1])
-      end
-    else
-      local left = {}
-      for x = q, q + 2 * m - 1, 2 do
-        left[ARGV[x]] = tonumber(ARGV[x + 1]) - (l[ARGV[x]] or 0)
-      end
-      if (left.completed or 0) + (left.failed or 0) > 0 then
-        redis.call('ZADD', minutes, minute, b)
-        for counter, v in pairs(left) do
-          if v > 0 or SUMS[counter] then
-            redis.call('HINCRBY', stats, b .. ':' .. counter, v)
-          end
-        end
-      end
     end
     q = q + 2 * m
   end
@@ -123,6 +88,8 @@ end
 
 local out = {}
 local woke = 0
+-- a complete, retry or dead ack lost its lease: the totals count it, so they are not written
+local counted_lost = false
 -- Ids acked in this call: a job leaves running when its ack applies, so a second ack of it in
 -- the same batch finds it no longer running (lease lost) without reading it again.
 local done = {}
@@ -149,7 +116,7 @@ for c = 1, n, CHUNK do
   for i = c, m do
     local b = first[i]
     ids[i - c + 1] = ARGV[b]
-    if ARGV[b + 4] == '' and ARGV[b + 2] == 'complete' then
+    if ARGV[b + 2] == '' then
       k = k + 1
       need[k] = ARGV[b]
     end
@@ -165,7 +132,12 @@ for c = 1, n, CHUNK do
   end
   for i = c, m do
     local b = first[i]
-    local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    local id, token, v = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    -- a complete's third value is its record (or ''), another outcome's its name
+    local outcome = 'complete'
+    if OTHER[v] then
+      outcome = v
+    end
     local l = f[i - c + 1]
     local res = 0
     if l and not done[id] then
@@ -174,7 +146,7 @@ for c = 1, n, CHUNK do
       local held = sub(l, 1, #token) == token
       local rec
       if outcome == 'complete' and held then
-        rec = ARGV[b + 4]
+        rec = v
         if rec == '' then
           -- built from the stored record (REC_FETCH in lib.lua): one attempt more, the lease's
           -- attempted_at, now as finalized_at
@@ -204,7 +176,7 @@ for c = 1, n, CHUNK do
         res = 1
       elseif held then
         flush()
-        local at, err = ARGV[b + 4], ARGV[b + 5]
+        local at, err = ARGV[b + 3], ARGV[b + 4]
         local j = job_load(jobs, id)
         if j and j.state == 'running' and j.token .. ' ' == token then
           lease_clear(j)
@@ -238,16 +210,18 @@ for c = 1, n, CHUNK do
     end
     if res == 1 then
       done[id] = true
-    else
-      local st = ARGV[b + 3]
-      if st ~= '' and (outcome == 'complete' or outcome == 'retry' or outcome == 'dead') then
-        uncount(outcome, st)
-      end
+    elseif outcome == 'complete' or outcome == 'retry' or outcome == 'dead' then
+      counted_lost = true
     end
     out[i] = res
   end
   flush()
 end
-stats_write()
+if counted_lost then
+  out[n + 1] = 0
+else
+  stats_write()
+  out[n + 1] = 1
+end
 wake(wakek, woke)
 return out

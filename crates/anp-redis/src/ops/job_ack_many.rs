@@ -11,7 +11,7 @@ use crate::conn::{Call, Redis};
 use crate::ops::stats_histogram::{bucket, us};
 use crate::ops::{by_queue, micros, ok};
 use crate::record::{bad_reply, int};
-use crate::scripts::JOB_ACK_MANY;
+use crate::scripts::{JOB_ACK_MANY, STATS_RECORD};
 
 const OP: &str = "job_ack_many";
 
@@ -77,23 +77,34 @@ impl KindTotals {
     }
 }
 
-/// One ack's ARGV (see the script's header) and its stats counted into `totals`. A complete
-/// carries its completed record when this process fetched the job (`completion`, see
-/// `inflight.rs`), else `''`.
-fn ack_args(
-    call: &mut Call,
-    a: &JobAck,
-    completion: Option<String>,
-    totals: &mut BTreeMap<String, KindTotals>,
-) -> Result<()> {
-    let outcome = match &a.outcome {
-        AckOutcome::Complete => "complete",
-        AckOutcome::Retry { .. } => "retry",
-        AckOutcome::Dead { .. } => "dead",
-        AckOutcome::Snooze { .. } => "snooze",
-        AckOutcome::Cancel { .. } => "cancel",
-        AckOutcome::HandBack => "hand_back",
-    };
+/// One ack's stats as `job_ack_many.lua` counts them: kind, run and wait as (bucket, µs).
+type AckStats<'a> = (&'a str, (usize, i64), (usize, i64));
+
+fn ack_stats(a: &JobAck) -> Option<AckStats<'_>> {
+    a.stats.as_ref().map(|st| {
+        (
+            st.kind.as_str(),
+            (bucket(st.run), us(st.run)),
+            (bucket(st.wait), us(st.wait)),
+        )
+    })
+}
+
+/// Counts one ack's stats (if it has any) into `totals`.
+fn count(totals: &mut BTreeMap<String, KindTotals>, a: &JobAck) {
+    if let Some((kind, run, wait)) = ack_stats(a) {
+        let t = match totals.get_mut(kind) {
+            Some(t) => t,
+            None => totals.entry(kind.to_owned()).or_default(),
+        };
+        t.count(&a.outcome, run, wait);
+    }
+}
+
+/// One ack's ARGV (see the script's header): id, token, then a complete's completed record
+/// when this process fetched the job (`completion`, see `inflight.rs`, else `''`), or another
+/// outcome's name, `at` and error.
+fn ack_args(call: &mut Call, a: &JobAck, completion: Option<String>) -> Result<()> {
     // Built without core::fmt: this runs for every ack. The token with the space that ends it
     // in the lease text: the script compares the lease's first bytes with it (one
     // `string.sub`, no pattern).
@@ -101,45 +112,32 @@ fn ack_args(
     let mut token = String::with_capacity(21);
     token.push_str(ints.format(a.lease.token));
     token.push(' ');
-    call.arg(a.lease.id.to_string()).arg(token).arg(outcome);
-    match &a.stats {
-        Some(st) => {
-            let (rb, ru, wb, wu) = (bucket(st.run), us(st.run), bucket(st.wait), us(st.wait));
-            let kind = st.kind.as_str();
-            // "kind run_bucket run_µs wait_bucket wait_µs"
-            let mut text = String::with_capacity(kind.len() + 48);
-            text.push_str(kind);
-            for (bucket, micros) in [(rb, ru), (wb, wu)] {
-                text.push(' ');
-                text.push_str(ints.format(bucket));
-                text.push(' ');
-                text.push_str(ints.format(micros));
-            }
-            call.arg(text);
-            let t = match totals.get_mut(kind) {
-                Some(t) => t,
-                None => totals.entry(kind.to_owned()).or_default(),
-            };
-            t.count(&a.outcome, (rb, ru), (wb, wu));
-        }
-        None => {
-            call.arg("");
-        }
-    }
-    let (at, err) = match &a.outcome {
+    call.arg(a.lease.id.to_string()).arg(token);
+    let (outcome, at, err) = match &a.outcome {
         AckOutcome::Complete => {
             call.arg(completion.unwrap_or_default());
             return Ok(());
         }
-        AckOutcome::Retry { at, error } => (micros(*at).to_string(), error_json(error)?),
-        AckOutcome::Dead { error } | AckOutcome::Cancel { error } => {
-            (String::new(), error_json(error)?)
-        }
-        AckOutcome::Snooze { at } => (micros(*at).to_string(), String::new()),
-        AckOutcome::HandBack => (String::new(), String::new()),
+        AckOutcome::Retry { at, error } => ("retry", micros(*at).to_string(), error_json(error)?),
+        AckOutcome::Dead { error } => ("dead", String::new(), error_json(error)?),
+        AckOutcome::Cancel { error } => ("cancel", String::new(), error_json(error)?),
+        AckOutcome::Snooze { at } => ("snooze", micros(*at).to_string(), String::new()),
+        AckOutcome::HandBack => ("hand_back", String::new(), String::new()),
     };
-    call.arg(at).arg(err);
+    call.arg(outcome).arg(at).arg(err);
     Ok(())
+}
+
+/// The stats totals at the end of a call's ARGV: kinds, then per kind its counter pairs.
+fn totals_args(call: &mut Call, totals: &BTreeMap<String, KindTotals>) {
+    call.arg(totals.len());
+    for (kind, t) in totals {
+        let pairs = t.pairs();
+        call.arg(kind).arg(pairs.len());
+        for (counter, n) in pairs {
+            call.arg(counter).arg(n);
+        }
+    }
 }
 
 /// One result per ack, in input order.
@@ -162,29 +160,57 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
                 .take(a.lease.id, a.lease.token)
                 .filter(|_| matches!(a.outcome, AckOutcome::Complete))
                 .map(|c| c.record(micros(p.now)));
-            ack_args(&mut call, a, completion, &mut totals)?;
+            ack_args(&mut call, a, completion)?;
+            count(&mut totals, a);
         }
-        call.arg(totals.len());
-        for (kind, t) in &totals {
-            let pairs = t.pairs();
-            call.arg(kind).arg(pairs.len());
-            for (counter, n) in pairs {
-                call.arg(counter).arg(n);
-            }
-        }
+        totals_args(&mut call, &totals);
         calls.push(call);
     }
     let replies = r.run(OP, calls).await?;
     let mut out = vec![AckResult::LeaseLost; p.acks.len()];
-    for ((_, idx), v) in groups.iter().zip(replies) {
+    // Queues whose script left the stats to us: a counted ack lost its lease.
+    let mut restats = Vec::new();
+    for ((queue, idx), v) in groups.iter().zip(replies) {
         let f = match ok(r, OP, v)? {
-            Value::Array(f) if f.len() == idx.len() => f,
-            other => return Err(bad_reply(OP, "one integer per ack", &other)),
+            Value::Array(f) if f.len() == idx.len() + 1 => f,
+            other => {
+                return Err(bad_reply(
+                    OP,
+                    "one integer per ack and the stats flag",
+                    &other,
+                ));
+            }
         };
+        let mut applied = BTreeMap::new();
         for (&i, res) in idx.iter().zip(&f) {
             if int(res) == Some(1) {
                 out[i] = AckResult::Applied;
+                count(&mut applied, &p.acks[i]);
             }
+        }
+        if int(&f[idx.len()]) == Some(0) && !applied.is_empty() {
+            restats.push((queue, applied));
+        }
+    }
+    if !restats.is_empty() {
+        // The applied acks' counters, in the increments stats_record.lua takes. Not atomic
+        // with the acks: a crash between the two calls loses these counts (never a job).
+        let minute = micros(minute_of(p.now));
+        let mut calls = Vec::with_capacity(restats.len());
+        for (queue, applied) in &restats {
+            let mut call = r.script(&STATS_RECORD, queue);
+            let incs: Vec<(&String, String, String)> = applied
+                .iter()
+                .flat_map(|(kind, t)| t.pairs().into_iter().map(move |(c, n)| (kind, c, n)))
+                .collect();
+            call.arg("").arg(incs.len());
+            for (kind, counter, n) in incs {
+                call.arg(minute).arg(kind.as_str()).arg(counter).arg(n);
+            }
+            calls.push(call);
+        }
+        for v in r.run(OP, calls).await? {
+            ok(r, OP, v)?;
         }
     }
     Ok(out)
