@@ -292,9 +292,9 @@ impl C {
 /// character, so the marked form cannot be another key's.
 const BRACE_MARK: char = '\u{1}';
 
-/// What goes between the braces of an entry or lease key (and of a prefix's scan pattern):
-/// the key itself, or the key after [`BRACE_MARK`] when it begins with `}`. Written by
-/// `Display`, so building a key allocates only the key.
+/// What goes between the braces of a prefix's scan pattern: the prefix itself, or the prefix
+/// after [`BRACE_MARK`] when it begins with `}`, as `cache_key_of` writes an entry or lease
+/// key.
 struct KeyTag<'a>(&'a str);
 
 impl std::fmt::Display for KeyTag<'_> {
@@ -306,18 +306,25 @@ impl std::fmt::Display for KeyTag<'_> {
     }
 }
 
-/// `anp:c:<ns>:<gen>:<kind>:{<key>}`, in a string allocated once at its final size (this is
-/// on every cache read).
+/// `anp:c:<ns>:<gen>:<kind>:{<key>}`, in a string allocated once at its final size. This is on
+/// every cache read, so it is built without `core::fmt` (`write!` cost ~1,000 instructions a
+/// key, a tenth of a store read's client side; pushing the parts costs a fifth of that).
 fn cache_key_of(ns: &Namespace, generation: u64, kind: char, key: &CacheKey) -> String {
-    use std::fmt::Write;
+    let (ns, key) = (ns.as_str(), key.as_str());
     // "anp:c:" + ns + ":" + up to 20 digits + ":e:{" + marker + key + "}"
-    let mut out = String::with_capacity(ns.as_str().len() + key.as_str().len() + 36);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "anp:c:{ns}:{generation}:{kind}:{{{}}}",
-        KeyTag(key.as_str())
-    );
+    let mut out = String::with_capacity(ns.len() + key.len() + 36);
+    out.push_str("anp:c:");
+    out.push_str(ns);
+    out.push(':');
+    out.push_str(itoa::Buffer::new().format(generation));
+    out.push(':');
+    out.push(kind);
+    out.push_str(":{");
+    if key.starts_with('}') {
+        out.push(BRACE_MARK);
+    }
+    out.push_str(key);
+    out.push('}');
     out
 }
 
