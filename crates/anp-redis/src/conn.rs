@@ -223,11 +223,18 @@ impl Redis {
 
     /// An `EVALSHA` of `def` on `queue`'s keys; append its ARGV with [`Call::arg`].
     pub(crate) fn script(&self, def: &ScriptDef, queue: &QueueName) -> Call {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.scripts.get(def).get_hash())
+        // Sized for the keys and a few hundred bytes of ARGV, so that a small call's command
+        // is not grown (and copied) argument by argument; each key is written into one buffer.
+        let q = queue.as_str().len();
+        let mut cmd = Cmd::with_capacity(def.keys.len() + 16, def.keys.len() * (q + 24) + 320);
+        cmd.arg("EVALSHA")
+            .arg(self.scripts.get(def).get_hash())
             .arg(def.keys.len());
+        let mut key = String::with_capacity(q + 20);
         for k in def.keys {
-            cmd.arg(k.key(queue));
+            key.clear();
+            k.push_key(queue, &mut key);
+            cmd.arg(key.as_str());
         }
         Call::queue(queue, cmd)
     }

@@ -112,7 +112,7 @@ fn ack_args(call: &mut Call, a: &JobAck, completion: Option<String>) -> Result<(
     let mut token = String::with_capacity(21);
     token.push_str(ints.format(a.lease.token));
     token.push(' ');
-    call.arg(a.lease.id.to_string()).arg(token);
+    call.arg(a.lease.id.text()).arg(token);
     let (outcome, at, err) = match &a.outcome {
         AckOutcome::Complete => {
             call.arg(completion.unwrap_or_default());

@@ -188,11 +188,11 @@ fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> C
     let mut unique: Vec<(String, &str)> = Vec::with_capacity(keyed);
     for &i in chunk {
         let j = &b.jobs[i];
-        let id = j.id.to_string();
+        let id = j.id.text();
         let run_at = b.run_at(j);
         call.arg(&id)
             .arg(new_record(j, run_at, b.now))
-            .arg(format!("{id}:args"))
+            .arg(field(&id, "args"))
             .arg(j.args.as_json());
         scores.push(avail_score(j.priority, run_at));
         if let Some(u) = &j.unique {
@@ -203,15 +203,26 @@ fn plain_call(r: &Redis, queue: &QueueName, chunk: &[usize], b: &Batch<'_>) -> C
         call.arg(score);
     }
     for (id, key) in &unique {
-        call.arg(format!("{id}:unique")).arg(*key);
+        call.arg(field(id, "unique")).arg(*key);
     }
     for (id, key) in &unique {
         call.arg(*key).arg(id);
     }
     for (kind, n) in kinds {
-        call.arg(format!("{}:{kind}", b.minute)).arg(n);
+        call.arg(field(itoa::Buffer::new().format(b.minute), kind))
+            .arg(n);
     }
     call
+}
+
+/// `<a>:<b>`: a job's field name (`<id>:args`) or a stats bucket (`<minute>:<kind>`), built
+/// without `core::fmt` (a `format!` costs ~1,400 instructions; this runs per job).
+fn field(a: &str, b: &str) -> String {
+    let mut out = String::with_capacity(a.len() + b.len() + 1);
+    out.push_str(a);
+    out.push(':');
+    out.push_str(b);
+    out
 }
 
 /// `job_enqueue_many.lua` for `chunk` (any jobs of `queue`).
@@ -248,14 +259,23 @@ fn general_reply(chunk: &[usize], v: Value, out: &mut [Option<Enqueued>]) -> Res
 
 /// The record of a new available job, as `new_rec` in `lua/lib.lua` writes it (attempt 0, no
 /// lease, flags `+-` then `u` with a unique key, else `-`: no errors yet).
+/// Built without `core::fmt`, as it runs per job.
 fn new_record(j: &NewJob, run_at: i64, now: i64) -> String {
-    format!(
-        "available {} 0 {} {run_at} {now} - - - - {} +-{}",
-        j.priority,
-        j.max_attempts,
-        j.kind.as_str(),
-        if j.unique.is_some() { 'u' } else { '-' }
-    )
+    let kind = j.kind.as_str();
+    let mut ints = itoa::Buffer::new();
+    let mut out = String::with_capacity(kind.len() + 72);
+    out.push_str("available ");
+    out.push_str(ints.format(j.priority));
+    out.push_str(" 0 ");
+    out.push_str(ints.format(j.max_attempts));
+    out.push(' ');
+    out.push_str(ints.format(run_at));
+    out.push(' ');
+    out.push_str(ints.format(now));
+    out.push_str(" - - - - ");
+    out.push_str(kind);
+    out.push_str(if j.unique.is_some() { " +-u" } else { " +--" });
+    out
 }
 
 /// A job's score in `anp:{<queue>}:available`, as `avail_score` in `lua/lib.lua` computes it:
@@ -274,7 +294,7 @@ pub(crate) fn job_args(call: &mut Call, j: &NewJob, now: Timestamp) {
         .and_then(|u| u.period)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX).to_string())
         .unwrap_or_default();
-    call.arg(j.id.to_string())
+    call.arg(j.id.text())
         .arg(j.kind.as_str())
         .arg(j.args.as_json())
         .arg(j.priority)
@@ -285,8 +305,29 @@ pub(crate) fn job_args(call: &mut Call, j: &NewJob, now: Timestamp) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::avail_score;
+    use super::{avail_score, new_record};
+
+    #[test]
+    fn new_records_are_what_new_rec_in_lib_lua_writes() {
+        let kind = anp_core::Kind::parse("email.send").unwrap();
+        let mut j = anp_core::NewJob::new(kind, anp_core::Args::from_json("{}").unwrap());
+        j.priority = 5;
+        j.max_attempts = 25;
+        let t = 1_732_550_400_000_000;
+        assert_eq!(
+            new_record(&j, t, t),
+            "available 5 0 25 1732550400000000 1732550400000000 - - - - email.send +--"
+        );
+        j.unique = Some(anp_core::Unique::key("line-1").unwrap());
+        j.priority = 0;
+        j.max_attempts = 4_000_000_000;
+        assert_eq!(
+            new_record(&j, -3, t + 1),
+            "available 0 0 4000000000 -3 1732550400000001 - - - - email.send +-u"
+        );
+    }
 
     #[test]
     fn avail_scores_match_lib_lua() {

@@ -23,7 +23,7 @@ pub(crate) async fn run(r: &Redis, p: JobHeartbeatManyParams) -> Result<Vec<bool
             let mut call = r.script(&JOB_HEARTBEAT_MANY, queue);
             call.arg(micros(p.lease_until)).arg(idx.len());
             for &i in idx {
-                call.arg(p.leases[i].id.to_string()).arg(p.leases[i].token);
+                call.arg(p.leases[i].id.text()).arg(p.leases[i].token);
             }
             call
         })

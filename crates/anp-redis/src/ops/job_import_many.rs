@@ -37,7 +37,7 @@ pub(crate) async fn run(r: &Redis, jobs: Vec<Job>) -> Result<u64> {
                         Error::internal(OP, format!("cannot encode the history of {}: {e}", j.id))
                     })?
                 };
-                call.arg(j.id.to_string())
+                call.arg(j.id.text())
                     .arg(j.kind.as_str())
                     .arg(j.args.as_json())
                     .arg(j.state.as_str())
