@@ -164,9 +164,7 @@ impl Q {
     /// Appends the key for `queue` to `out`. Every script call writes its keys so, without
     /// `core::fmt` (a `format!` of a key cost ~1,400 instructions, 8 keys a one-job enqueue).
     pub(crate) fn push_key(self, queue: &QueueName, out: &mut String) {
-        out.push_str("anp:{");
-        out.push_str(queue.as_str());
-        out.push_str("}:");
+        push_queue_tag(queue, out);
         out.push_str(self.suffix());
     }
 
@@ -175,6 +173,13 @@ impl Q {
     pub(crate) fn pattern(self) -> String {
         format!("anp:{{<queue>}}:{}", self.suffix())
     }
+}
+
+/// Writes `anp:{<queue>}:`, the start of every key in the queue's slot.
+fn push_queue_tag(queue: &QueueName, out: &mut String) {
+    out.push_str("anp:{");
+    out.push_str(queue.as_str());
+    out.push_str("}:");
 }
 
 /// A per-schedule key, in the slot of the schedule's queue.
@@ -197,14 +202,11 @@ impl S {
 
     /// The key of schedule `name` in `queue`.
     pub(crate) fn key(self, queue: &QueueName, name: &ScheduleName) -> String {
-        let (queue, name) = (queue.as_str(), name.as_str());
-        let mut out = String::with_capacity(queue.len() + name.len() + 20);
-        out.push_str("anp:{");
-        out.push_str(queue);
-        out.push_str("}:");
+        let mut out = String::with_capacity(queue.as_str().len() + name.as_str().len() + 20);
+        push_queue_tag(queue, &mut out);
         out.push_str(self.prefix());
         out.push(':');
-        out.push_str(name);
+        out.push_str(name.as_str());
         out
     }
 
@@ -306,29 +308,14 @@ impl C {
 /// character, so the marked form cannot be another key's.
 const BRACE_MARK: char = '\u{1}';
 
-/// What goes between the braces of a prefix's scan pattern: the prefix itself, or the prefix
-/// after [`BRACE_MARK`] when it begins with `}`, as `cache_key_of` writes an entry or lease
-/// key.
-struct KeyTag<'a>(&'a str);
-
-impl std::fmt::Display for KeyTag<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.starts_with('}') {
-            write!(f, "{BRACE_MARK}")?;
-        }
-        f.write_str(self.0)
-    }
-}
-
-/// `anp:c:<ns>:<gen>:<kind>:{<key>}`, in a string allocated once at its final size. This is on
-/// every cache read, so it is built without `core::fmt` (`write!` cost ~1,000 instructions a
-/// key, a tenth of a store read's client side; pushing the parts costs a fifth of that).
-fn cache_key_of(ns: &Namespace, generation: u64, kind: char, key: &CacheKey) -> String {
-    let (ns, key) = (ns.as_str(), key.as_str());
-    // "anp:c:" + ns + ":" + up to 20 digits + ":e:{" + marker + key + "}"
-    let mut out = String::with_capacity(ns.len() + key.len() + 36);
+/// Writes `anp:c:<ns>:<gen>:<kind>:{` and `key` after it, [`BRACE_MARK`] first when `key`
+/// begins with `}`: an entry or lease key without its closing brace, and the literal part of
+/// a prefix's scan pattern. Built without `core::fmt`: this is on every cache read (`write!`
+/// cost ~1,000 instructions a key, a tenth of a store read's client side; pushing the parts
+/// costs a fifth of that).
+fn push_cache_key_head(out: &mut String, ns: &Namespace, generation: u64, kind: char, key: &str) {
     out.push_str("anp:c:");
-    out.push_str(ns);
+    out.push_str(ns.as_str());
     out.push(':');
     out.push_str(itoa::Buffer::new().format(generation));
     out.push(':');
@@ -338,6 +325,13 @@ fn cache_key_of(ns: &Namespace, generation: u64, kind: char, key: &CacheKey) -> 
         out.push(BRACE_MARK);
     }
     out.push_str(key);
+}
+
+/// `anp:c:<ns>:<gen>:<kind>:{<key>}`, in a string allocated once at its final size.
+fn cache_key_of(ns: &Namespace, generation: u64, kind: char, key: &CacheKey) -> String {
+    // "anp:c:" + ns + ":" + up to 20 digits + ":e:{" + marker + key + "}"
+    let mut out = String::with_capacity(ns.as_str().len() + key.as_str().len() + 36);
+    push_cache_key_head(&mut out, ns, generation, kind, key.as_str());
     out.push('}');
     out
 }
@@ -372,8 +366,8 @@ pub(crate) fn cache_tag(ns: &Namespace, tag: &Tag) -> String {
 /// `anp:c:<ns>:<gen>:e:{<prefix>*`, with the glob characters `* ? [ ] \` of the literal parts
 /// escaped.
 pub(crate) fn cache_entry_pattern(ns: &Namespace, generation: u64, prefix: &str) -> String {
-    let tag = KeyTag(prefix);
-    let literal = format!("anp:c:{ns}:{generation}:e:{{{tag}");
+    let mut literal = String::with_capacity(ns.as_str().len() + prefix.len() + 36);
+    push_cache_key_head(&mut literal, ns, generation, 'e', prefix);
     let mut out = String::with_capacity(literal.len() + 8);
     for c in literal.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

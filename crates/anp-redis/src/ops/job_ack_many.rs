@@ -9,9 +9,10 @@ use redis::Value;
 
 use crate::conn::{Call, Redis};
 use crate::ops::stats_histogram::{bucket, us};
+use crate::ops::stats_record;
 use crate::ops::{by_queue, micros, ok};
 use crate::record::{bad_reply, int};
-use crate::scripts::{JOB_ACK_MANY, STATS_RECORD};
+use crate::scripts::JOB_ACK_MANY;
 
 const OP: &str = "job_ack_many";
 
@@ -198,16 +199,21 @@ pub(crate) async fn run(r: &Redis, p: JobAckManyParams) -> Result<Vec<AckResult>
         let minute = micros(minute_of(p.now));
         let mut calls = Vec::with_capacity(restats.len());
         for (queue, applied) in &restats {
-            let mut call = r.script(&STATS_RECORD, queue);
-            let incs: Vec<(&String, String, String)> = applied
+            let incs: Vec<(&str, String, String)> = applied
                 .iter()
-                .flat_map(|(kind, t)| t.pairs().into_iter().map(move |(c, n)| (kind, c, n)))
+                .flat_map(|(kind, t)| {
+                    t.pairs()
+                        .into_iter()
+                        .map(move |(c, n)| (kind.as_str(), c, n))
+                })
                 .collect();
-            call.arg("").arg(incs.len());
-            for (kind, counter, n) in incs {
-                call.arg(minute).arg(kind.as_str()).arg(counter).arg(n);
-            }
-            calls.push(call);
+            calls.push(stats_record::call(
+                r,
+                queue,
+                "",
+                incs.iter()
+                    .map(|(kind, c, n)| (minute, *kind, c.as_str(), n.as_str())),
+            ));
         }
         for v in r.run(OP, calls).await? {
             ok(r, OP, v)?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anp_core::monitor::{StatCounts, StatsRecordParams};
 use anp_core::{Kind, QueueName, Result};
 
-use crate::conn::Redis;
+use crate::conn::{Call, Redis};
 use crate::ops::stats_histogram::BUCKETS;
 use crate::ops::{known_queues, micros, ok, register_queues};
 use crate::scripts::STATS_RECORD;
@@ -49,20 +49,34 @@ pub(crate) async fn run(r: &Redis, p: StatsRecordParams) -> Result<()> {
         calls.push(register_queues(with_deltas));
     }
     for (q, list) in &per_queue {
-        let mut call = r.script(&STATS_RECORD, q);
-        call.arg(prune.as_str()).arg(list.len());
-        for (minute, kind, counter, n) in list {
-            call.arg(*minute)
-                .arg(kind.as_str())
-                .arg(counter.as_str())
-                .arg(*n);
-        }
-        calls.push(call);
+        calls.push(call(
+            r,
+            q,
+            &prune,
+            list.iter()
+                .map(|(minute, kind, counter, n)| (*minute, kind.as_str(), counter.as_str(), *n)),
+        ));
     }
     for v in r.run(OP, calls).await? {
         ok(r, OP, v)?;
     }
     Ok(())
+}
+
+/// One `stats_record.lua` call on `queue`: `prune` (µs as text, `''` for none), then each
+/// increment as (minute µs, kind, counter, amount).
+pub(crate) fn call<'a, A: redis::ToRedisArgs>(
+    r: &Redis,
+    queue: &QueueName,
+    prune: &str,
+    incs: impl ExactSizeIterator<Item = (i64, &'a str, &'a str, A)>,
+) -> Call {
+    let mut call = r.script(&STATS_RECORD, queue);
+    call.arg(prune).arg(incs.len());
+    for (minute, kind, counter, n) in incs {
+        call.arg(minute).arg(kind).arg(counter).arg(n);
+    }
+    call
 }
 
 fn amount(n: u64) -> i64 {
